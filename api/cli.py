@@ -1,0 +1,133 @@
+"""The `linli` command: serve, worker, migrate, seed-demo, demo and admin helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from services import migrations
+from services.config import get_settings
+from services.logs import configure as configure_logs
+
+cli = typer.Typer(
+    help="Linli 邻里 — smart property management API", no_args_is_help=True, add_completion=False
+)
+
+
+def _serve(host: str | None, port: int | None, embedded_worker: bool) -> None:
+    import uvicorn
+
+    from api.main import create_app
+
+    settings = get_settings().model_copy(update={"embedded_worker": embedded_worker})
+    configure_logs(settings.json_logs)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        proxy_headers=settings.trust_forwarded,
+    )
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default LINLI_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="Default LINLI_PORT")] = None,
+) -> None:
+    """Serve the HTTP API (with the in-process worker when LINLI_EMBEDDED_WORKER is true)."""
+    _serve(host, port, get_settings().embedded_worker)
+
+
+@cli.command()
+def worker() -> None:
+    """Run the background worker until SIGINT/SIGTERM."""
+    from services.bootstrap import build_resources
+    from workers.runner import run_forever
+
+    settings = get_settings()
+    configure_logs(settings.json_logs)
+
+    async def main() -> None:
+        resources = build_resources(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await run_forever(resources, stop)
+        finally:
+            await resources.close()
+
+    asyncio.run(main())
+
+
+@cli.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    down: Annotated[bool, typer.Option("--down", help="Downgrade to REVISION (e.g. base)")] = False,
+) -> None:
+    """Upgrade (or downgrade) the database schema with Alembic."""
+    if down:
+        migrations.downgrade(revision=revision)
+    else:
+        migrations.upgrade(revision=revision)
+    typer.echo(f"database at {'down to ' if down else ''}{revision}: {_safe_url()}")
+
+
+def _safe_url() -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(get_settings().database_url).render_as_string(hide_password=True)
+
+
+@cli.command("seed-demo")
+def seed_demo(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the accounts as JSON")] = False,
+) -> None:
+    """Create the demo community (idempotent) and print its accounts."""
+    from services.demo import print_accounts, seed
+
+    accounts = asyncio.run(seed(get_settings()))
+    if as_json:
+        sys.stdout.write(orjson.dumps(accounts, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print_accounts(accounts, get_settings())
+
+
+@cli.command()
+def demo() -> None:
+    """Migrate, seed the demo community and serve with the in-process worker."""
+    from services.demo import print_accounts, seed
+
+    settings = get_settings()
+    migrations.upgrade()
+    accounts = asyncio.run(seed(settings))
+    print_accounts(accounts, settings)
+    _serve(None, None, True)
+
+
+@cli.command("import-households")
+def import_households(
+    community_id: Annotated[int, typer.Argument()],
+    csv_path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+) -> None:
+    """Import households from CSV (building,entrance,room,area_m2); all rows or none."""
+    from services.communities.cli import import_households_file
+
+    result = asyncio.run(import_households_file(get_settings(), community_id, csv_path))
+    typer.echo(orjson.dumps(result).decode())
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

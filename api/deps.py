@@ -1,0 +1,63 @@
+"""Request dependencies: the unit of work (Ctx), the caller, path ids, idempotency."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from services.access import load_principal
+from services.db import transaction
+from services.errors import Unauthorized
+from services.i18n import negotiate
+from services.runtime import Ctx, Runtime
+from services.security import decode_access_token
+
+# Ids are positive and fit a JavaScript number and a PostgreSQL bigint.
+MAX_ID = 2**53 - 1
+
+
+def client_ip(request: Request) -> str | None:
+    runtime: Runtime = request.app.state.runtime
+    if runtime.settings.trust_forwarded:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:45]
+    return request.client.host if request.client else None
+
+
+async def _ctx(request: Request) -> AsyncIterator[Ctx]:
+    runtime: Runtime = request.app.state.runtime
+    async with request.app.state.sessionmaker() as session:
+        ctx = Ctx(
+            session=session,
+            runtime=runtime,
+            locale=negotiate(request.headers.get("accept-language")),
+            ip=client_ip(request),
+            request_id=getattr(request.state, "request_id", None),
+            user_agent=request.headers.get("user-agent"),
+        )
+        async with transaction(session):
+            yield ctx
+
+
+# scope="function": commit before the response is sent, so a client never reads ahead of it.
+AnonCtx = Annotated[Ctx, Depends(_ctx, scope="function")]
+
+
+async def _auth_ctx(request: Request, ctx: AnonCtx) -> Ctx:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("auth.required", headers={"WWW-Authenticate": "Bearer"})
+    settings = ctx.settings
+    claims = decode_access_token(settings.jwt_key(), settings.jwt_issuer, token.strip())
+    ctx.principal = await load_principal(ctx.session, claims.user_id)
+    return ctx
+
+
+AuthCtx = Annotated[Ctx, Depends(_auth_ctx)]
+
+CommunityId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -1,0 +1,72 @@
+"""Every error leaves as {"error": {"code", "message", "details"}} in the caller's language."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.responses import OrjsonResponse
+from services.errors import DomainError
+from services.i18n import message, negotiate
+
+log = logging.getLogger("linli.api")
+
+_HTTP_CODES = {
+    404: "request.not_found",
+    405: "request.method_not_allowed",
+    413: "request.too_large",
+    401: "auth.required",
+    403: "access.forbidden",
+}
+
+
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> OrjsonResponse:
+    locale = negotiate(request.headers.get("accept-language"))
+    body = {"error": {"code": code, "message": message(code, locale), "details": details or {}}}
+    return OrjsonResponse(body, status_code=status, headers=headers)
+
+
+async def _domain(request: Request, exc: Exception) -> OrjsonResponse:
+    assert isinstance(exc, DomainError)
+    return error_response(request, exc.status, exc.code, exc.details, exc.headers)
+
+
+async def _validation(request: Request, exc: Exception) -> OrjsonResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = [
+        {
+            "loc": [str(part) for part in err.get("loc", ())],
+            "type": err.get("type"),
+            "msg": err.get("msg"),
+        }
+        for err in exc.errors()
+    ]
+    return error_response(request, 422, "request.invalid", {"fields": fields})
+
+
+async def _http(request: Request, exc: Exception) -> OrjsonResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "request.invalid")
+    return error_response(request, exc.status_code, code, headers=getattr(exc, "headers", None))
+
+
+async def _unexpected(request: Request, exc: Exception) -> OrjsonResponse:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return error_response(request, 500, "request.internal")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

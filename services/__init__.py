@@ -1,0 +1,1 @@
+"""Linli business rules and queries. Never imports `api` or `workers`."""

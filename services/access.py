@@ -1,0 +1,166 @@
+"""The one place that turns a principal into permissions and query filters.
+
+Outside your communities a record does not exist (404); inside, the wrong role gets 403.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.errors import Forbidden, NotFound, Unauthorized
+from services.models import ManagementContract, Membership, MembershipStatus, Role, User
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    is_platform_admin: bool = False
+    # Verified roles per community, including property roles inherited through active contracts.
+    community_roles: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    company_roles: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    # Verified resident households per community, with the relation (owner / tenant / family).
+    households: Mapping[int, Mapping[int, str]] = field(default_factory=dict)
+    # Communities where the user only has a pending claim: public reading only.
+    pending_communities: frozenset[int] = frozenset()
+
+    @property
+    def user_id(self) -> int:
+        assert self.user.id is not None
+        return self.user.id
+
+    def roles_in(self, community_id: int) -> frozenset[str]:
+        return self.community_roles.get(community_id, frozenset())
+
+    @property
+    def member_community_ids(self) -> frozenset[int]:
+        return frozenset(self.community_roles)
+
+    @property
+    def visible_community_ids(self) -> frozenset[int]:
+        return self.member_community_ids | self.pending_communities
+
+
+async def load_principal(session: AsyncSession, user_id: int) -> Principal:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise Unauthorized("auth.invalid_token")
+    if user.disabled_at is not None:
+        raise Unauthorized("auth.user_disabled")
+    rows = (
+        await session.exec(
+            select(Membership).where(
+                Membership.user_id == user_id,
+                col(Membership.status).in_([MembershipStatus.verified, MembershipStatus.pending]),
+            )
+        )
+    ).all()
+    community_roles: dict[int, set[str]] = defaultdict(set)
+    company_roles: dict[int, set[str]] = defaultdict(set)
+    households: dict[int, dict[int, str]] = defaultdict(dict)
+    pending: set[int] = set()
+    platform_admin = False
+    for m in rows:
+        if m.status == MembershipStatus.pending:
+            if m.community_id is not None:
+                pending.add(m.community_id)
+            continue
+        if m.role == Role.platform_admin:
+            platform_admin = True
+        elif m.company_id is not None:
+            company_roles[m.company_id].add(m.role)
+        elif m.community_id is not None:
+            community_roles[m.community_id].add(m.role)
+            if m.role == Role.resident and m.household_id is not None:
+                households[m.community_id][m.household_id] = m.relation or ""
+    if company_roles:
+        today = date.today()
+        contracts = (
+            await session.exec(
+                select(ManagementContract.company_id, ManagementContract.community_id).where(
+                    col(ManagementContract.company_id).in_(list(company_roles)),
+                    ManagementContract.starts_on <= today,
+                    sa.or_(
+                        col(ManagementContract.ends_on).is_(None),
+                        col(ManagementContract.ends_on) >= today,
+                    ),
+                )
+            )
+        ).all()
+        for company_id, community_id in contracts:
+            community_roles[community_id] |= company_roles[company_id]
+    return Principal(
+        user=user,
+        is_platform_admin=platform_admin,
+        community_roles={k: frozenset(v) for k, v in community_roles.items()},
+        company_roles={k: frozenset(v) for k, v in company_roles.items()},
+        households={k: dict(v) for k, v in households.items()},
+        pending_communities=frozenset(pending - set(community_roles)),
+    )
+
+
+def community_filter(principal: Principal, column: Any, *, public: bool = False) -> Any:
+    """A WHERE clause limiting `column` (a community id) to what the principal may see."""
+    if principal.is_platform_admin:
+        return sa.true()
+    ids = principal.visible_community_ids if public else principal.member_community_ids
+    return column.in_(sorted(ids)) if ids else sa.false()
+
+
+def require_community(
+    principal: Principal, community_id: int, roles: Iterable[str] = (), *, public: bool = False
+) -> None:
+    """404 when the community is outside the principal's reach; 403 when no listed role is held."""
+    if principal.is_platform_admin:
+        return
+    visible = principal.visible_community_ids if public else principal.member_community_ids
+    if community_id not in visible:
+        raise NotFound("community.not_found")
+    wanted = set(roles)
+    if wanted and not (wanted & principal.roles_in(community_id)):
+        raise Forbidden()
+
+
+def require_company(principal: Principal, company_id: int, roles: Iterable[str] = ()) -> None:
+    if principal.is_platform_admin:
+        return
+    held = principal.company_roles.get(company_id)
+    if held is None:
+        raise NotFound("company.not_found")
+    wanted = set(roles)
+    if wanted and not (wanted & held):
+        raise Forbidden()
+
+
+def require_platform_admin(principal: Principal) -> None:
+    if not principal.is_platform_admin:
+        raise Forbidden()
+
+
+def require_verified_resident(
+    principal: Principal,
+    community_id: int,
+    household_id: int | None = None,
+    relations: Iterable[str] = (),
+) -> None:
+    """Filing tickets and voting need a verified household; unverified users may only read."""
+    require_community(principal, community_id, public=True)
+    homes = principal.households.get(community_id, {})
+    if household_id is None:
+        ok = bool(homes) and (not relations or bool(set(relations) & set(homes.values())))
+    else:
+        relation = homes.get(household_id)
+        ok = relation is not None and (not relations or relation in set(relations))
+    if not ok:
+        raise Forbidden("access.unverified")
+
+
+MANAGE_COMMUNITY = (Role.community_admin,)
+APPROVE_CLAIMS = (Role.property_manager, Role.committee_member, Role.community_admin)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from services.schemas import RequestBody, ResponseBody
+
+
+class OtpRequest(RequestBody):
+    phone: str = Field(min_length=1, max_length=32, examples=["13800000001"])
+
+
+class OtpSent(ResponseBody):
+    phone: str
+    expires_in: int
+    resend_after: int
+
+
+class LoginRequest(RequestBody):
+    phone: str = Field(min_length=1, max_length=32)
+    code: str | None = Field(default=None, pattern=r"^\d{6}$")
+    password: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class RefreshRequest(RequestBody):
+    refresh_token: str = Field(min_length=10, max_length=200)
+
+
+class UserOut(ResponseBody):
+    id: int
+    phone: str
+    name: str
+    locale: str
+
+
+class TokenPair(ResponseBody):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105
+    expires_at: datetime
+    expires_in: int
+    refresh_token: str
+    refresh_expires_at: datetime
+    user: UserOut

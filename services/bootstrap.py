@@ -1,0 +1,41 @@
+"""Build the runtime (engine, Redis, channels) from settings; shared by the API, workers and CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.config import Settings
+from services.db import create_engine, session_factory
+from services.notifications.sms import LogSmsProvider, SmsProvider
+from services.runtime import Runtime
+
+
+@dataclass
+class Resources:
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    runtime: Runtime
+
+    async def close(self) -> None:
+        if self.runtime.redis is not None:
+            await self.runtime.redis.aclose()
+        await self.engine.dispose()
+
+
+def build_sms(settings: Settings) -> SmsProvider:
+    if settings.sms_provider == "log":
+        return LogSmsProvider(outbox_path=settings.sms_outbox)
+    raise NotImplementedError(
+        f"SMS provider {settings.sms_provider!r} arrives with the notification pipeline"
+    )
+
+
+def build_resources(settings: Settings, engine: AsyncEngine | None = None) -> Resources:
+    engine = engine or create_engine(settings.database_url)
+    redis = Redis.from_url(settings.redis_url, socket_timeout=3) if settings.redis_url else None
+    runtime = Runtime(settings=settings, sms=build_sms(settings), redis=redis)
+    return Resources(engine=engine, sessionmaker=session_factory(engine), runtime=runtime)

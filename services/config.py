@@ -1,0 +1,120 @@
+"""Settings: the only place the environment is read."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("LINLI_VAR_DIR", PROJECT_ROOT / "var"))
+DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{VAR_DIR / 'linli.db'}"
+
+
+class ProductionConfigError(RuntimeError):
+    """Raised when production mode would run on development defaults."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LINLI_", extra="ignore")
+
+    env: Literal["dev", "test", "production"] = "dev"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    var_dir: Path = VAR_DIR
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    # Run the worker loop inside the API process (the embedded default).
+    embedded_worker: bool = True
+
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "linli"
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+
+    otp_ttl_seconds: int = 300
+    otp_max_attempts: int = 5
+    otp_resend_seconds: int = 60
+    otp_phone_hourly_limit: int = 5
+    otp_ip_hourly_limit: int = 30
+    password_failures_per_15min: int = 10
+
+    max_body_bytes: int = 1024 * 1024
+    # Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
+    trust_forwarded: bool = False
+    default_region: str = "CN"
+
+    sms_provider: Literal["log", "aliyun"] = "log"
+    sms_outbox_path: Path | None = None
+    sms_sign_name: str | None = None
+    sms_login_template: str | None = None
+    sms_access_key_id: SecretStr | None = None
+    sms_access_key_secret: SecretStr | None = None
+
+    fcm_base_url: str = "https://fcm.googleapis.com"
+    fcm_project_id: str | None = None
+    # Path to a service-account JSON; empty means the in-app inbox only.
+    fcm_credentials: str | None = None
+
+    log_json: bool | None = None
+
+    @model_validator(mode="after")
+    def _production_refuses_dev_defaults(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+        if len(secret) < 32:
+            problems.append("LINLI_JWT_SECRET must be set to at least 32 characters")
+        if self.database_url.startswith("sqlite"):
+            problems.append("LINLI_DATABASE_URL must point at PostgreSQL")
+        if not self.redis_url:
+            problems.append("LINLI_REDIS_URL must be set")
+        if self.sms_provider == "log":
+            problems.append("LINLI_SMS_PROVIDER must be a real provider, not 'log'")
+        if problems:
+            raise ProductionConfigError("production mode refuses dev defaults: " + "; ".join(problems))
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.env == "production"
+
+    @property
+    def sms_outbox(self) -> Path:
+        return self.sms_outbox_path or self.var_dir / "sms-outbox.jsonl"
+
+    def jwt_key(self) -> str:
+        if self.jwt_secret:
+            return self.jwt_secret.get_secret_value()
+        return _dev_secret(self.var_dir)
+
+
+def _dev_secret(var_dir: Path) -> str:
+    """Generate once and keep, so dev tokens survive restarts."""
+    path = var_dir / "jwt-secret"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+__all__ = ["ProductionConfigError", "Settings", "get_settings"]

@@ -1,0 +1,105 @@
+"""Locale negotiation and the message catalogue for error codes (zh-CN first, English available)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Locale = Literal["zh-CN", "en"]
+DEFAULT_LOCALE: Locale = "zh-CN"
+
+# code -> (zh-CN, en). Codes are stable; messages may be reworded.
+MESSAGES: dict[str, tuple[str, str]] = {
+    "request.invalid": ("请求参数有误", "The request is invalid"),
+    "request.too_large": ("请求内容过大（上限 1 MiB）", "The request body is too large (limit 1 MiB)"),
+    "request.not_found": ("请求的地址不存在", "No such endpoint"),
+    "request.method_not_allowed": ("不支持该请求方法", "Method not allowed"),
+    "request.rate_limited": ("操作过于频繁，请稍后再试", "Too many requests; try again later"),
+    "request.internal": ("服务器内部错误", "Internal server error"),
+    "pagination.invalid_cursor": ("分页游标无效", "The pagination cursor is invalid"),
+    "idempotency.key_reused": (
+        "该幂等键已用于不同的请求内容",
+        "This Idempotency-Key was already used with a different request body",
+    ),
+    "idempotency.in_progress": ("相同请求正在处理中", "The same request is still being processed"),
+    "idempotency.invalid_key": ("Idempotency-Key 格式无效", "The Idempotency-Key header is invalid"),
+    "auth.required": ("请先登录", "Authentication required"),
+    "auth.invalid_token": ("登录凭证无效或已过期", "The access token is invalid or expired"),
+    "auth.user_disabled": ("账号已停用", "This account is disabled"),
+    "auth.invalid_phone": ("手机号码格式不正确", "The phone number is not valid"),
+    "auth.unsupported_phone": ("仅支持中国大陆手机号码", "Only mainland China mobile numbers are supported"),
+    "auth.otp_invalid": ("验证码错误", "The verification code is wrong"),
+    "auth.otp_expired": ("验证码已过期，请重新获取", "The verification code has expired; request a new one"),
+    "auth.otp_too_many_attempts": (
+        "验证码错误次数过多，请重新获取",
+        "Too many wrong codes; request a new one",
+    ),
+    "auth.otp_throttled": ("验证码发送过于频繁", "Verification codes requested too often"),
+    "auth.invalid_credentials": ("手机号或密码错误", "Wrong phone number or password"),
+    "auth.invalid_refresh_token": ("刷新凭证无效，请重新登录", "The refresh token is invalid; log in again"),
+    "auth.refresh_token_reused": (
+        "刷新凭证已被使用，为保护账号安全已退出所有相关登录",
+        "The refresh token was already used; the session has been revoked for safety",
+    ),
+    "auth.login_method": ("请提供验证码或密码之一", "Provide exactly one of code or password"),
+    "access.forbidden": ("无权执行此操作", "You are not allowed to do this"),
+    "access.unverified": (
+        "请先完成住户认证",
+        "Verify your household before doing this",
+    ),
+    "community.not_found": ("小区不存在", "Community not found"),
+    "community.name_taken": ("同名小区已存在", "A community with this name already exists"),
+    "building.not_found": ("楼栋不存在", "Building not found"),
+    "building.name_taken": ("该小区已有同名楼栋", "This community already has a building with that name"),
+    "household.not_found": ("房屋不存在", "Household not found"),
+    "household.duplicate": ("该房屋已存在", "This household already exists"),
+    "household.import_invalid": (
+        "导入文件有误，未导入任何数据",
+        "The import file has errors; nothing was imported",
+    ),
+    "company.not_found": ("物业服务企业不存在", "Property company not found"),
+    "contract.invalid_dates": ("合同结束日期早于开始日期", "The contract ends before it starts"),
+    "user.not_found": ("用户不存在", "User not found"),
+    "membership.not_found": ("成员关系不存在", "Membership not found"),
+    "membership.duplicate": ("已存在相同的成员关系", "This membership already exists"),
+    "membership.invalid_role": ("该角色不适用于此处", "This role does not apply here"),
+    "claim.not_found": ("认证申请不存在", "Claim not found"),
+    "claim.duplicate": ("您已申请或认证过该房屋", "You have already claimed this household"),
+    "claim.not_pending": ("该申请已处理", "This claim has already been decided"),
+}
+
+
+def register(messages: dict[str, tuple[str, str]]) -> None:
+    """Areas add their own codes (zh-CN, en) from a `messages.py` beside their service."""
+    for code, pair in messages.items():
+        if code in MESSAGES and MESSAGES[code] != pair:
+            raise ValueError(f"message code {code!r} registered twice with different text")
+        MESSAGES[code] = pair
+
+
+def negotiate(accept_language: str | None) -> Locale:
+    """Pick zh-CN or en from an Accept-Language header; zh-CN unless English is preferred."""
+    if not accept_language:
+        return DEFAULT_LOCALE
+    best: tuple[float, Locale] | None = None
+    for index, part in enumerate(accept_language.split(",")):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip().lower()
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        locale: Locale | None = "en" if tag.startswith("en") else "zh-CN" if tag.startswith("zh") else None
+        if locale is None or quality <= 0:
+            continue
+        # Earlier entries win ties, as browsers list preferences in order.
+        score = quality - index * 1e-6
+        if best is None or score > best[0]:
+            best = (score, locale)
+    return best[1] if best else DEFAULT_LOCALE
+
+
+def message(code: str, locale: Locale) -> str:
+    zh, en = MESSAGES.get(code, (code, code))
+    return en if locale == "en" else zh

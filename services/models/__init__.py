@@ -1,0 +1,36 @@
+"""Every table. Importing this package registers them all on SQLModel.metadata (Alembic reads it)."""
+
+from services.models.audit import AuditLog
+from services.models.auth import IdempotencyRecord, OtpChallenge, RateLimitWindow, RefreshToken
+from services.models.base import utcnow
+from services.models.people import (
+    COMMUNITY_ROLES,
+    COMPANY_ROLES,
+    Membership,
+    MembershipStatus,
+    Relation,
+    Role,
+    User,
+)
+from services.models.places import Building, Community, Household, ManagementContract, PropertyCompany
+
+__all__ = [
+    "COMMUNITY_ROLES",
+    "COMPANY_ROLES",
+    "AuditLog",
+    "Building",
+    "Community",
+    "Household",
+    "IdempotencyRecord",
+    "ManagementContract",
+    "Membership",
+    "MembershipStatus",
+    "OtpChallenge",
+    "PropertyCompany",
+    "RateLimitWindow",
+    "RefreshToken",
+    "Relation",
+    "Role",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,48 @@
+"""What a request or job needs besides its database session: settings, Redis, outbound channels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.config import Settings
+from services.i18n import DEFAULT_LOCALE, Locale
+from services.notifications.sms import SmsProvider
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from services.access import Principal
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    sms: SmsProvider
+    redis: Redis | None = None
+
+
+@dataclass
+class Ctx:
+    """One unit of work: a session inside a transaction, who asks, and from where."""
+
+    session: AsyncSession
+    runtime: Runtime
+    locale: Locale = DEFAULT_LOCALE
+    ip: str | None = None
+    request_id: str | None = None
+    user_agent: str | None = None
+    principal: Principal | None = field(default=None)
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    def require_principal(self) -> Principal:
+        from services.errors import Unauthorized
+
+        if self.principal is None:
+            raise Unauthorized()
+        return self.principal
