@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.middleware import RequestContextMiddleware
-from api.routes import auth, communities, health, me
+from api.routes import auth, claims, communities, companies, directory, health, me, notifications
 from services.bootstrap import Resources, build_resources
 from services.config import Settings, get_settings
 from workers.runner import run_forever
@@ -50,6 +50,6 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     )
     errors.install(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
-    for module in (health, auth, me, communities):
+    for module in (health, auth, me, communities, notifications, companies, claims, directory):
         app.include_router(module.router)
     return app

@@ -3,6 +3,15 @@
 from services.models.audit import AuditLog
 from services.models.auth import IdempotencyRecord, OtpChallenge, RateLimitWindow, RefreshToken
 from services.models.base import utcnow
+from services.models.notifications import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Device,
+    Notification,
+    NotificationPreference,
+    QuietHours,
+)
 from services.models.people import (
     COMMUNITY_ROLES,
     COMPANY_ROLES,
@@ -19,14 +28,21 @@ __all__ = [
     "COMPANY_ROLES",
     "AuditLog",
     "Building",
+    "Channel",
     "Community",
+    "Delivery",
+    "DeliveryStatus",
+    "Device",
     "Household",
     "IdempotencyRecord",
     "ManagementContract",
     "Membership",
     "MembershipStatus",
+    "Notification",
+    "NotificationPreference",
     "OtpChallenge",
     "PropertyCompany",
+    "QuietHours",
     "RateLimitWindow",
     "RefreshToken",
     "Relation",

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import AuthCtx, ObjectId
+from services.notifications import devices, inbox, preferences
+from services.notifications.schemas import (
+    DeviceIn,
+    DeviceOut,
+    NotificationOut,
+    PreferencesIn,
+    PreferencesOut,
+    ReadAllResult,
+    UnreadCount,
+)
+from services.schemas import Page
+
+router = APIRouter(prefix="/v1", tags=["notifications"])
+Limit = Annotated[int, Query(ge=1, le=100)]
+
+
+@router.get("/notifications", summary="The caller's inbox, newest first")
+async def list_notifications(
+    ctx: AuthCtx,
+    limit: Limit = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    unread: bool = False,
+) -> Page[NotificationOut]:
+    return await inbox.list_inbox(ctx, limit, cursor, unread)
+
+
+@router.get("/notifications/unread-count", summary="Badge count (capped at 999)")
+async def unread_count(ctx: AuthCtx) -> UnreadCount:
+    return await inbox.unread_count(ctx)
+
+
+@router.post("/notifications/{nid}/read", summary="Mark one item read")
+async def mark_read(nid: ObjectId, ctx: AuthCtx) -> NotificationOut:
+    return await inbox.mark_read(ctx, nid)
+
+
+@router.post("/notifications/read-all", summary="Mark every item read")
+async def read_all(ctx: AuthCtx) -> ReadAllResult:
+    return await inbox.mark_all_read(ctx)
+
+
+@router.post("/devices", status_code=201, summary="Register or refresh an FCM token")
+async def register_device(body: DeviceIn, ctx: AuthCtx) -> DeviceOut:
+    return await devices.register(ctx, body)
+
+
+@router.get("/devices", summary="The caller's active devices")
+async def list_devices(ctx: AuthCtx) -> list[DeviceOut]:
+    return await devices.list_mine(ctx)
+
+
+@router.delete("/devices/{device_id}", status_code=204, summary="Unregister a device (on logout)")
+async def unregister_device(device_id: ObjectId, ctx: AuthCtx) -> Response:
+    await devices.unregister(ctx, device_id)
+    return Response(status_code=204)
+
+
+@router.get("/me/notification-preferences", summary="Opt-outs per category × channel, and quiet hours")
+async def get_preferences(ctx: AuthCtx) -> PreferencesOut:
+    return await preferences.get(ctx)
+
+
+@router.put("/me/notification-preferences", summary="Replace opt-outs and quiet hours")
+async def put_preferences(body: PreferencesIn, ctx: AuthCtx) -> PreferencesOut:
+    return await preferences.put(ctx, body)

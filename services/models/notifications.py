@@ -1,0 +1,110 @@
+"""Notifications: devices, the in-app inbox, per-channel deliveries (the outbox) and preferences."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from services.models.base import at_field, created_at_field, fk_field, id_field
+
+
+class Channel(StrEnum):
+    push = "push"
+    sms = "sms"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"  # will be retried at next_attempt_at
+    dead = "dead"  # gave up; listable and re-drivable by admins
+    skipped = "skipped"  # nothing to send (e.g. the device was dropped meanwhile)
+
+
+class Device(SQLModel, table=True):
+    __tablename__ = "device"
+    id: int | None = id_field()
+    user_id: int = fk_field("user_account.id")
+    token: str = Field(max_length=512, unique=True)
+    platform: str = Field(max_length=10)
+    app_version: str | None = Field(default=None, max_length=40)
+    created_at: datetime = created_at_field()
+    last_seen_at: datetime = created_at_field()
+    disabled_at: datetime | None = at_field()
+    disabled_reason: str | None = Field(default=None, max_length=60)
+
+
+class Notification(SQLModel, table=True):
+    """One inbox item for one recipient."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "dedupe_key"),
+        sa.Index("ix_notification_user_id_id", "user_id", "id"),
+    )
+    id: int | None = id_field()
+    user_id: int = fk_field("user_account.id", index=False)
+    community_id: int | None = fk_field("community.id", nullable=True, index=False)
+    category: str = Field(max_length=40)
+    critical: bool = False
+    title: str = Field(max_length=200)
+    body: str = Field(max_length=2000)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    dedupe_key: str = Field(max_length=200)
+    created_at: datetime = created_at_field()
+    read_at: datetime | None = at_field()
+
+
+class Delivery(SQLModel, table=True):
+    """One attempt target: a notification on one channel and device. The unique dedupe key makes a
+    repeated event a no-op; claims and retries live here, not in the broker."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"),)
+    id: int | None = id_field()
+    notification_id: int = fk_field("notification.id")
+    user_id: int = fk_field("user_account.id", index=False)
+    channel: str = Field(max_length=10)
+    device_id: int | None = fk_field("device.id", nullable=True, index=False, ondelete="SET NULL")
+    status: str = Field(default=DeliveryStatus.pending, max_length=10)
+    attempts: int = 0
+    next_attempt_at: datetime = created_at_field()
+    locked_until: datetime | None = at_field()
+    sent_at: datetime | None = at_field()
+    last_error: str | None = Field(default=None, max_length=500)
+    provider_message_id: str | None = Field(default=None, max_length=200)
+    dedupe_key: str = Field(max_length=250, unique=True)
+    created_at: datetime = created_at_field()
+
+
+class NotificationPreference(SQLModel, table=True):
+    """An opt-out of one category on one channel (absent row = enabled)."""
+
+    __tablename__ = "notification_preference"
+    user_id: int = Field(
+        sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        foreign_key="user_account.id",
+        primary_key=True,
+    )
+    category: str = Field(max_length=40, primary_key=True)
+    channel: str = Field(max_length=10, primary_key=True)
+    enabled: bool = True
+
+
+class QuietHours(SQLModel, table=True):
+    """Non-critical pushes wait until the window ends, in the user's time zone."""
+
+    __tablename__ = "quiet_hours"
+    user_id: int = Field(
+        sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        foreign_key="user_account.id",
+        primary_key=True,
+    )
+    starts: time
+    ends: time
+    time_zone: str = Field(default="Asia/Shanghai", max_length=64)

@@ -1,0 +1,62 @@
+"""Notification categories and templates (zh-CN first, English available). Areas register their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.i18n import Locale
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    # Critical categories bypass preferences and quiet hours, and fall back to SMS.
+    critical: bool = False
+
+
+CATEGORIES: dict[str, Category] = {
+    c.name: c
+    for c in (
+        Category("account"),
+        Category("ticket"),
+        Category("notice"),
+        Category("poll"),
+        Category("duty"),
+        Category("kpi"),
+        Category("emergency", critical=True),
+        Category("safety", critical=True),
+    )
+}
+
+# template -> ((zh title, zh body), (en title, en body)); placeholders use str.format names.
+TEMPLATES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "account.claim_approved": (
+        ("住户认证已通过", "您对 {household} 的认证申请已通过，欢迎使用邻里。"),
+        ("Household verified", "Your claim for {household} was approved. Welcome to Linli."),
+    ),
+    "account.claim_rejected": (
+        ("住户认证未通过", "您对 {household} 的认证申请未通过：{reason}"),
+        ("Household claim rejected", "Your claim for {household} was rejected: {reason}"),
+    ),
+}
+
+
+def register_templates(templates: dict[str, tuple[tuple[str, str], tuple[str, str]]]) -> None:
+    for name, texts in templates.items():
+        if name in TEMPLATES and TEMPLATES[name] != texts:
+            raise ValueError(f"template {name!r} registered twice with different text")
+        TEMPLATES[name] = texts
+
+
+def category(name: str) -> Category:
+    try:
+        return CATEGORIES[name]
+    except KeyError:
+        raise ValueError(f"unknown notification category {name!r}") from None
+
+
+def render(template: str, locale: Locale | str, data: dict[str, Any]) -> tuple[str, str]:
+    zh, en = TEMPLATES[template]
+    title, body = en if locale == "en" else zh
+    return title.format_map(data)[:200], body.format_map(data)[:2000]

@@ -1,0 +1,77 @@
+"""The in-app inbox: list, unread count, mark read."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import col, select, update
+
+import services.notifications.messages  # noqa: F401  (registers error texts)
+from services.errors import NotFound
+from services.models import Notification, utcnow
+from services.notifications.schemas import NotificationOut, ReadAllResult, UnreadCount
+from services.pagination import id_after, next_id_cursor
+from services.runtime import Ctx
+from services.schemas import Page
+
+UNREAD_CAP = 999
+
+
+async def list_inbox(
+    ctx: Ctx, limit: int, cursor: str | None, unread_only: bool = False
+) -> Page[NotificationOut]:
+    user_id = ctx.require_principal().user_id
+    after = id_after(cursor)
+    stmt = select(Notification).where(Notification.user_id == user_id)
+    if after is not None:
+        stmt = stmt.where(col(Notification.id) < after)
+    if unread_only:
+        stmt = stmt.where(col(Notification.read_at).is_(None))
+    rows = (await ctx.session.exec(stmt.order_by(col(Notification.id).desc()).limit(limit))).all()
+    return Page(
+        items=[NotificationOut.model_validate(n) for n in rows],
+        next_cursor=next_id_cursor([n.id or 0 for n in rows], limit),
+    )
+
+
+async def unread_count(ctx: Ctx) -> UnreadCount:
+    user_id = ctx.require_principal().user_id
+    count = await count_unread(ctx, user_id)
+    return UnreadCount(unread=count, capped=count >= UNREAD_CAP)
+
+
+async def count_unread(ctx: Ctx, user_id: int) -> int:
+    # Bounded: never scan a whole inbox to draw a badge.
+    inner = (
+        select(Notification.id)
+        .where(Notification.user_id == user_id, col(Notification.read_at).is_(None))
+        .limit(UNREAD_CAP)
+        .subquery()
+    )
+    result = await ctx.session.execute(sa.select(sa.func.count()).select_from(inner))
+    return int(result.scalar_one())
+
+
+async def mark_read(ctx: Ctx, notification_id: int) -> NotificationOut:
+    user_id = ctx.require_principal().user_id
+    row = (
+        await ctx.session.exec(
+            select(Notification).where(Notification.id == notification_id, Notification.user_id == user_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("notification.not_found")
+    if row.read_at is None:
+        row.read_at = utcnow()
+        ctx.session.add(row)
+        await ctx.session.flush()
+    return NotificationOut.model_validate(row)
+
+
+async def mark_all_read(ctx: Ctx) -> ReadAllResult:
+    user_id = ctx.require_principal().user_id
+    result = await ctx.session.execute(
+        update(Notification)
+        .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
+        .values(read_at=utcnow())
+    )
+    return ReadAllResult(marked=result.rowcount or 0)  # type: ignore[attr-defined]

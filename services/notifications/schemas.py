@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any, Literal
+
+from pydantic import Field
+
+from services.schemas import RequestBody, ResponseBody
+
+
+class NotificationOut(ResponseBody):
+    id: int
+    category: str
+    critical: bool
+    title: str
+    body: str
+    data: dict[str, Any]
+    community_id: int | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+class UnreadCount(ResponseBody):
+    unread: int
+    # True when the count stopped at the cap (show "99+").
+    capped: bool
+
+
+class ReadAllResult(ResponseBody):
+    marked: int
+
+
+class DeviceIn(RequestBody):
+    token: str = Field(min_length=20, max_length=512, pattern=r"^[A-Za-z0-9_:\-\.]+$")
+    platform: Literal["android", "ios"]
+    app_version: str | None = Field(default=None, max_length=40)
+
+
+class DeviceOut(ResponseBody):
+    id: int
+    platform: str
+    app_version: str | None
+    created_at: datetime
+    last_seen_at: datetime
+
+
+class PreferenceItem(RequestBody):
+    category: str = Field(min_length=1, max_length=40)
+    channel: Literal["push", "sms"]
+    enabled: bool
+
+
+class QuietHoursIn(RequestBody):
+    starts: time
+    ends: time
+    time_zone: str = Field(default="Asia/Shanghai", max_length=64)
+
+
+class PreferencesIn(RequestBody):
+    preferences: list[PreferenceItem] = Field(default_factory=list, max_length=100)
+    quiet_hours: QuietHoursIn | None = None
+
+
+class PreferencesOut(ResponseBody):
+    preferences: list[PreferenceItem]
+    quiet_hours: QuietHoursIn | None
+    critical_categories: list[str]
