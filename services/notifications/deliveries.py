@@ -1,0 +1,190 @@
+"""Delivery rows as a work queue: atomic claims, recorded outcomes, backoff, dead letters, re-drive.
+
+Claims are one UPDATE … RETURNING (with SKIP LOCKED on PostgreSQL), so two workers never hold the same
+row; a crashed worker's claim expires at `locked_until` and the row is claimed again. The outcome
+update is fenced by the attempt number, so a late worker cannot overwrite a newer claim's result.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import col, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.models import Delivery, DeliveryStatus, Device, Notification, User, utcnow
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(seconds=60)
+BASE_BACKOFF = 5.0
+MAX_BACKOFF = 3600.0
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    id: int
+    attempts: int
+    channel: str
+    user_id: int
+    device_id: int | None
+    token: str | None
+    platform: str | None
+    phone: str
+    title: str
+    body: str
+    category: str
+    critical: bool
+    dedupe_key: str
+    notification_id: int
+    data: dict[str, object]
+
+
+async def claim_due(session: AsyncSession, limit: int, now: datetime | None = None) -> list[ClaimedDelivery]:
+    now = now or utcnow()
+    d = Delivery.__table__  # type: ignore[attr-defined]
+    due = (
+        sa.select(d.c.id)
+        .where(
+            sa.or_(
+                sa.and_(
+                    d.c.status.in_([DeliveryStatus.pending, DeliveryStatus.failed]),
+                    d.c.next_attempt_at <= now,
+                ),
+                sa.and_(d.c.status == DeliveryStatus.sending, d.c.locked_until < now),
+            )
+        )
+        .order_by(d.c.next_attempt_at, d.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = (
+        await session.execute(
+            sa.update(d)
+            .where(d.c.id.in_(due.scalar_subquery()))
+            .values(status=DeliveryStatus.sending, locked_until=now + LEASE, attempts=d.c.attempts + 1)
+            .returning(d.c.id, d.c.attempts)
+        )
+    ).all()
+    if not claimed:
+        return []
+    attempts = dict(claimed)
+    rows = (
+        await session.execute(
+            sa.select(Delivery, Notification, col(User.phone), col(Device.token), col(Device.platform))
+            .join(Notification, col(Notification.id) == Delivery.notification_id)
+            .join(User, col(User.id) == Delivery.user_id)
+            .outerjoin(
+                Device, sa.and_(col(Device.id) == Delivery.device_id, col(Device.disabled_at).is_(None))
+            )
+            .where(col(Delivery.id).in_(list(attempts)))
+            .order_by(col(Delivery.id))
+        )
+    ).all()
+    return [
+        ClaimedDelivery(
+            id=dl.id or 0,
+            attempts=attempts[dl.id or 0],
+            channel=dl.channel,
+            user_id=dl.user_id,
+            device_id=dl.device_id,
+            token=token,
+            platform=platform,
+            phone=phone,
+            title=n.title,
+            body=n.body,
+            category=n.category,
+            critical=n.critical,
+            dedupe_key=dl.dedupe_key,
+            notification_id=n.id or 0,
+            data=dict(n.data or {}),
+        )
+        for dl, n, phone, token, platform in rows
+    ]
+
+
+def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
+    """Exponential with full jitter; never sooner than the provider's Retry-After."""
+    ceiling = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** max(attempts - 1, 0))
+    delay = random.uniform(ceiling / 2, ceiling)
+    return max(delay, retry_after or 0.0)
+
+
+async def _finish(session: AsyncSession, c: ClaimedDelivery, **values: object) -> bool:
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            col(Delivery.id) == c.id,
+            col(Delivery.attempts) == c.attempts,
+            col(Delivery.status) == DeliveryStatus.sending,
+        )
+        .values(locked_until=None, **values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_sent(session: AsyncSession, c: ClaimedDelivery, message_id: str | None) -> bool:
+    return await _finish(
+        session,
+        c,
+        status=DeliveryStatus.sent,
+        sent_at=utcnow(),
+        provider_message_id=message_id,
+        last_error=None,
+    )
+
+
+async def mark_retry(
+    session: AsyncSession, c: ClaimedDelivery, error: str, retry_after: float | None = None
+) -> bool:
+    if c.attempts >= MAX_ATTEMPTS:
+        return await mark_dead(session, c, error)
+    due = utcnow() + timedelta(seconds=backoff_seconds(c.attempts, retry_after))
+    return await _finish(
+        session, c, status=DeliveryStatus.failed, next_attempt_at=due, last_error=error[:500]
+    )
+
+
+async def mark_dead(session: AsyncSession, c: ClaimedDelivery, error: str) -> bool:
+    return await _finish(session, c, status=DeliveryStatus.dead, last_error=error[:500])
+
+
+async def mark_skipped(session: AsyncSession, c: ClaimedDelivery, reason: str) -> bool:
+    return await _finish(session, c, status=DeliveryStatus.skipped, last_error=reason[:500])
+
+
+async def drop_token(session: AsyncSession, c: ClaimedDelivery, reason: str) -> None:
+    """The token is dead (uninstalled app, other sender): disable the device, skip its delivery."""
+    if c.device_id is not None:
+        await session.execute(
+            update(Device)
+            .where(col(Device.id) == c.device_id, col(Device.disabled_at).is_(None))
+            .values(disabled_at=utcnow(), disabled_reason=reason[:60])
+        )
+    await mark_skipped(session, c, reason)
+
+
+async def unread_counts(session: AsyncSession, user_ids: list[int]) -> dict[int, int]:
+    if not user_ids:
+        return {}
+    rows = (
+        await session.execute(
+            sa.select(col(Notification.user_id), sa.func.count())
+            .where(col(Notification.user_id).in_(user_ids), col(Notification.read_at).is_(None))
+            .group_by(col(Notification.user_id))
+        )
+    ).all()
+    return {int(user_id): int(count) for user_id, count in rows}
+
+
+async def redrive(session: AsyncSession, delivery_ids: list[int] | None = None) -> int:
+    """Put dead letters back in the queue (all of them, or the listed ones)."""
+    stmt = update(Delivery).where(col(Delivery.status) == DeliveryStatus.dead)
+    if delivery_ids is not None:
+        stmt = stmt.where(col(Delivery.id).in_(delivery_ids))
+    result = await session.execute(
+        stmt.values(status=DeliveryStatus.pending, attempts=0, next_attempt_at=utcnow(), locked_until=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,130 @@
+"""The delivery queue: drain with the embedded push channel, leases that expire, fenced outcomes, SMS."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.bootstrap import Resources
+from services.models import Delivery, Device, utcnow
+from services.notifications import deliveries as q
+from services.notifications.catalog import register_templates
+from services.notifications.outbox import notify
+from services.notifications.sms import LogSmsProvider
+from services.runtime import Runtime
+from tests import factories as f
+from tests.conftest import App
+from workers.channels.push import LogPushChannel
+from workers.runner import drain_deliveries
+from workers.tasks.deliveries import drain_once
+
+register_templates(
+    {"test.queue": (("维修进度", "工单 {n} 已派单"), ("Repair update", "Ticket {n} assigned"))}
+)
+
+
+@pytest.fixture
+def resources(engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], app: App) -> Resources:
+    return Resources(engine=engine, sessionmaker=sessionmaker, runtime=app.runtime)
+
+
+async def _device(db: AsyncSession, user_id: int, token: str) -> Device:
+    d = Device(user_id=user_id, token=token, platform="android")
+    db.add(d)
+    await db.flush()
+    return d
+
+
+async def test_drain_sends_each_delivery_once_with_badge(db: AsyncSession, resources: Resources) -> None:
+    u = await f.user(db)
+    await _device(db, u.id or 0, "tok-1111111111111111111111")
+    await _device(db, u.id or 0, "tok-2222222222222222222222")
+    await notify(db, [u.id or 0], "ticket", "test.queue", {"n": 1}, "q:1")
+    await notify(db, [u.id or 0], "ticket", "test.queue", {"n": 2}, "q:2")
+    await db.commit()
+    push = LogPushChannel()
+    assert await drain_deliveries(resources, push) == 4
+    assert len(push.sent) == 4
+    assert {p.badge for p in push.sent} == {2}
+    assert {p.collapse_key for p in push.sent} == {
+        d.dedupe_key for d in (await db.exec(select(Delivery))).all()
+    }
+    rows = (await db.exec(select(Delivery).where(Delivery.user_id == u.id))).all()
+    for row in rows:
+        await db.refresh(row)
+    assert {r.status for r in rows} == {"sent"}
+    assert all(r.sent_at is not None and r.locked_until is None and r.attempts == 1 for r in rows)
+    # Nothing left: a second pass sends nothing more.
+    assert await drain_deliveries(resources, push) == 0
+    assert len(push.sent) == 4
+
+
+async def test_expired_claim_is_reclaimed_and_late_outcome_is_fenced(db: AsyncSession) -> None:
+    u = await f.user(db)
+    await _device(db, u.id or 0, "tok-3333333333333333333333")
+    await notify(db, [u.id or 0], "ticket", "test.queue", {"n": 3}, "q:3")
+    first = await q.claim_due(db, 10)
+    assert len(first) == 1 and first[0].attempts == 1
+    # Claimed rows are not handed out again while the lease holds…
+    assert await q.claim_due(db, 10) == []
+    # …but a crashed worker's lease expires and the row comes back.
+    later = utcnow() + q.LEASE + timedelta(seconds=1)
+    second = await q.claim_due(db, 10, now=later)
+    assert [c.id for c in second] == [first[0].id] and second[0].attempts == 2
+    # The crashed worker wakes up late: its outcome must not overwrite the live claim.
+    assert await q.mark_sent(db, first[0], "late") is False
+    assert await q.mark_sent(db, second[0], "msg-2") is True
+    row = await db.get(Delivery, first[0].id)
+    assert row is not None
+    await db.refresh(row)
+    assert row.status == "sent" and row.provider_message_id == "msg-2"
+
+
+async def test_retry_backoff_dead_letter_and_redrive(db: AsyncSession) -> None:
+    u = await f.user(db)
+    await _device(db, u.id or 0, "tok-4444444444444444444444")
+    await notify(db, [u.id or 0], "ticket", "test.queue", {"n": 4}, "q:4")
+    now = utcnow()
+    claimed = (await q.claim_due(db, 10))[0]
+    assert await q.mark_retry(db, claimed, "QUOTA_EXCEEDED", retry_after=30)
+    row = await db.get(Delivery, claimed.id)
+    assert row is not None
+    await db.refresh(row)
+    assert row.status == "failed" and row.next_attempt_at >= now + timedelta(seconds=30)
+    assert await q.claim_due(db, 10) == []  # not due yet
+    when = row.next_attempt_at
+    for attempt in range(2, q.MAX_ATTEMPTS + 1):
+        when = when + timedelta(hours=2)
+        c = (await q.claim_due(db, 10, now=when))[0]
+        assert c.attempts == attempt
+        await q.mark_retry(db, c, "UNAVAILABLE")
+    await db.refresh(row)
+    assert row.status == "dead" and row.last_error == "UNAVAILABLE"
+    assert await q.redrive(db, [claimed.id]) == 1
+    await db.refresh(row)
+    assert row.status == "pending" and row.attempts == 0
+
+
+def test_backoff_grows_and_honours_retry_after() -> None:
+    assert 2.5 <= q.backoff_seconds(1) <= 5
+    assert 40 <= q.backoff_seconds(5) <= 80
+    assert q.backoff_seconds(20) <= q.MAX_BACKOFF
+    assert q.backoff_seconds(1, retry_after=120) == 120
+
+
+async def test_critical_sms_fallback_is_sent_through_the_provider(
+    db: AsyncSession, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], app: App
+) -> None:
+    sms = LogSmsProvider(outbox_path=None)
+    resources = Resources(engine, sessionmaker, Runtime(settings=app.settings, sms=sms))
+    u = await f.user(db)
+    await notify(db, [u.id or 0], "emergency", "test.queue", {"n": 5}, "q:5")
+    await db.commit()
+    stats = await drain_once(resources, LogPushChannel())
+    assert stats.sent == 1
+    assert sms.sent[0].phone == u.phone
+    assert "工单 5 已派单" in sms.sent[0].text
