@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -45,23 +46,30 @@ def serve(
     _serve(host, port, get_settings().embedded_worker)
 
 
-@cli.command()
-def worker() -> None:
-    """Run the background worker until SIGINT/SIGTERM."""
+def _run_process(name: str) -> None:
     from services.bootstrap import build_resources
-    from workers.runner import run_forever
+    from workers.broker import make_broker
+    from workers.runner import run_scheduler, run_worker
 
     settings = get_settings()
     configure_logs(settings.json_logs)
 
     async def main() -> None:
         resources = build_resources(settings)
+        broker = make_broker(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await run_forever(resources, stop)
+            if name == "worker":
+                await run_worker(resources, broker, stop)
+            else:
+                await broker.startup()
+                try:
+                    await run_scheduler(resources, broker, stop)
+                finally:
+                    await broker.shutdown()
         finally:
             await resources.close()
 
@@ -69,8 +77,20 @@ def worker() -> None:
 
 
 @cli.command()
+def worker() -> None:
+    """Send notifications: consume delivery wake-ups from the broker until SIGINT/SIGTERM."""
+    _run_process("worker")
+
+
+@cli.command()
+def scheduler() -> None:
+    """Run periodic jobs and the delivery sweeper (run exactly one)."""
+    _run_process("scheduler")
+
+
+@cli.command()
 def migrate(
-    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "heads",
     down: Annotated[bool, typer.Option("--down", help="Downgrade to REVISION (e.g. base)")] = False,
 ) -> None:
     """Upgrade (or downgrade) the database schema with Alembic."""
@@ -123,6 +143,60 @@ def import_households(
 
     result = asyncio.run(import_households_file(get_settings(), community_id, csv_path))
     typer.echo(orjson.dumps(result).decode())
+
+
+def _fail_on_domain_error(run: Callable[[], dict[str, Any]]) -> None:
+    """Print the result as JSON, or an expected error as its code and message, exit status 1."""
+    from services.errors import DomainError
+    from services.i18n import message
+
+    try:
+        result = run()
+    except DomainError as exc:
+        error = {"code": exc.code, "message": message(exc.code, "en"), "details": exc.details}
+        typer.echo(orjson.dumps({"error": error}).decode(), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(orjson.dumps(result).decode())
+
+
+@cli.command("create-community")
+def create_community(
+    name: Annotated[str, typer.Argument(help="Community name (小区名称), unique")],
+    address: Annotated[str, typer.Option(help="Street address")],
+    district: Annotated[str | None, typer.Option(help="District / street office")] = None,
+    built_year: Annotated[int | None, typer.Option(help="Year built")] = None,
+    time_zone: Annotated[str, typer.Option(help="IANA time zone")] = "Asia/Shanghai",
+) -> None:
+    """Create a community (trusted operator; audited with no actor)."""
+    from services.communities.cli import create_community as run
+    from services.communities.schemas import CommunityCreate
+
+    try:
+        body = CommunityCreate(
+            name=name, address=address, district=district, built_year=built_year, time_zone=time_zone
+        )
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    _fail_on_domain_error(lambda: asyncio.run(run(get_settings(), body)))
+
+
+@cli.command("create-admin")
+def create_admin(
+    phone: Annotated[str, typer.Argument(help="Mainland mobile number")],
+    name: Annotated[str, typer.Option(help="Display name")],
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters"),
+    ],
+    community_id: Annotated[
+        int | None, typer.Option(help="Make a community admin here; without it a platform admin")
+    ] = None,
+) -> None:
+    """Create (or reset the password of) a platform admin, or a community admin with --community-id."""
+    from services.communities.cli import create_admin as run
+
+    _fail_on_domain_error(lambda: asyncio.run(run(get_settings(), phone, name, password, community_id)))
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from services.access import load_principal
 from services.db import transaction
 from services.errors import Unauthorized
 from services.i18n import negotiate
+from services.notifications import relay
 from services.runtime import Ctx, Runtime
 from services.security import decode_access_token
 
@@ -40,6 +41,7 @@ async def _ctx(request: Request) -> AsyncIterator[Ctx]:
         )
         async with transaction(session):
             yield ctx
+        await relay.after_commit(session, runtime)
 
 
 # scope="function": commit before the response is sent, so a client never reads ahead of it.

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from api import errors
-from api.middleware import RequestContextMiddleware
-from api.routes import auth, claims, communities, companies, directory, health, me, notifications
+from api.middleware import UPLOAD_PATHS, RequestContextMiddleware
+from api.routes import (
+    auth,
+    claims,
+    communities,
+    companies,
+    directory,
+    files,
+    health,
+    inspections,
+    me,
+    notifications,
+    sla,
+    tickets,
+)
 from services.bootstrap import Resources, build_resources
 from services.config import Settings, get_settings
-from workers.runner import run_forever
+from workers.embedded import background
 
 
 def create_app(settings: Settings | None = None, resources: Resources | None = None) -> FastAPI:
@@ -26,21 +37,10 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         app.state.resources = res
         app.state.sessionmaker = res.sessionmaker
         app.state.runtime = res.runtime
-        stop = asyncio.Event()
-        worker = (
-            asyncio.create_task(run_forever(res, stop), name="embedded-worker")
-            if settings.embedded_worker
-            else None
-        )
-        try:
+        async with background(res, settings.embedded_worker):
             yield
-        finally:
-            stop.set()
-            if worker is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
-            if resources is None:
-                await res.close()
+        if resources is None:
+            await res.close()
 
     app = FastAPI(
         title="Linli 邻里 API",
@@ -49,7 +49,14 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         lifespan=lifespan,
     )
     errors.install(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
-    for module in (health, auth, me, communities, notifications, companies, claims, directory):
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        upload_paths=UPLOAD_PATHS,
+        upload_max_bytes=settings.upload_max_body_bytes,
+    )
+    for module in (
+        health, auth, me, communities, notifications, companies, claims, directory, sla, files, tickets, inspections
+    ):
         app.include_router(module.router)
     return app

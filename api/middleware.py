@@ -10,7 +10,10 @@ import uuid
 from prometheus_client import Counter, Histogram
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import error_response
 
 log = logging.getLogger("linli.access")
 
@@ -24,10 +27,28 @@ LATENCY = Histogram(
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+# File uploads (`POST /v1/tickets/{id}/attachments`, `/v1/notices/{id}/attachments`, ...) get a larger body
+# limit than the JSON API; the attachment service then checks each file precisely.
+UPLOAD_PATHS = re.compile(r"^/v1/(?:[A-Za-z0-9_-]+/)+attachments/?$")
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        upload_paths: re.Pattern[str] | None = None,
+        upload_max_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.upload_paths = upload_paths
+        self.upload_max_bytes = upload_max_bytes if upload_max_bytes is not None else max_body_bytes
+
+    def body_limit(self, path: str) -> int:
+        if self.upload_paths is not None and self.upload_paths.match(path):
+            return self.upload_max_bytes
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,12 +60,11 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
-        limit = self.max_body_bytes
+        limit = self.body_limit(scope.get("path", ""))
 
         declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            receive = _refuse_body
-        else:
+        too_large = declared is not None and declared.isdigit() and int(declared) > limit
+        if not too_large:
             receive = _counting(receive, limit)
 
         async def send_wrapper(message: Message) -> None:
@@ -56,7 +76,12 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            if too_large:
+                # Refuse a declared oversize body before routing or reading any of it.
+                response = error_response(Request(scope), 413, "request.too_large", {"max_bytes": limit})
+                await response(scope, receive, send_wrapper)
+            else:
+                await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -72,10 +97,6 @@ class RequestContextMiddleware:
                 elapsed * 1000,
                 extra={"request_id": request_id, "status": status, "route": template},
             )
-
-
-async def _refuse_body() -> Message:
-    raise HTTPException(413)
 
 
 def _counting(receive: Receive, limit: int) -> Receive:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -9,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.config import Settings
-from services.db import create_engine, session_factory
+from services.db import create_engine, session_factory, transaction
+from services.notifications import relay
 from services.notifications.sms import LogSmsProvider, SmsProvider
 from services.runtime import Runtime
 
@@ -20,6 +23,14 @@ class Resources:
     sessionmaker: async_sessionmaker[AsyncSession]
     runtime: Runtime
 
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[AsyncSession]:
+        """A job's unit of work: one transaction, then new deliveries go to the relay."""
+        async with self.sessionmaker() as session:
+            async with transaction(session):
+                yield session
+            await relay.after_commit(session, self.runtime)
+
     async def close(self) -> None:
         if self.runtime.redis is not None:
             await self.runtime.redis.aclose()
@@ -29,9 +40,11 @@ class Resources:
 def build_sms(settings: Settings) -> SmsProvider:
     if settings.sms_provider == "log":
         return LogSmsProvider(outbox_path=settings.sms_outbox)
-    raise NotImplementedError(
-        f"SMS provider {settings.sms_provider!r} arrives with the notification pipeline"
-    )
+    if settings.sms_provider == "aliyun":
+        from services.notifications.sms_aliyun import AliyunSmsProvider
+
+        return AliyunSmsProvider.from_settings(settings)
+    raise NotImplementedError(f"SMS provider {settings.sms_provider!r} is not supported")
 
 
 def build_resources(settings: Settings, engine: AsyncEngine | None = None) -> Resources:

@@ -55,13 +55,31 @@ class Settings(BaseSettings):
     sms_login_template: str | None = None
     sms_access_key_id: SecretStr | None = None
     sms_access_key_secret: SecretStr | None = None
+    sms_notice_template: str | None = None  # template for non-code texts, one ${content} variable
+    sms_endpoint: str | None = None  # override the provider's endpoint URL (stand-in, staging)
+    sms_timeout_seconds: float = 5.0
 
     fcm_base_url: str = "https://fcm.googleapis.com"
     fcm_project_id: str | None = None
     # Path to a service-account JSON; empty means the in-app inbox only.
     fcm_credentials: str | None = None
+    fcm_timeout_seconds: float = 10.0  # per FCM request (the SDK default is 120 s)
 
     log_json: bool | None = None
+
+    # Attachments (photos, documents): where files live and how they are served.
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path | None = None  # local backend root; default var_dir / "files"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None  # S3-compatible services (MinIO, OSS, COS) or a stand-in
+    s3_region: str | None = None
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_prefix: str = ""  # key prefix inside the bucket, e.g. "linli/"
+    file_url_ttl_seconds: int = 600  # signed file URLs stay valid at least this long
+    max_photo_bytes: int = 10 * 1024 * 1024  # per uploaded file
+    max_image_pixels: int = 64_000_000  # decompression-bomb guard (width × height)
+    upload_max_body_bytes: int = 11 * 1024 * 1024  # body limit on .../attachments paths (file + multipart)
 
     @model_validator(mode="after")
     def _production_refuses_dev_defaults(self) -> Settings:
@@ -92,6 +110,10 @@ class Settings(BaseSettings):
     @property
     def sms_outbox(self) -> Path:
         return self.sms_outbox_path or self.var_dir / "sms-outbox.jsonl"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.storage_dir or self.var_dir / "files"
 
     def jwt_key(self) -> str:
         if self.jwt_secret:

@@ -51,6 +51,19 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, autoflush=False)
 
 
+AFTER_COMMIT = "linli.after_commit"
+
+
+def defer_after_commit(session: AsyncSession, kind: str, items: list[int]) -> None:
+    """Remember ids to hand on once the transaction commits (e.g. new deliveries for the relay)."""
+    session.info.setdefault(AFTER_COMMIT, {}).setdefault(kind, []).extend(items)
+
+
+def take_after_commit(session: AsyncSession) -> dict[str, list[int]]:
+    taken: dict[str, list[int]] = session.info.pop(AFTER_COMMIT, {})
+    return taken
+
+
 @asynccontextmanager
 async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     """Commit on success; roll back on error unless the error asks to keep its changes."""
@@ -61,9 +74,11 @@ async def transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
             await session.commit()
         else:
             await session.rollback()
+            session.info.pop(AFTER_COMMIT, None)
         raise
     except BaseException:
         await session.rollback()
+        session.info.pop(AFTER_COMMIT, None)
         raise
     else:
         await session.commit()

@@ -68,3 +68,10 @@ class RateLimited(DomainError):
             headers={"Retry-After": str(retry_after)},
             **kwargs,
         )
+
+
+class ServiceUnavailable(RateLimited):
+    """A dependency (e.g. the SMS provider) is temporarily unavailable; try again after Retry-After."""
+
+    status = 503
+    code = "request.unavailable"

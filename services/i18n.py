@@ -10,7 +10,10 @@ DEFAULT_LOCALE: Locale = "zh-CN"
 # code -> (zh-CN, en). Codes are stable; messages may be reworded.
 MESSAGES: dict[str, tuple[str, str]] = {
     "request.invalid": ("请求参数有误", "The request is invalid"),
-    "request.too_large": ("请求内容过大（上限 1 MiB）", "The request body is too large (limit 1 MiB)"),
+    "request.too_large": ("请求内容过大", "The request body is too large"),
+    "request.unavailable": ("服务暂时不可用，请稍后再试", "Temporarily unavailable; try again later"),
+    "auth.sms_unavailable": ("短信服务暂时不可用，请稍后再试", "SMS is temporarily unavailable; try again later"),
+    "auth.sms_rejected": ("短信无法发送到该号码", "The SMS provider refused this number"),
     "request.not_found": ("请求的地址不存在", "No such endpoint"),
     "request.method_not_allowed": ("不支持该请求方法", "Method not allowed"),
     "request.rate_limited": ("操作过于频繁，请稍后再试", "Too many requests; try again later"),

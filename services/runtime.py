@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ class Runtime:
     settings: Settings
     sms: SmsProvider
     redis: Redis | None = None
+    # Hands committed delivery ids to the broker; set by whoever owns the broker (API or worker).
+    relay: Callable[[list[int]], Awaitable[None]] | None = None
 
 
 @dataclass

@@ -108,3 +108,131 @@ def auth(u: User, minutes: int = 15) -> dict[str, str]:
     assert u.id is not None
     token, _ = issue_access_token(SECRET, "linli", u.id, minutes)
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- places and people (communities area) ---------------------------------------------------------
+
+
+async def platform_admin(db: AsyncSession, name: str = "平台管理员") -> User:
+    u = await user(db, name)
+    await member(db, u, Role.platform_admin)
+    return u
+
+
+async def community_staff(db: AsyncSession, c: Community, role: Role, name: str = "工作人员") -> User:
+    """A verified community role (community_admin, committee_member, grid_worker, ...)."""
+    u = await user(db, name)
+    await member(db, u, role, community_id=c.id)
+    return u
+
+
+async def company_staff(
+    db: AsyncSession, co: PropertyCompany, role: Role = Role.property_manager, name: str = "物业经理"
+) -> User:
+    """A verified company role; it reaches the communities the company manages under contract."""
+    u = await user(db, name)
+    await member(db, u, role, company_id=co.id)
+    return u
+
+
+# --- tickets ---------------------------------------------------------------------------------------
+
+
+class TicketWorld:
+    """A community with a managing company, a verified resident and the people around tickets."""
+
+    community: Community
+    building: Building
+    household: Household
+    company: PropertyCompany
+    resident: User
+    manager: User
+    technician: User
+    technician2: User
+    committee: User
+    admin: User
+
+    @property
+    def cid(self) -> int:
+        assert self.community.id is not None
+        return self.community.id
+
+
+async def ticket_world(db: AsyncSession) -> TicketWorld:
+    w = TicketWorld()
+    w.community = await community(db)
+    w.building = await building(db, w.community)
+    w.household = await household(db, w.building)
+    w.company = await company_managing(db, w.community)
+    w.resident = await resident(db, w.household, name="报修住户")
+    w.manager = await company_staff(db, w.company, Role.property_manager, "物业经理")
+    w.technician = await company_staff(db, w.company, Role.property_staff, "维修工甲")
+    w.technician2 = await company_staff(db, w.company, Role.property_staff, "维修工乙")
+    w.committee = await community_staff(db, w.community, Role.committee_member, "业委会委员")
+    w.admin = await community_staff(db, w.community, Role.community_admin, "居委会")
+    return w
+
+
+def ticket_body(household_id: int | None, **overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "kind": "repair",
+        "category": "plumbing",
+        "title": "厨房水管漏水",
+        "description": "水槽下方水管接头滴水",
+        "household_id": household_id,
+    }
+    body.update(overrides)
+    return body
+
+
+def jpeg_bytes(size: tuple[int, int] = (64, 48), color: tuple[int, int, int] = (200, 80, 40)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+
+import httpx  # noqa: E402  (appended section)
+
+
+async def file_ticket(client: httpx.AsyncClient, w: TicketWorld, **overrides: object) -> dict[str, object]:
+    """File a ticket over HTTP as the world's resident; returns the ticket JSON."""
+    assert w.household.id is not None
+    r = await client.post(
+        f"/v1/communities/{w.cid}/tickets",
+        json=ticket_body(w.household.id, **overrides),
+        headers=auth(w.resident),
+    )
+    assert r.status_code == 201, r.text
+    data: dict[str, object] = r.json()
+    return data
+
+
+async def act(
+    client: httpx.AsyncClient, who: User, ticket: dict[str, object], action: str, **body: object
+) -> httpx.Response:
+    """POST a transition with the ticket's current version; returns the httpx response."""
+    payload = {"action": action, "version": ticket["version"], **body}
+    return await client.post(f"/v1/tickets/{ticket['id']}/transitions", json=payload, headers=auth(who))
+
+
+async def upload_photo(
+    client: httpx.AsyncClient,
+    who: User,
+    ticket_id: object,
+    purpose: str = "before",
+    data: bytes | None = None,
+    name: str = "p.jpg",
+) -> httpx.Response:
+    return await client.post(
+        f"/v1/tickets/{ticket_id}/attachments",
+        files={"file": (name, data if data is not None else jpeg_bytes(), "image/jpeg")},
+        data={"purpose": purpose},
+        headers=auth(who),
+    )

@@ -1,6 +1,7 @@
-"""The worker loop: drains deliveries and runs periodic jobs until stopped.
+"""Processes: the scheduler (periodic jobs + the delivery sweeper) and the worker (consumes the broker).
 
-In the embedded default it runs inside the API process; `linli worker` runs it on its own.
+`linli scheduler` runs one scheduler; `linli worker` runs a worker; the embedded default runs both
+inside the API process with the in-memory broker.
 """
 
 from __future__ import annotations
@@ -11,14 +12,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.api import run_receiver_task
+
 from services.bootstrap import Resources
-from services.db import transaction
+from services.notifications import deliveries as q
 from services.notifications.devices import prune_stale
 from workers import jobs
+from workers.broker import WorkerState, attach, kick
 from workers.channels.push import LogPushChannel, PushChannel
-from workers.tasks.deliveries import drain_once
 
 log = logging.getLogger("linli.worker")
+SWEEP_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -29,14 +34,14 @@ class PeriodicJob:
 
 
 async def _prune_devices(resources: Resources) -> int:
-    async with resources.sessionmaker() as session, transaction(session):
+    async with resources.unit() as session:
         return await prune_stale(session)
 
 
-JOBS: tuple[PeriodicJob, ...] = (
+JOBS: list[PeriodicJob] = [
     PeriodicJob("purge_expired_login_state", 300, jobs.purge_expired_login_state),
     PeriodicJob("prune_stale_devices", 6 * 3600, _prune_devices),
-)
+]
 
 
 def build_push_channel(resources: Resources) -> PushChannel:
@@ -44,33 +49,38 @@ def build_push_channel(resources: Resources) -> PushChannel:
     if settings.fcm_credentials:
         from workers.channels.fcm import FcmChannel
 
-        return FcmChannel(settings)  # type: ignore[no-any-return]
+        channel: PushChannel = FcmChannel(settings)
+        return channel
     return LogPushChannel()
 
 
-async def drain_deliveries(resources: Resources, push: PushChannel) -> int:
-    """Send everything that is due, batch after batch."""
+async def sweep_deliveries(resources: Resources, broker: AsyncBroker) -> int:
+    """Re-queue what the relay missed (broker down), failed rows now due, and expired claims."""
     total = 0
     while True:
-        stats = await drain_once(resources, push)
-        total += stats.claimed
-        if stats.claimed == 0:
+        async with resources.sessionmaker() as session:
+            ids = await q.due_ids(session, SWEEP_BATCH)
+        if not ids:
+            return total
+        for start in range(0, len(ids), SWEEP_BATCH):
+            await kick(broker, ids[start : start + SWEEP_BATCH])
+        total += len(ids)
+        if len(ids) < SWEEP_BATCH:
             return total
 
 
-async def run_forever(
-    resources: Resources, stop: asyncio.Event, tick: float = 1.0, push: PushChannel | None = None
+async def run_scheduler(
+    resources: Resources, broker: AsyncBroker, stop: asyncio.Event, sweep_every: float = 5.0
 ) -> None:
     loop = asyncio.get_running_loop()
-    push = push or build_push_channel(resources)
     due = {job.name: loop.time() for job in JOBS}
-    log.info("worker started: deliveries every %.1fs and %d periodic jobs", tick, len(JOBS))
+    log.info("scheduler started: sweeper every %.0fs and %d periodic jobs", sweep_every, len(JOBS))
     while not stop.is_set():
         try:
-            await drain_deliveries(resources, push)
-        except Exception:
-            # The claim expires and another pass picks the rows up again.
-            log.exception("delivery drain failed")
+            await sweep_deliveries(resources, broker)
+        except Exception as exc:
+            # Redis away: nothing is lost, the rows wait in the database for the next sweep.
+            log.warning("delivery sweep failed: %s", exc)
         for job in JOBS:
             if loop.time() < due[job.name]:
                 continue
@@ -82,5 +92,27 @@ async def run_forever(
                 # A failing job must not stop the others; it runs again at its next turn.
                 log.exception("job %s failed", job.name)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=tick)
-    log.info("worker stopped")
+            await asyncio.wait_for(stop.wait(), timeout=sweep_every)
+    log.info("scheduler stopped")
+
+
+async def run_worker(resources: Resources, broker: AsyncBroker, stop: asyncio.Event) -> None:
+    """Consume delivery wake-ups until stopped. One push channel (and event loop) per process."""
+    attach(broker, WorkerState(resources=resources, push=build_push_channel(resources)))
+    # The in-memory broker runs each kicked task itself; only a real broker needs a receiver.
+    in_memory = isinstance(broker, InMemoryBroker)
+    broker.is_worker_process = not in_memory
+    await broker.startup()
+    receiver = None if in_memory else asyncio.create_task(run_receiver_task(broker, max_async_tasks=4))
+    log.info("worker started (%s)", type(broker).__name__)
+    try:
+        await stop.wait()
+    finally:
+        if receiver is not None:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver
+        if in_memory:
+            await broker.wait_all()
+        await broker.shutdown()
+        log.info("worker stopped")

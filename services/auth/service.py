@@ -8,8 +8,9 @@ from sqlmodel import col, select, update
 
 from services.auth.schemas import LoginRequest, OtpSent, TokenPair, UserOut
 from services.auth.store import DbLoginStore, LoginStore, RedisLoginStore
-from services.errors import InvalidInput, RateLimited, Unauthorized
+from services.errors import InvalidInput, RateLimited, ServiceUnavailable, Unauthorized
 from services.models import RefreshToken, User, utcnow
+from services.notifications.sms import SmsRejected, SmsRetryLater
 from services.phones import normalise_mobile
 from services.runtime import Ctx
 from services.security import (
@@ -53,7 +54,14 @@ async def request_otp(ctx: Ctx, raw_phone: str) -> OtpSent:
         if ctx.locale == "en"
         else f"【邻里】您的验证码是 {code}，{minutes} 分钟内有效。请勿告诉他人。"
     )
-    await ctx.runtime.sms.send(phone, text, code=code)
+    try:
+        await ctx.runtime.sms.send(phone, text, code=code)
+    except SmsRetryLater as exc:
+        await store.drop_otp(phone)
+        raise ServiceUnavailable(int(exc.retry_after or 30), "auth.sms_unavailable") from exc
+    except SmsRejected as exc:
+        await store.drop_otp(phone)
+        raise InvalidInput("auth.sms_rejected", details={"provider_code": exc.code}) from exc
     return OtpSent(phone=phone, expires_in=s.otp_ttl_seconds, resend_after=s.otp_resend_seconds)
 
 

@@ -1,8 +1,34 @@
+"""Request and response bodies for communities, buildings, households, companies, members, claims."""
+
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.schemas import ResponseBody
+from pydantic import AfterValidator, Field, field_validator
+
+from services.models import Role
+from services.schemas import RequestBody, ResponseBody
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def no_control_chars(value: str) -> str:
+    # PostgreSQL refuses NUL in text; other control characters are never meant in a name.
+    if _CONTROL.search(value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(no_control_chars)]
+Area = Annotated[Decimal, Field(gt=0, le=10000, max_digits=7, decimal_places=2)]
+Password = Annotated[str, Field(min_length=10, max_length=128)]
+
+
+# --- communities and buildings ---------------------------------------------------------------
 
 
 class CommunityOut(ResponseBody):
@@ -18,8 +44,178 @@ class CommunityOut(ResponseBody):
     created_at: datetime
 
 
+class MyCommunityOut(CommunityOut):
+    roles: list[str] = Field(description="Verified roles of the caller here")
+    pending: bool = Field(description="The caller only has a pending household claim here")
+
+
+class CommunityCreate(RequestBody):
+    name: Name
+    address: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(no_control_chars)]
+    district: Annotated[str, Field(max_length=100), AfterValidator(no_control_chars)] | None = None
+    built_year: int | None = Field(default=None, ge=1800, le=2200)
+    renovated_year: int | None = Field(default=None, ge=1800, le=2200)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    radius_m: int = Field(default=500, ge=10, le=10_000)
+    time_zone: str = Field(default="Asia/Shanghai", max_length=64)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone") from exc
+        return value
+
+
+class DirectoryCommunityOut(ResponseBody):
+    """What anyone logged in may see, to find their home."""
+
+    id: int
+    name: str
+    address: str
+    district: str | None
+
+
 class BuildingOut(ResponseBody):
     id: int
     community_id: int
     name: str
     floors: int | None
+
+
+class BuildingCreate(RequestBody):
+    name: Annotated[str, Field(min_length=1, max_length=50), AfterValidator(no_control_chars)]
+    floors: int | None = Field(default=None, ge=1, le=200)
+
+
+# --- households ------------------------------------------------------------------------------
+
+
+class HouseholdOut(ResponseBody):
+    id: int
+    community_id: int
+    building_id: int
+    building_name: str
+    entrance: str
+    room: str
+    area_m2: Decimal
+    created_at: datetime
+
+
+class DirectoryHouseholdOut(ResponseBody):
+    """A home a new resident can claim: where it is, never who lives there."""
+
+    id: int
+    building_id: int
+    building_name: str
+    entrance: str
+    room: str
+
+
+class HouseholdCreate(RequestBody):
+    building_id: int = Field(ge=1, le=2**53 - 1)
+    entrance: Annotated[str, Field(max_length=20), AfterValidator(no_control_chars)] = ""
+    room: Annotated[str, Field(min_length=1, max_length=20), AfterValidator(no_control_chars)]
+    area_m2: Area
+
+
+class ImportResult(ResponseBody):
+    rows: int
+    created: int
+    unchanged: int
+    updated: int
+    buildings_created: int
+
+
+# --- companies, contracts, members -----------------------------------------------------------
+
+
+class CompanyCreate(RequestBody):
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_control_chars)]
+    credit_code: str | None = Field(
+        default=None, pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$", description="统一社会信用代码"
+    )
+    phone: str | None = Field(default=None, max_length=20, pattern=r"^[0-9+\- ]{3,20}$")
+
+
+class CompanyOut(ResponseBody):
+    id: int
+    name: str
+    credit_code: str | None
+    phone: str | None
+    created_at: datetime
+
+
+class ContractCreate(RequestBody):
+    company_id: int = Field(ge=1, le=2**53 - 1)
+    starts_on: date
+    ends_on: date | None = None
+
+
+class ContractOut(ResponseBody):
+    id: int
+    company_id: int
+    community_id: int
+    starts_on: date
+    ends_on: date | None
+    created_at: datetime
+
+
+class MemberCreate(RequestBody):
+    phone: str = Field(min_length=1, max_length=32)
+    name: Annotated[str, Field(min_length=1, max_length=50), AfterValidator(no_control_chars)]
+    role: Role
+    password: Password | None = Field(
+        default=None, description="Staff password (≥ 10 characters); only for a new account"
+    )
+
+
+class MemberOut(ResponseBody):
+    id: int = Field(description="Membership id")
+    user_id: int
+    name: str
+    phone: str
+    role: str
+    status: str
+    community_id: int | None
+    company_id: int | None
+    verified_at: datetime | None
+    created_at: datetime
+
+
+# --- household claims ------------------------------------------------------------------------
+
+
+class ClaimCreate(RequestBody):
+    household_id: int = Field(ge=1, le=2**53 - 1)
+    relation: Literal["owner", "tenant", "family"]
+    note: Annotated[str, Field(max_length=200), AfterValidator(no_control_chars)] | None = None
+
+
+class ClaimReject(RequestBody):
+    reason: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_control_chars)]
+
+
+ClaimStatus = Literal["pending", "verified", "rejected", "revoked"]
+
+
+class ClaimOut(ResponseBody):
+    id: int
+    community_id: int
+    household_id: int
+    building_name: str
+    entrance: str
+    room: str
+    relation: str
+    status: str
+    note: str | None
+    user_id: int
+    user_name: str
+    user_phone: str
+    decided_by: int | None
+    decision_reason: str | None
+    verified_at: datetime | None
+    created_at: datetime

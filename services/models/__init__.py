@@ -1,5 +1,6 @@
 """Every table. Importing this package registers them all on SQLModel.metadata (Alembic reads it)."""
 
+from services.models.attachments import Attachment
 from services.models.audit import AuditLog
 from services.models.auth import IdempotencyRecord, OtpChallenge, RateLimitWindow, RefreshToken
 from services.models.base import utcnow
@@ -22,12 +23,15 @@ from services.models.people import (
     User,
 )
 from services.models.places import Building, Community, Household, ManagementContract, PropertyCompany
+from services.models.sla import CalendarException, SlaPolicy
 
 __all__ = [
     "COMMUNITY_ROLES",
     "COMPANY_ROLES",
+    "Attachment",
     "AuditLog",
     "Building",
+    "CalendarException",
     "Channel",
     "Community",
     "Delivery",
@@ -47,6 +51,7 @@ __all__ = [
     "RefreshToken",
     "Relation",
     "Role",
+    "SlaPolicy",
     "User",
     "utcnow",
 ]

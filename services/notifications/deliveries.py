@@ -42,7 +42,9 @@ class ClaimedDelivery:
     data: dict[str, object]
 
 
-async def claim_due(session: AsyncSession, limit: int, now: datetime | None = None) -> list[ClaimedDelivery]:
+async def claim_due(
+    session: AsyncSession, limit: int, now: datetime | None = None, ids: list[int] | None = None
+) -> list[ClaimedDelivery]:
     now = now or utcnow()
     d = Delivery.__table__  # type: ignore[attr-defined]
     due = (
@@ -60,6 +62,8 @@ async def claim_due(session: AsyncSession, limit: int, now: datetime | None = No
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if ids is not None:
+        due = due.where(d.c.id.in_(ids))
     claimed = (
         await session.execute(
             sa.update(d)
@@ -103,6 +107,26 @@ async def claim_due(session: AsyncSession, limit: int, now: datetime | None = No
         )
         for dl, n, phone, token, platform in rows
     ]
+
+
+async def due_ids(session: AsyncSession, limit: int, grace: timedelta = timedelta(seconds=10)) -> list[int]:
+    """For the sweeper: due rows the relay may have missed, failed rows whose time has come, and
+    rows whose claim expired (a crashed worker). Fresh rows get a grace period for the relay."""
+    now = utcnow()
+    d = Delivery.__table__  # type: ignore[attr-defined]
+    rows = await session.execute(
+        sa.select(d.c.id)
+        .where(
+            sa.or_(
+                sa.and_(d.c.status == DeliveryStatus.pending, d.c.next_attempt_at <= now - grace),
+                sa.and_(d.c.status == DeliveryStatus.failed, d.c.next_attempt_at <= now),
+                sa.and_(d.c.status == DeliveryStatus.sending, d.c.locked_until < now),
+            )
+        )
+        .order_by(d.c.next_attempt_at, d.c.id)
+        .limit(limit)
+    )
+    return [int(i) for i in rows.scalars()]
 
 
 def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:

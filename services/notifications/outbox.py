@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.db import defer_after_commit
 from services.models import (
     Channel,
     Delivery,
@@ -30,6 +31,7 @@ from services.notifications.catalog import category as get_category
 from services.notifications.catalog import render
 
 CHUNK = 500
+DELIVERIES = "deliveries"
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -146,11 +148,16 @@ async def _notify_chunk(
             deliveries.append(_delivery(notification_id, user_id, Channel.sms, None, due, dedupe_key, now))
     dtable = Delivery.__table__  # type: ignore[attr-defined]
     for start in range(0, len(deliveries), CHUNK):
-        await session.execute(
-            _insert(session)(dtable)
-            .values(deliveries[start : start + CHUNK])
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        )
+        new_ids = (
+            await session.execute(
+                _insert(session)(dtable)
+                .values(deliveries[start : start + CHUNK])
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(dtable.c.id)
+            )
+        ).scalars()
+        # Handed to the broker once the caller's transaction commits (see services.notifications.relay).
+        defer_after_commit(session, DELIVERIES, [int(i) for i in new_ids])
     return [notification_id for notification_id, _ in inserted]
 
 

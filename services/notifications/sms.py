@@ -56,3 +56,29 @@ def _append_line(path: Path, line: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("ab") as fh:
         fh.write(line + b"\n")
+
+
+class SmsConfigError(RuntimeError):
+    """The configured SMS provider cannot be built (missing settings or the provider's extra)."""
+
+
+class SmsError(Exception):
+    """A message was not accepted by the provider."""
+
+
+class SmsRetryLater(SmsError):
+    """Temporary: throttled, provider down, network trouble. `retry_after` is a hint in seconds."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class SmsRejected(SmsError):
+    """Permanent for this message: bad number, template or signature problems, bad credentials."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.message = message

@@ -19,12 +19,18 @@ from services.runtime import Runtime
 from tests import factories as f
 from tests.conftest import App
 from workers.channels.push import LogPushChannel
-from workers.runner import drain_deliveries
 from workers.tasks.deliveries import drain_once
 
 register_templates(
     {"test.queue": (("维修进度", "工单 {n} 已派单"), ("Repair update", "Ticket {n} assigned"))}
 )
+
+
+async def drain_deliveries(resources: Resources, push: LogPushChannel) -> int:
+    total = 0
+    while (stats := await drain_once(resources, push)).claimed:
+        total += stats.claimed
+    return total
 
 
 @pytest.fixture

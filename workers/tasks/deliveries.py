@@ -28,10 +28,12 @@ class DrainStats:
     alerts: list[str] = field(default_factory=list)
 
 
-async def drain_once(resources: Resources, push: PushChannel, limit: int = BATCH) -> DrainStats:
+async def drain_once(
+    resources: Resources, push: PushChannel, limit: int = BATCH, ids: list[int] | None = None
+) -> DrainStats:
     stats = DrainStats()
     async with resources.sessionmaker() as session, transaction(session):
-        claimed = await q.claim_due(session, limit)
+        claimed = await q.claim_due(session, limit, ids=ids)
         badges = await q.unread_counts(session, sorted({c.user_id for c in claimed if c.channel == "push"}))
     stats.claimed = len(claimed)
     if not claimed:
@@ -69,7 +71,7 @@ async def drain_once(resources: Resources, push: PushChannel, limit: int = BATCH
 
     outcomes: list[PushOutcome] = await push.send(pushes) if pushes else []
 
-    async with resources.sessionmaker() as session, transaction(session):
+    async with resources.unit() as session:
         for c in no_device:
             await q.mark_skipped(session, c, "device_gone")
             stats.skipped += 1

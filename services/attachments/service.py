@@ -1,0 +1,281 @@
+"""Store, list and serve attachments. Callers check access to the owner record first.
+
+Order of checks in `store_upload`: size, type (from the bytes), count, then decoding. Files are written to
+storage before the row is flushed; if the flush fails the files are removed again. If the surrounding
+transaction rolls back later, the written files stay behind unreferenced: harmless (their keys are random
+and no URL can be signed for them) and left for a future sweep of keys without rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import services.attachments.messages  # noqa: F401  (registers the error codes)
+from services.attachments import images
+from services.attachments.inspect import DOCUMENT_TYPES, EXTENSIONS, PDF, PHOTO_TYPES, sniff
+from services.attachments.schemas import AttachmentOut
+from services.attachments.storage import Storage, StorageKeyMissing, new_key, storage_for, thumb_key_for
+from services.attachments.urls import Variant, expiry, signed_url, verify
+from services.config import Settings
+from services.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge
+from services.models.attachments import Attachment
+from services.models.base import utcnow
+from services.runtime import Ctx
+
+log = logging.getLogger("linli.attachments")
+
+__all__ = [
+    "DOCUMENT_TYPES",
+    "PHOTO_TYPES",
+    "ServedFile",
+    "count_for",
+    "list_for",
+    "list_for_many",
+    "open_file",
+    "soft_delete",
+    "store_upload",
+]
+
+
+class StorageUnavailable(DomainError):
+    status = 503
+    code = "attachment.storage_unavailable"
+
+
+async def store_upload(
+    ctx: Ctx,
+    *,
+    community_id: int,
+    owner_type: str,
+    owner_id: int,
+    purpose: str,
+    data: bytes,
+    original_name: str | None,
+    allowed: frozenset[str] = PHOTO_TYPES,
+    max_count: int | None = None,
+    storage: Storage | None = None,
+) -> AttachmentOut:
+    """Check, clean and store one uploaded file for (owner_type, owner_id); flushes, never commits."""
+    principal = ctx.require_principal()
+    settings = ctx.settings
+    session = ctx.session
+    if len(data) > settings.max_photo_bytes:
+        raise PayloadTooLarge("attachment.too_large", details={"max_bytes": settings.max_photo_bytes})
+    kind = sniff(data)
+    if kind is None or kind not in allowed or not (kind == PDF or images.supported(kind)):
+        raise InvalidInput("attachment.unsupported_type", details={"allowed": sorted(allowed)})
+    if max_count is not None:
+        await _lock_owner(session, owner_type, owner_id)
+        if await count_for(session, owner_type, owner_id) >= max_count:
+            raise InvalidInput("attachment.too_many", details={"max_count": max_count})
+
+    thumb: bytes | None = None
+    width = height = None
+    if kind == PDF:
+        # Stored as uploaded: PDFs are only offered as downloads (Content-Disposition: attachment).
+        stored, content_type = data, PDF
+    else:
+        try:
+            clean = await asyncio.to_thread(
+                images.clean_image, data, kind, max_pixels=settings.max_image_pixels
+            )
+        except images.TooManyPixels as exc:
+            raise InvalidInput(
+                "attachment.too_many_pixels", details={"max_pixels": settings.max_image_pixels}
+            ) from exc
+        except images.UnreadableImage as exc:
+            raise InvalidInput("attachment.unreadable") from exc
+        stored, content_type, thumb = clean.data, clean.content_type, clean.thumb
+        width, height = clean.width, clean.height
+
+    store = storage or storage_for(settings)
+    key = new_key(community_id, EXTENSIONS[content_type])
+    thumb_key = thumb_key_for(key) if thumb is not None else None
+    written: list[str] = []
+    try:
+        await store.put(key, stored, content_type)
+        written.append(key)
+        if thumb is not None and thumb_key is not None:
+            await store.put(thumb_key, thumb, images.THUMB_CONTENT_TYPE)
+            written.append(thumb_key)
+    except Exception as exc:
+        log.exception("attachment storage write failed", extra={"key": key})
+        await _discard(store, written)
+        raise StorageUnavailable() from exc
+
+    name = _display_name(original_name)
+    row = Attachment(
+        community_id=community_id,
+        owner_type=owner_type,
+        owner_id=owner_id,
+        purpose=purpose,
+        content_type=content_type,
+        size_bytes=len(stored),
+        sha256=hashlib.sha256(stored).hexdigest(),
+        width=width,
+        height=height,
+        storage_key=key,
+        thumb_key=thumb_key,
+        original_name=name,
+        uploaded_by=principal.user_id,
+    )
+    session.add(row)
+    try:
+        await session.flush()
+    except Exception:
+        await _discard(store, written)
+        raise
+    return to_out(settings, row)
+
+
+async def count_for(session: AsyncSession, owner_type: str, owner_id: int) -> int:
+    """Non-deleted attachments of one owner."""
+    stmt = select(func.count()).where(*_of_owner(owner_type, [owner_id]))
+    return int((await session.exec(stmt)).one())
+
+
+async def list_for(ctx: Ctx, owner_type: str, owner_id: int) -> list[AttachmentOut]:
+    """Non-deleted attachments of one owner, oldest first, with fresh signed URLs."""
+    return (await list_for_many(ctx, owner_type, [owner_id])).get(owner_id, [])
+
+
+async def list_for_many(
+    ctx: Ctx, owner_type: str, owner_ids: Sequence[int]
+) -> dict[int, list[AttachmentOut]]:
+    """The same for several owners in one query (lists of tickets): owner id -> attachments."""
+    if not owner_ids:
+        return {}
+    rows = (
+        await ctx.session.exec(
+            select(Attachment).where(*_of_owner(owner_type, owner_ids)).order_by(col(Attachment.id))
+        )
+    ).all()
+    exp = expiry(ctx.settings)
+    result: dict[int, list[AttachmentOut]] = defaultdict(list)
+    for row in rows:
+        result[row.owner_id].append(to_out(ctx.settings, row, exp))
+    return dict(result)
+
+
+async def soft_delete(ctx: Ctx, owner_type: str, owner_id: int, attachment_id: int) -> None:
+    """Hide one attachment of an owner (the file is kept for history); 404 if it is not there."""
+    row = (
+        await ctx.session.exec(
+            select(Attachment).where(col(Attachment.id) == attachment_id, *_of_owner(owner_type, [owner_id]))
+        )
+    ).first()
+    if row is None:
+        raise NotFound("attachment.not_found")
+    row.deleted_at = utcnow()
+    ctx.session.add(row)
+    await ctx.session.flush()
+
+
+@dataclass(frozen=True)
+class ServedFile:
+    data: bytes
+    content_type: str
+    max_age: int
+    content_disposition: str
+
+
+async def open_file(
+    ctx: Ctx, attachment_id: int, variant: Variant, exp: int, sig: str, *, storage: Storage | None = None
+) -> ServedFile:
+    """The bytes behind a signed URL. The signature is checked before the database is touched, so a bad
+    or expired link answers 403 whether or not the id exists."""
+    remaining = verify(ctx.settings, attachment_id, variant, exp, sig)
+    row = await ctx.session.get(Attachment, attachment_id)
+    if row is None or row.deleted_at is not None:
+        raise NotFound("attachment.not_found")
+    key = row.storage_key if variant == "original" else row.thumb_key
+    if key is None:
+        raise NotFound("attachment.not_found")
+    store = storage or storage_for(ctx.settings)
+    try:
+        data = await store.get(key)
+    except StorageKeyMissing as exc:
+        log.warning("attachment file missing", extra={"attachment_id": attachment_id, "key": key})
+        raise NotFound("attachment.not_found") from exc
+    except Exception as exc:
+        log.exception("attachment storage read failed", extra={"attachment_id": attachment_id})
+        raise StorageUnavailable() from exc
+    content_type = row.content_type if variant == "original" else images.THUMB_CONTENT_TYPE
+    if content_type == PDF and variant == "original":
+        filename = f"{row.id}.pdf"
+        disposition = (
+            f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(row.original_name or filename)}"
+        )
+    else:
+        disposition = "inline"
+    return ServedFile(data, content_type, remaining, disposition)
+
+
+def to_out(settings: Settings, row: Attachment, exp: int | None = None) -> AttachmentOut:
+    assert row.id is not None
+    exp = exp if exp is not None else expiry(settings)
+    return AttachmentOut(
+        id=row.id,
+        community_id=row.community_id,
+        owner_type=row.owner_type,
+        owner_id=row.owner_id,
+        purpose=row.purpose,
+        content_type=row.content_type,
+        size_bytes=row.size_bytes,
+        width=row.width,
+        height=row.height,
+        original_name=row.original_name,
+        uploaded_by=row.uploaded_by,
+        created_at=row.created_at,
+        url=signed_url(settings, row.id, "original", exp),
+        thumb_url=signed_url(settings, row.id, "thumb", exp) if row.thumb_key else None,
+        url_expires_at=datetime.fromtimestamp(exp, UTC),
+    )
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _display_name(original_name: str | None) -> str | None:
+    """The client's file name, kept for display only: control characters (PostgreSQL cannot store NUL)
+    are removed, the rest is kept literally, cut to 200 characters."""
+    name = _CONTROL.sub("", original_name or "").strip()[:200]
+    return name or None
+
+
+def _of_owner(owner_type: str, owner_ids: Sequence[int]) -> list[sa.ColumnElement[bool]]:
+    return [
+        col(Attachment.owner_type) == owner_type,
+        col(Attachment.owner_id).in_(list(owner_ids)),
+        col(Attachment.deleted_at).is_(None),
+    ]
+
+
+async def _lock_owner(session: AsyncSession, owner_type: str, owner_id: int) -> None:
+    """Serialise concurrent uploads to one owner so the count check holds (PostgreSQL; SQLite writers
+    are serialised by the database lock already)."""
+    conn = await session.connection()
+    if conn.dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(f"attachment:{owner_type}:{owner_id}".encode(), digest_size=8).digest()
+    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
+
+
+async def _discard(store: Storage, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            await store.delete(key)
+        except Exception:
+            log.warning("could not remove orphan attachment file", extra={"key": key})

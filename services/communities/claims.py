@@ -1,0 +1,182 @@
+"""Resident onboarding: a user claims a household; an approver verifies or rejects the claim.
+
+A claim is a resident Membership: pending → verified | rejected. Only verified residents may file
+tickets and vote (services.access.require_verified_resident).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, select
+
+from services import access, audit
+from services.communities.common import after_id, load_community, page
+from services.communities.schemas import ClaimCreate, ClaimOut, ClaimStatus
+from services.errors import Conflict, Forbidden, NotFound
+from services.models import Building, Household, Membership, MembershipStatus, Role, User, utcnow
+from services.runtime import Ctx
+from services.schemas import Page
+
+
+def _claim_query() -> Any:
+    return (
+        select(Membership, Household, Building.name, User)
+        .join(Household, col(Household.id) == Membership.household_id)
+        .join(Building, col(Building.id) == Household.building_id)
+        .join(User, col(User.id) == Membership.user_id)
+        .where(Membership.role == Role.resident)
+    )
+
+
+def _claim_out(m: Membership, h: Household, building_name: str, u: User) -> ClaimOut:
+    return ClaimOut(
+        id=m.id or 0,
+        community_id=h.community_id,
+        household_id=h.id or 0,
+        building_name=building_name,
+        entrance=h.entrance,
+        room=h.room,
+        relation=m.relation or "",
+        status=m.status,
+        note=m.note,
+        user_id=u.id or 0,
+        user_name=u.name,
+        user_phone=u.phone,
+        decided_by=m.decided_by,
+        decision_reason=m.decision_reason,
+        verified_at=m.verified_at,
+        created_at=m.created_at,
+    )
+
+
+async def _load_out(ctx: Ctx, claim_id: int) -> ClaimOut:
+    m, h, building_name, u = (await ctx.session.exec(_claim_query().where(Membership.id == claim_id))).one()
+    return _claim_out(m, h, building_name, u)
+
+
+async def create_claim(ctx: Ctx, community_id: int, body: ClaimCreate) -> ClaimOut:
+    """Anyone logged in may claim a home in an existing community; the claim waits for approval."""
+    p = ctx.require_principal()
+    await load_community(ctx, community_id)
+    # The row lock serialises concurrent claims of one household on PostgreSQL (SQLite: one writer).
+    household = (
+        await ctx.session.exec(
+            select(Household)
+            .where(Household.id == body.household_id, Household.community_id == community_id)
+            .with_for_update()
+        )
+    ).first()
+    if household is None:
+        raise NotFound("household.not_found")
+    dup = (
+        await ctx.session.exec(
+            select(Membership.id).where(
+                Membership.user_id == p.user_id,
+                Membership.household_id == body.household_id,
+                Membership.role == Role.resident,
+                col(Membership.status).in_([MembershipStatus.pending, MembershipStatus.verified]),
+            )
+        )
+    ).first()
+    if dup is not None:
+        raise Conflict("claim.duplicate", details={"claim_id": dup})
+    row = Membership(
+        user_id=p.user_id,
+        community_id=community_id,
+        role=Role.resident,
+        household_id=body.household_id,
+        relation=body.relation,
+        status=MembershipStatus.pending,
+        note=body.note or None,
+    )
+    ctx.session.add(row)
+    await ctx.session.flush()
+    out = await _load_out(ctx, row.id or 0)
+    await audit.record(
+        ctx,
+        "claim.create",
+        "membership",
+        row.id,
+        community_id=community_id,
+        after={"household_id": body.household_id, "relation": body.relation, "status": row.status},
+    )
+    return out
+
+
+async def list_claims(
+    ctx: Ctx, community_id: int, status: ClaimStatus | None, limit: int, cursor: str | None
+) -> Page[ClaimOut]:
+    """Claims of a community for approvers, oldest first."""
+    access.require_community(ctx.require_principal(), community_id, access.APPROVE_CLAIMS)
+    await load_community(ctx, community_id)
+    query = _claim_query().where(
+        Membership.community_id == community_id, col(Membership.id) > after_id(cursor)
+    )
+    if status is not None:
+        query = query.where(Membership.status == status)
+    rows = (await ctx.session.exec(query.order_by(col(Membership.id)).limit(limit))).all()
+    return page([_claim_out(*r) for r in rows], [r[0].id or 0 for r in rows], limit)
+
+
+async def _pending_claim(ctx: Ctx, claim_id: int) -> Membership:
+    p = ctx.require_principal()
+    claim = (
+        await ctx.session.exec(
+            select(Membership)
+            .where(
+                Membership.id == claim_id,
+                Membership.role == Role.resident,
+                col(Membership.household_id).is_not(None),
+                access.community_filter(p, Membership.community_id),
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if claim is None or claim.community_id is None:
+        raise NotFound("claim.not_found")
+    access.require_community(p, claim.community_id, access.APPROVE_CLAIMS)
+    if claim.user_id == p.user_id:
+        raise Forbidden("claim.self_decision")
+    if claim.status != MembershipStatus.pending:
+        raise Conflict("claim.not_pending", details={"status": claim.status})
+    return claim
+
+
+async def approve_claim(ctx: Ctx, claim_id: int) -> ClaimOut:
+    claim = await _pending_claim(ctx, claim_id)
+    claim.status = MembershipStatus.verified
+    claim.verified_at = utcnow()
+    claim.decided_by = ctx.require_principal().user_id
+    ctx.session.add(claim)
+    await ctx.session.flush()
+    await audit.record(
+        ctx,
+        "claim.approve",
+        "membership",
+        claim.id,
+        community_id=claim.community_id,
+        before={"status": MembershipStatus.pending},
+        after={"status": claim.status, "verified_at": claim.verified_at, "household_id": claim.household_id},
+    )
+    return await _load_out(ctx, claim_id)
+
+
+async def reject_claim(ctx: Ctx, claim_id: int, reason: str) -> ClaimOut:
+    claim = await _pending_claim(ctx, claim_id)
+    claim.status = MembershipStatus.rejected
+    claim.decided_by = ctx.require_principal().user_id
+    claim.decision_reason = reason
+    ctx.session.add(claim)
+    await ctx.session.flush()
+    await audit.record(
+        ctx,
+        "claim.reject",
+        "membership",
+        claim.id,
+        community_id=claim.community_id,
+        before={"status": MembershipStatus.pending},
+        after={"status": claim.status, "reason": reason, "household_id": claim.household_id},
+    )
+    return await _load_out(ctx, claim_id)
