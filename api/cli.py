@@ -112,9 +112,13 @@ def seed_demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the accounts as JSON")] = False,
 ) -> None:
     """Create the demo community (idempotent) and print its accounts."""
-    from services.demo import print_accounts, seed
+    from services.demo import DemoRefused, print_accounts, seed
 
-    accounts = asyncio.run(seed(get_settings()))
+    try:
+        accounts = asyncio.run(seed(get_settings()))
+    except DemoRefused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     if as_json:
         sys.stdout.write(orjson.dumps(accounts, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
@@ -141,8 +145,7 @@ def import_households(
     """Import households from CSV (building,entrance,room,area_m2); all rows or none."""
     from services.communities.cli import import_households_file
 
-    result = asyncio.run(import_households_file(get_settings(), community_id, csv_path))
-    typer.echo(orjson.dumps(result).decode())
+    _fail_on_domain_error(lambda: asyncio.run(import_households_file(get_settings(), community_id, csv_path)))
 
 
 def _fail_on_domain_error(run: Callable[[], dict[str, Any]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,6 +26,7 @@ from api.routes import (
 )
 from services.bootstrap import Resources, build_resources
 from services.config import Settings, get_settings
+from services.tickets.sla import warm_calendar
 from workers.embedded import background
 
 
@@ -37,6 +39,8 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         app.state.resources = res
         app.state.sessionmaker = res.sessionmaker
         app.state.runtime = res.runtime
+        # The holiday calendar's first build costs ~0.25 s: pay it at start-up, off the event loop.
+        await asyncio.to_thread(warm_calendar)
         async with background(res, settings.embedded_worker):
             yield
         if resources is None:
@@ -56,7 +60,18 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         upload_max_bytes=settings.upload_max_body_bytes,
     )
     for module in (
-        health, auth, me, communities, notifications, companies, claims, directory, sla, files, tickets, inspections
+        health,
+        auth,
+        me,
+        communities,
+        notifications,
+        companies,
+        claims,
+        directory,
+        sla,
+        files,
+        tickets,
+        inspections,
     ):
         app.include_router(module.router)
     return app
