@@ -64,7 +64,12 @@ class Settings(BaseSettings):
     # Path to a service-account JSON; empty means the in-app inbox only.
     fcm_credentials: str | None = None
     fcm_timeout_seconds: float = 10.0  # per FCM request (the SDK default is 120 s)
+    delivery_lease_seconds: float = 60.0  # a claimed delivery is re-claimable after this (crashed worker)
+    delivery_sweep_seconds: float = 5.0  # how often the scheduler sweeps for due deliveries
+    relay_grace_seconds: float = 10.0  # fresh rows are the relay's for this long before the sweeper kicks them
 
+    # Critical notifications still unread after this long also go out by SMS.
+    sms_fallback_minutes: int = 10
     log_json: bool | None = None
 
     # Attachments (photos, documents): where files live and how they are served.

@@ -25,3 +25,26 @@ async def purge_expired_login_state(resources: Resources) -> int:
             result = await session.execute(stmt)
             removed += result.rowcount or 0  # type: ignore[attr-defined]
     return removed
+
+
+async def run_fanouts(resources: Resources) -> int:
+    """Advance every open fan-out one chunk per transaction until done."""
+    from services.notifications import fanout
+
+    async with resources.sessionmaker() as session:
+        ids = await fanout.open_fanout_ids(session)
+    finished = 0
+    for fanout_id in ids:
+        done = False
+        while not done:
+            async with resources.unit() as session:
+                done = await fanout.advance(session, fanout_id)
+        finished += 1
+    return finished
+
+
+async def sms_for_unread_critical(resources: Resources) -> int:
+    from services.notifications.fallback import add_sms_for_unread_critical
+
+    async with resources.unit() as session:
+        return await add_sms_for_unread_critical(session, resources.runtime.settings.sms_fallback_minutes)

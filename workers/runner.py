@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.api import run_receiver_task
@@ -41,6 +42,8 @@ async def _prune_devices(resources: Resources) -> int:
 JOBS: list[PeriodicJob] = [
     PeriodicJob("purge_expired_login_state", 300, jobs.purge_expired_login_state),
     PeriodicJob("prune_stale_devices", 6 * 3600, _prune_devices),
+    PeriodicJob("run_fanouts", 2, jobs.run_fanouts),
+    PeriodicJob("sms_for_unread_critical", 60, jobs.sms_for_unread_critical),
 ]
 
 
@@ -56,25 +59,30 @@ def build_push_channel(resources: Resources) -> PushChannel:
 
 async def sweep_deliveries(resources: Resources, broker: AsyncBroker) -> int:
     """Re-queue what the relay missed (broker down), failed rows now due, and expired claims."""
+    grace = timedelta(seconds=resources.runtime.settings.relay_grace_seconds)
     total = 0
+    last: int | None = None
     while True:
         async with resources.sessionmaker() as session:
-            ids = await q.due_ids(session, SWEEP_BATCH)
+            ids = await q.due_ids(session, SWEEP_BATCH, grace=grace, after_id=last)
         if not ids:
             return total
         for start in range(0, len(ids), SWEEP_BATCH):
             await kick(broker, ids[start : start + SWEEP_BATCH])
         total += len(ids)
+        last = ids[-1]
         if len(ids) < SWEEP_BATCH:
             return total
 
 
 async def run_scheduler(
-    resources: Resources, broker: AsyncBroker, stop: asyncio.Event, sweep_every: float = 5.0
+    resources: Resources, broker: AsyncBroker, stop: asyncio.Event, sweep_every: float | None = None
 ) -> None:
+    if sweep_every is None:
+        sweep_every = resources.runtime.settings.delivery_sweep_seconds
     loop = asyncio.get_running_loop()
     due = {job.name: loop.time() for job in JOBS}
-    log.info("scheduler started: sweeper every %.0fs and %d periodic jobs", sweep_every, len(JOBS))
+    log.info("scheduler started: sweeper every %gs and %d periodic jobs", sweep_every, len(JOBS))
     while not stop.is_set():
         try:
             await sweep_deliveries(resources, broker)
@@ -112,7 +120,7 @@ async def run_worker(resources: Resources, broker: AsyncBroker, stop: asyncio.Ev
             receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await receiver
-        if in_memory:
+        if isinstance(broker, InMemoryBroker):
             await broker.wait_all()
         await broker.shutdown()
         log.info("worker stopped")

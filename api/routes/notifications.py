@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.deps import AuthCtx, ObjectId
-from services.notifications import devices, inbox, preferences
+from services.notifications import admin, devices, inbox, preferences
 from services.notifications.schemas import (
     DeviceIn,
     DeviceOut,
@@ -70,3 +70,18 @@ async def get_preferences(ctx: AuthCtx) -> PreferencesOut:
 @router.put("/me/notification-preferences", summary="Replace opt-outs and quiet hours")
 async def put_preferences(body: PreferencesIn, ctx: AuthCtx) -> PreferencesOut:
     return await preferences.put(ctx, body)
+
+
+@router.get("/admin/deliveries", summary="Deliveries by status (platform admins): dead letters by default")
+async def list_deliveries(
+    ctx: AuthCtx,
+    status: admin.DeliveryState = "dead",
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[admin.DeliveryOut]:
+    return await admin.list_deliveries(ctx, status, limit, cursor)
+
+
+@router.post("/admin/deliveries/redrive", summary="Put dead letters back in the queue (platform admins)")
+async def redrive(body: admin.RedriveIn, ctx: AuthCtx) -> admin.RedriveOut:
+    return await admin.redrive(ctx, body)

@@ -10,6 +10,7 @@ from services.models.notifications import (
     DeliveryStatus,
     Device,
     Notification,
+    NotificationFanout,
     NotificationPreference,
     QuietHours,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "Membership",
     "MembershipStatus",
     "Notification",
+    "NotificationFanout",
     "NotificationPreference",
     "OtpChallenge",
     "PropertyCompany",

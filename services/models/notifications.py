@@ -108,3 +108,20 @@ class QuietHours(SQLModel, table=True):
     starts: time
     ends: time
     time_zone: str = Field(default="Asia/Shanghai", max_length=64)
+
+
+class NotificationFanout(SQLModel, table=True):
+    """A large notify() done in chunks by the scheduler: each chunk is its own transaction and
+    advances `next_index` in it, so a crash resumes where it stopped and repeats nothing."""
+
+    __tablename__ = "notification_fanout"
+    id: int | None = id_field()
+    community_id: int | None = fk_field("community.id", nullable=True, index=False)
+    category: str = Field(max_length=40)
+    template: str = Field(max_length=80)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    recipients: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    next_index: int = 0
+    created_at: datetime = created_at_field()
+    done_at: datetime | None = at_field(index=True)
