@@ -15,6 +15,7 @@ from services.communities.common import after_id, load_community, page
 from services.communities.schemas import ClaimCreate, ClaimOut, ClaimStatus
 from services.errors import Conflict, Forbidden, NotFound
 from services.models import Building, Household, Membership, MembershipStatus, Role, User, utcnow
+from services.notifications.outbox import notify
 from services.runtime import Ctx
 from services.schemas import Page
 
@@ -160,7 +161,9 @@ async def approve_claim(ctx: Ctx, claim_id: int) -> ClaimOut:
         before={"status": MembershipStatus.pending},
         after={"status": claim.status, "verified_at": claim.verified_at, "household_id": claim.household_id},
     )
-    return await _load_out(ctx, claim_id)
+    out = await _load_out(ctx, claim_id)
+    await _tell_claimant(ctx, out, "account.claim_approved", {})
+    return out
 
 
 async def reject_claim(ctx: Ctx, claim_id: int, reason: str) -> ClaimOut:
@@ -179,4 +182,20 @@ async def reject_claim(ctx: Ctx, claim_id: int, reason: str) -> ClaimOut:
         before={"status": MembershipStatus.pending},
         after={"status": claim.status, "reason": reason, "household_id": claim.household_id},
     )
-    return await _load_out(ctx, claim_id)
+    out = await _load_out(ctx, claim_id)
+    await _tell_claimant(ctx, out, "account.claim_rejected", {"reason": reason})
+    return out
+
+
+async def _tell_claimant(ctx: Ctx, claim: ClaimOut, template: str, extra: dict[str, str]) -> None:
+    """The decision and its notification commit together (transactional outbox)."""
+    household = f"{claim.building_name}{claim.entrance}{claim.room}"
+    await notify(
+        ctx.session,
+        [claim.user_id],
+        "account",
+        template,
+        {"household": household, **extra},
+        f"claim:{claim.id}:{claim.status}",
+        community_id=claim.community_id,
+    )

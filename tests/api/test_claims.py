@@ -74,6 +74,10 @@ async def test_claim_approve_makes_verified_resident(client: httpx.AsyncClient, 
 
     me = (await client.get("/v1/me", headers=f.auth(newcomer))).json()
     assert me["verified"] is True
+    # The decision reached the claimant's inbox in the same transaction.
+    inbox = (await client.get("/v1/notifications", headers=f.auth(newcomer))).json()["items"]
+    assert [(n["category"], n["title"]) for n in inbox] == [("account", "住户认证已通过")]
+    assert "6号楼" in inbox[0]["body"] and "402" in inbox[0]["body"]
     assert [(x["id"], x["relation"], x["area_m2"]) for x in me["households"]] == [(h.id, "owner", "81.20")]
     principal = await access.load_principal(db, newcomer.id or 0)
     access.require_verified_resident(principal, c.id or 0, h.id)
