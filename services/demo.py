@@ -30,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.config import Settings
 from services.db import transaction
+from services.demo_areas import area_seeds
 from services.models import (
     Building,
     Community,
@@ -217,6 +218,8 @@ async def _seed(session: AsyncSession) -> list[dict[str, Any]]:
     for person in PEOPLE:
         user = await _user(session, person, password)
         accounts.append(await _memberships(session, person, user, community.id, company.id, homes))
+    for seed_area in area_seeds():
+        await seed_area(session, community.id)
     return accounts
 
 

@@ -1,0 +1,17 @@
+"""Demo data of each product area, seeded after the community and its people exist.
+
+Each entry is `async def seed(session, community_id) -> None`, idempotent (finds its rows by natural
+keys, creates only what is missing) and finds demo people by their phone numbers (services.demo).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+AreaSeed = Callable[[AsyncSession, int], Awaitable[None]]
+
+
+def area_seeds() -> list[AreaSeed]:
+    return []
