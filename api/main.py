@@ -11,16 +11,21 @@ from fastapi import FastAPI
 from api import errors
 from api.middleware import UPLOAD_PATHS, RequestContextMiddleware
 from api.routes import (
+    activities,
     auth,
     claims,
     communities,
     companies,
     directory,
+    duty,
     files,
     health,
     inspections,
+    kpis,
     me,
+    notices,
     notifications,
+    polls,
     sla,
     tickets,
 )
@@ -72,6 +77,11 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         files,
         tickets,
         inspections,
+        notices,
+        duty,
+        activities,
+        polls,
+        kpis,
     ):
         app.include_router(module.router)
     return app

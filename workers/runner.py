@@ -22,6 +22,7 @@ from services.notifications.devices import prune_stale
 from workers import jobs
 from workers.broker import WorkerState, attach, kick
 from workers.channels.push import LogPushChannel, PushChannel
+from workers.tasks import sla as sla_tasks
 
 log = logging.getLogger("linli.worker")
 SWEEP_BATCH = 500
@@ -43,6 +44,8 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("purge_expired_login_state", 300, jobs.purge_expired_login_state),
     PeriodicJob("prune_stale_devices", 6 * 3600, _prune_devices),
     PeriodicJob("run_fanouts", 2, jobs.run_fanouts),
+    PeriodicJob("sweep_sla", 60, sla_tasks.sweep_sla),
+    PeriodicJob("auto_close_resolved", 600, sla_tasks.auto_close_resolved),
     PeriodicJob("sms_for_unread_critical", 60, jobs.sms_for_unread_critical),
 ]
 

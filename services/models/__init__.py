@@ -25,6 +25,14 @@ from services.models.people import (
 )
 from services.models.places import Building, Community, Household, ManagementContract, PropertyCompany
 from services.models.sla import CalendarException, SlaPolicy
+from services.models.tickets import (
+    Inspection,
+    InspectionItem,
+    Ticket,
+    TicketEvent,
+    TicketFollowup,
+    TicketRating,
+)
 
 __all__ = [
     "COMMUNITY_ROLES",
@@ -40,6 +48,8 @@ __all__ = [
     "Device",
     "Household",
     "IdempotencyRecord",
+    "Inspection",
+    "InspectionItem",
     "ManagementContract",
     "Membership",
     "MembershipStatus",
@@ -54,6 +64,10 @@ __all__ = [
     "Relation",
     "Role",
     "SlaPolicy",
+    "Ticket",
+    "TicketEvent",
+    "TicketFollowup",
+    "TicketRating",
     "User",
     "utcnow",
 ]

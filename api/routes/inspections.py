@@ -1,0 +1,36 @@
+"""Inspections (巡查): greening and sanitation checks; failed items open tickets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import AuthCtx, CommunityId
+from api.idempotency import IdempotentDep
+from services.schemas import Page
+from services.tickets import inspections
+from services.tickets.schemas import InspectionCreate, InspectionOut
+
+router = APIRouter(prefix="/v1", tags=["inspections"])
+
+
+@router.post(
+    "/communities/{cid}/inspections",
+    status_code=201,
+    response_model=InspectionOut,
+    summary="Record an inspection (property staff, committee); failed items open tickets",
+)
+async def record_inspection(cid: CommunityId, body: InspectionCreate, idem: IdempotentDep) -> Response:
+    return await idem.run(lambda: inspections.record(idem.ctx, cid, body))
+
+
+@router.get("/communities/{cid}/inspections", summary="Inspections of a community, newest first")
+async def list_inspections(
+    cid: CommunityId,
+    ctx: AuthCtx,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    kind: Literal["greening", "sanitation"] | None = None,
+) -> Page[InspectionOut]:
+    return await inspections.list_inspections(ctx, cid, limit, cursor, kind)

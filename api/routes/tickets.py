@@ -1,0 +1,156 @@
+"""Repair tickets and complaints: filing, lists, the lifecycle, photos and ratings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+
+from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
+from api.idempotency import IdempotentDep
+from api.responses import OrjsonResponse
+from services.schemas import Page
+from services.tickets import queries, ratings, service
+from services.tickets.schemas import (
+    AttachmentRef,
+    Kind,
+    RatingIn,
+    RatingOut,
+    TicketCounts,
+    TicketCreate,
+    TicketEventOut,
+    TicketListItem,
+    TicketOut,
+    TransitionIn,
+)
+
+router = APIRouter(prefix="/v1", tags=["tickets"])
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
+Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
+OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+Status = Literal[
+    "submitted",
+    "accepted",
+    "assigned",
+    "in_progress",
+    "paused",
+    "resolved",
+    "closed",
+    "cancelled",
+    "rejected",
+]
+
+
+@router.post(
+    "/communities/{cid}/tickets",
+    status_code=201,
+    response_model=TicketOut,
+    summary="File a repair or complaint (residents; staff on a resident's behalf)",
+)
+async def create_ticket(cid: CommunityId, body: TicketCreate, idem: IdempotentDep) -> Response:
+    return await idem.run(lambda: service.create_ticket(idem.ctx, cid, body))
+
+
+def _filters(
+    status: list[Status] | None,
+    kind: Kind | None,
+    category: str | None,
+    community_id: int | None,
+    building_id: int | None,
+    overdue: bool | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    q: str | None,
+    queue: str | None,
+    valid: bool | None,
+) -> dict[str, object]:
+    return {
+        "status": status,
+        "kind": kind,
+        "category": category,
+        "community_id": community_id,
+        "building_id": building_id,
+        "overdue": overdue,
+        "created_from": created_from,
+        "created_to": created_to,
+        "q": q,
+        "queue": queue,
+        "valid": valid,
+    }
+
+
+@router.get(
+    "/tickets",
+    response_model=Page[TicketListItem],
+    summary="Tickets the caller may see, newest first (keyset pages)",
+)
+async def list_tickets(
+    ctx: AuthCtx,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+    status: Annotated[list[Status] | None, Query()] = None,
+    kind: Kind | None = None,
+    category: Annotated[str | None, Query(max_length=30)] = None,
+    community_id: OptionalId = None,
+    building_id: OptionalId = None,
+    overdue: bool | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    queue: Annotated[
+        Literal["grab", "assigned"] | None, Query(description="grab: the unassigned queue")
+    ] = None,
+    valid: Annotated[bool | None, Query(description="complaints classified valid / invalid")] = None,
+) -> Response:
+    filters = _filters(
+        status, kind, category, community_id, building_id, overdue, created_from, created_to, q, queue, valid
+    )
+    return OrjsonResponse(await queries.list_tickets(ctx, limit, cursor, filters))
+
+
+@router.get("/tickets/counts", summary="Counts by status for the app's badges (same scope and filters)")
+async def ticket_counts(
+    ctx: AuthCtx,
+    kind: Kind | None = None,
+    community_id: OptionalId = None,
+    queue: Annotated[Literal["grab", "assigned"] | None, Query()] = None,
+) -> TicketCounts:
+    return await queries.counts(ctx, {"kind": kind, "community_id": community_id, "queue": queue})
+
+
+@router.get("/tickets/{tid}", summary="One ticket with its photos and the actions the caller may take")
+async def get_ticket(tid: ObjectId, ctx: AuthCtx) -> TicketOut:
+    return await service.get_ticket(ctx, tid)
+
+
+@router.get("/tickets/{tid}/events", summary="The ticket's history, oldest first")
+async def list_events(tid: ObjectId, ctx: AuthCtx) -> list[TicketEventOut]:
+    return await queries.list_events(ctx, tid)
+
+
+@router.post("/tickets/{tid}/transitions", summary="Apply a lifecycle action (accept, assign, grab, …)")
+async def transition(tid: ObjectId, body: TransitionIn, ctx: AuthCtx) -> TicketOut:
+    return await service.transition(ctx, tid, body)
+
+
+@router.post("/tickets/{tid}/attachments", status_code=201, summary="Add a before/after photo (≤ 9)")
+async def add_attachment(
+    tid: ObjectId,
+    ctx: AuthCtx,
+    file: Annotated[UploadFile, File()],
+    purpose: Annotated[Literal["before", "after"], Form()],
+) -> AttachmentRef:
+    data = await file.read()
+    return await service.add_photo(ctx, tid, purpose, data, file.filename)
+
+
+@router.post("/tickets/{tid}/rating", summary="Rate a resolved ticket (again within 7 days to change)")
+async def rate(tid: ObjectId, body: RatingIn, ctx: AuthCtx) -> RatingOut:
+    return await ratings.rate(ctx, tid, body)
+
+
+@router.put("/tickets/{tid}/rating", summary="Change the rating (within 7 days)")
+async def rerate(tid: ObjectId, body: RatingIn, ctx: AuthCtx) -> RatingOut:
+    return await ratings.rate(ctx, tid, body)

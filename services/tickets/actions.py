@@ -1,0 +1,196 @@
+"""What each lifecycle action checks, changes and tells (the table lives in transitions.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import get_args
+
+from services.errors import InvalidInput, RateLimited
+from services.models import User
+from services.models.tickets import Ticket
+from services.tickets import deadlines, people
+from services.tickets.schemas import PauseReason, RejectReason
+from services.tickets.transitions import Call, Outcome, handles, require_text
+
+URGE_EVERY = timedelta(hours=4)
+REOPEN_WITHIN = timedelta(days=7)
+LOW_RATING = 2
+
+
+async def _name(call: Call, user_id: int) -> str:
+    user = await call.session.get(User, user_id)
+    return user.name if user is not None else str(user_id)
+
+
+@handles("accept")
+async def _accept(call: Call) -> Outcome:
+    t = call.ticket
+    return Outcome(values={"accepted_at": call.now}, notify=[([t.reporter_id], "ticket.accepted")])
+
+
+@handles("assign", "grab")
+async def _assign(call: Call) -> Outcome:
+    t = call.ticket
+    table = Ticket.__table__  # type: ignore[attr-defined]
+    out = Outcome()
+    if call.body.action == "grab":
+        assert call.actor_id is not None
+        assignee = call.actor_id
+        # The guard that makes two simultaneous grabs end with exactly one winner.
+        out.extra_where.append(table.c.assignee_id.is_(None))
+        out.conflict_code = "ticket.already_taken"
+    else:
+        if call.body.assignee_id is None:
+            raise InvalidInput("ticket.assignee_required")
+        assignee = call.body.assignee_id
+        if not await people.is_property_staff(call.session, t.community_id, assignee):
+            raise InvalidInput("ticket.assignee_invalid")
+    out.values = {"assignee_id": assignee, "assigned_at": call.now}
+    if t.accepted_at is None:
+        out.values["accepted_at"] = call.now  # assigning answers the ticket: the response clock stops
+    out.data = {"assignee_id": assignee, "previous_assignee_id": t.assignee_id, "mode": call.body.action}
+    out.template_extra = {"assignee": await _name(call, assignee)}
+    out.notify = [([t.reporter_id], "ticket.assigned"), ([assignee], "ticket.assigned_to_you")]
+    return out
+
+
+@handles("start")
+async def _start(call: Call) -> Outcome:
+    t = call.ticket
+    return Outcome(
+        values={"started_at": t.started_at or call.now}, notify=[([t.reporter_id], "ticket.started")]
+    )
+
+
+@handles("pause")
+async def _pause(call: Call) -> Outcome:
+    t = call.ticket
+    code = require_text(call.body.reason_code)
+    if code not in get_args(PauseReason):
+        raise InvalidInput("ticket.reason_required", details={"allowed": list(get_args(PauseReason))})
+    policy = await deadlines.policy_for(call.session, t)
+    values = deadlines.on_pause(t, call.now, policy) | {"pause_reason": code}
+    return Outcome(
+        values=values,
+        reason=code,
+        data={"note": call.body.note or call.body.reason or "", **_jsonable(values)},
+        notify=[([t.reporter_id], "ticket.paused")],
+    )
+
+
+@handles("resume")
+async def _resume(call: Call) -> Outcome:
+    t = call.ticket
+    policy = await deadlines.policy_for(call.session, t)
+    values = deadlines.on_resume(t, call.now, policy)
+    return Outcome(values=values, data=_jsonable(values), notify=[([t.reporter_id], "ticket.resumed")])
+
+
+@handles("resolve")
+async def _resolve(call: Call) -> Outcome:
+    from services.attachments.service import list_for
+
+    t = call.ticket
+    note = require_text(call.body.note, "ticket.note_required")
+    assert call.ctx is not None and t.id is not None
+    photos = await list_for(call.ctx, "ticket", t.id)
+    after = [p.id for p in photos if p.purpose == "after"]
+    if not after:
+        raise InvalidInput("ticket.after_photo_required")
+    return Outcome(
+        values={"resolved_at": call.now, "resolution_note": note},
+        reason=None,
+        data={"note": note, "after_photos": after},
+        notify=[([t.reporter_id], "ticket.resolved")],
+    )
+
+
+@handles("close")
+async def _close(call: Call) -> Outcome:
+    t = call.ticket
+    auto = call.actor_id is None
+    return Outcome(
+        values={"closed_at": call.now},
+        reason="auto_close" if auto else call.body.reason,
+        data={"auto": auto},
+        notify=[([t.assignee_id, t.reporter_id] if auto else [t.assignee_id], "ticket.closed")],
+    )
+
+
+@handles("reopen")
+async def _reopen(call: Call) -> Outcome:
+    t = call.ticket
+    reason = require_text(call.body.reason)
+    if t.resolved_at is None or call.now - t.resolved_at > REOPEN_WITHIN:
+        raise InvalidInput("ticket.reopen_window_closed")
+    if t.status == "closed" and (t.rating_overall is None or t.rating_overall > LOW_RATING):
+        # A closed ticket comes back only after a low rating.
+        raise InvalidInput("ticket.invalid_transition", details={"status": t.status, "action": "reopen"})
+    managers = await people.managers(call.session, t.community_id)
+    return Outcome(
+        values={"resolved_at": None, "closed_at": None, "resolution_note": None},
+        reason=reason,
+        data={"resolved_at": t.resolved_at.isoformat()},
+        notify=[([t.assignee_id, *managers], "ticket.reopened")],
+    )
+
+
+@handles("cancel")
+async def _cancel(call: Call) -> Outcome:
+    t = call.ticket
+    return Outcome(
+        values={"closed_at": call.now},
+        reason=call.body.reason,
+        notify=[([t.assignee_id], "ticket.cancelled")],
+    )
+
+
+@handles("reject")
+async def _reject(call: Call) -> Outcome:
+    t = call.ticket
+    code = require_text(call.body.reason_code)
+    if code not in get_args(RejectReason):
+        raise InvalidInput("ticket.reason_required", details={"allowed": list(get_args(RejectReason))})
+    return Outcome(
+        values={"closed_at": call.now},
+        reason=code,
+        data={"note": call.body.note or call.body.reason or ""},
+        notify=[([t.reporter_id], "ticket.rejected")],
+        template_extra={"reason": call.body.reason or code},
+    )
+
+
+@handles("urge")
+async def _urge(call: Call) -> Outcome:
+    t = call.ticket
+    if t.last_urged_at is not None and call.now - t.last_urged_at < URGE_EVERY:
+        wait = URGE_EVERY - (call.now - t.last_urged_at)
+        raise RateLimited(int(wait.total_seconds()) + 1, "ticket.urge_too_soon")
+    managers = await people.managers(call.session, t.community_id)
+    return Outcome(
+        values={"last_urged_at": call.now},
+        reason=call.body.reason,
+        notify=[([t.assignee_id, *managers], "ticket.urged")],
+    )
+
+
+@handles("reprioritise")
+async def _reprioritise(call: Call) -> Outcome:
+    t = call.ticket
+    priority = call.body.priority
+    if priority is None:
+        raise InvalidInput("ticket.priority_required")
+    policy = await deadlines.policy_for(call.session, t, priority)
+    values = deadlines.on_priority(t, call.now, policy) | {"priority": priority}
+    return Outcome(
+        values=values,
+        reason=call.body.reason,
+        data={"from_priority": t.priority, **_jsonable(values)},
+    )
+
+
+def _jsonable(values: dict[str, object]) -> dict[str, object]:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()}
+
+
+import services.tickets.complaints  # noqa: E402, F401  (classify and dispute)

@@ -1,0 +1,48 @@
+"""Complaints: the manager's valid/invalid call and the committee's dispute of an invalid call.
+
+The effective-complaint KPI counts complaints with complaint_valid = true; an invalid call the
+committee disputes stays visible to it (filter `valid=false`) with the dispute beside it.
+"""
+
+from __future__ import annotations
+
+from services.errors import InvalidInput
+from services.tickets import people
+from services.tickets.transitions import Call, Outcome, handles, require_text
+
+
+def _complaint(call: Call) -> None:
+    if call.ticket.kind != "complaint":
+        raise InvalidInput("ticket.complaint_only")
+
+
+@handles("classify")
+async def _classify(call: Call) -> Outcome:
+    _complaint(call)
+    if call.body.valid is None:
+        raise InvalidInput("ticket.validity_required")
+    reason = require_text(call.body.reason)
+    return Outcome(
+        values={
+            "complaint_valid": call.body.valid,
+            "validity_reason": reason,
+            "classified_by_id": call.actor_id,
+            "classified_at": call.now,
+        },
+        reason=reason,
+        data={"valid": call.body.valid, "previous": call.ticket.complaint_valid},
+    )
+
+
+@handles("dispute")
+async def _dispute(call: Call) -> Outcome:
+    _complaint(call)
+    if call.ticket.complaint_valid is not False:
+        raise InvalidInput("ticket.not_classified_invalid")
+    reason = require_text(call.body.reason)
+    managers = await people.managers(call.session, call.ticket.community_id)
+    return Outcome(
+        values={"disputed_by_id": call.actor_id, "disputed_at": call.now, "dispute_reason": reason},
+        reason=reason,
+        notify=[(list(managers), "ticket.disputed")],
+    )

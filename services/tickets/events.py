@@ -1,0 +1,87 @@
+"""Write a ticket_event and the inbox notifications it causes, in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import services.tickets.templates  # noqa: F401  (registers the inbox templates)
+from services.models.tickets import Ticket, TicketEvent
+from services.notifications.outbox import notify
+from services.tickets.templates import CLOCK_ZH, KIND_ZH, PAUSE_REASONS_ZH
+
+
+async def write_event(
+    session: AsyncSession,
+    t: Ticket,
+    action: str,
+    *,
+    actor_id: int | None,
+    from_status: str | None,
+    to_status: str,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TicketEvent:
+    assert t.id is not None
+    event = TicketEvent(
+        ticket_id=t.id,
+        community_id=t.community_id,
+        actor_id=actor_id,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        data=data or {},
+    )
+    if at is not None:
+        event.created_at = at
+    session.add(event)
+    await session.flush()
+    return event
+
+
+def template_data(t: Ticket, **extra: Any) -> dict[str, Any]:
+    """Every placeholder any ticket template uses, so rendering never misses a key."""
+    reason = str(extra.get("reason") or "")
+    clock = str(extra.get("clock") or "")
+    data: dict[str, Any] = {
+        "id": t.id,
+        "ticket_id": t.id,
+        "title": t.title,
+        "kind": t.kind,
+        "kind_zh": KIND_ZH.get(t.kind, t.kind),
+        "status": t.status,
+        "reason": reason,
+        "reason_zh": PAUSE_REASONS_ZH.get(reason, reason),
+        "assignee": "",
+        "overall": "",
+        "clock": clock,
+        "clock_zh": CLOCK_ZH.get(clock, clock),
+        "due": "",
+    }
+    data.update({k: v for k, v in extra.items() if v is not None})
+    return data
+
+
+async def tell(
+    session: AsyncSession,
+    t: Ticket,
+    recipients: Iterable[int | None],
+    template: str,
+    dedupe_key: str,
+    data: dict[str, Any],
+    *,
+    exclude: int | None = None,
+) -> list[int]:
+    users = {u for u in recipients if u is not None and u != exclude}
+    if not users:
+        return []
+    return await notify(session, users, "ticket", template, data, dedupe_key, community_id=t.community_id)
+
+
+def event_key(t: Ticket, event: TicketEvent) -> str:
+    return f"ticket:{t.id}:event:{event.id}"

@@ -1,0 +1,150 @@
+"""Reading tickets: who sees what (one WHERE clause), lists, badge counts, detail and events.
+
+Lists are the hot path (DESIGN §7): one Core statement selecting columns, keyset on id DESC,
+no ORM objects and no per-row queries; the route serialises the dicts with orjson.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from services.access import Principal, community_filter
+from services.errors import NotFound
+from services.models import Role, utcnow
+from services.models.tickets import Ticket, TicketEvent, TicketStatus
+from services.pagination import id_after, next_id_cursor
+from services.runtime import Ctx
+from services.tickets.schemas import TicketCounts, TicketEventOut, TicketListItem
+
+T = Ticket.__table__.c  # type: ignore[attr-defined]
+READ_ALL = frozenset({Role.property_manager, Role.committee_member, Role.community_admin})
+QUEUE_STATUSES = (TicketStatus.submitted, TicketStatus.accepted)
+RUNNING = (TicketStatus.submitted, TicketStatus.accepted, TicketStatus.assigned, TicketStatus.in_progress)
+BADGE_STATUSES = (*RUNNING, TicketStatus.paused, TicketStatus.resolved)
+COUNT_CAP = 10_000
+LIST_COLUMNS = [getattr(T, name) for name in TicketListItem.model_fields if name != "overdue"]
+
+
+def scope(principal: Principal, *, grab_queue: bool = True) -> Any:
+    """Tickets the principal may read. Managers, committee and community admins: the whole
+    community; technicians: their own and (for grabbing) the unassigned queue; residents: their
+    households' tickets and those filed for them."""
+    if principal.is_platform_admin:
+        return sa.true()
+    me = principal.user_id
+    ors: list[Any] = [T.reporter_id == me]
+    homes = sorted({h for per in principal.households.values() for h in per})
+    if homes:
+        ors.append(T.household_id.in_(homes))
+    full = sorted(c for c, roles in principal.community_roles.items() if roles & READ_ALL)
+    if full:
+        ors.append(T.community_id.in_(full))
+    staff = sorted(c for c, roles in principal.community_roles.items() if Role.property_staff in roles)
+    if staff:
+        mine = [T.assignee_id == me, T.created_by_id == me]
+        if grab_queue:
+            mine.append(sa.and_(T.assignee_id.is_(None), T.status.in_(QUEUE_STATUSES)))
+        ors.append(sa.and_(T.community_id.in_(staff), sa.or_(*mine)))
+    return sa.and_(community_filter(principal, T.community_id), sa.or_(*ors))
+
+
+async def load_visible(ctx: Ctx, ticket_id: int) -> Ticket:
+    principal = ctx.require_principal()
+    row = (
+        await ctx.session.exec(select(Ticket).where(col(Ticket.id) == ticket_id, scope(principal)))
+    ).first()
+    if row is None:
+        raise NotFound("ticket.not_found")
+    return row
+
+
+def is_overdue(
+    status: str, response_due: datetime | None, resolution_due: datetime | None, now: datetime
+) -> bool:
+    if status == TicketStatus.submitted and response_due is not None and response_due < now:
+        return True
+    return status in RUNNING and resolution_due is not None and resolution_due < now
+
+
+def _overdue_clause(now: datetime) -> Any:
+    return sa.or_(
+        sa.and_(T.status == TicketStatus.submitted, T.response_due_at < now),
+        sa.and_(T.status.in_(RUNNING), T.resolution_due_at < now),
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filters(principal: Principal, f: dict[str, Any], now: datetime) -> list[Any]:
+    where: list[Any] = [scope(principal, grab_queue=f.get("queue") == "grab")]
+    if f.get("queue") == "grab":
+        where += [T.assignee_id.is_(None), T.status.in_(QUEUE_STATUSES)]
+    elif f.get("queue") == "assigned":
+        where.append(T.assignee_id == principal.user_id)
+    if f.get("status"):
+        where.append(T.status.in_(f["status"]))
+    for name in ("community_id", "kind", "category", "building_id", "household_id", "priority"):
+        if f.get(name) is not None:
+            where.append(getattr(T, name) == f[name])
+    if f.get("valid") is not None:
+        where.append(T.complaint_valid.is_(f["valid"]))
+    if f.get("overdue") is True:
+        where.append(_overdue_clause(now))
+    elif f.get("overdue") is False:
+        where.append(sa.not_(_overdue_clause(now)))
+    if f.get("created_from") is not None:
+        where.append(T.created_at >= f["created_from"])
+    if f.get("created_to") is not None:
+        where.append(T.created_at < f["created_to"])
+    if f.get("q"):
+        pattern = f"%{_escape_like(f['q'])}%"
+        where.append(sa.or_(T.title.ilike(pattern, escape="\\"), T.description.ilike(pattern, escape="\\")))
+    return where
+
+
+async def list_tickets(ctx: Ctx, limit: int, cursor: str | None, filters: dict[str, Any]) -> dict[str, Any]:
+    """A page as plain dicts (the route renders them with orjson): one statement per page."""
+    principal = ctx.require_principal()
+    now = utcnow()
+    stmt = sa.select(*LIST_COLUMNS).where(*_filters(principal, filters, now))
+    after = id_after(cursor)
+    if after is not None:
+        stmt = stmt.where(T.id < after)
+    rows = (await ctx.session.execute(stmt.order_by(T.id.desc()).limit(limit))).mappings().all()
+    items = []
+    for row in rows:
+        item = dict(row)
+        item["overdue"] = is_overdue(row["status"], row["response_due_at"], row["resolution_due_at"], now)
+        items.append(item)
+    return {"items": items, "next_cursor": next_id_cursor([r["id"] for r in rows], limit)}
+
+
+async def counts(ctx: Ctx, filters: dict[str, Any]) -> TicketCounts:
+    """Badge counts of the statuses that need attention, over at most COUNT_CAP rows."""
+    principal = ctx.require_principal()
+    where = _filters(principal, {k: v for k, v in filters.items() if k != "status"}, utcnow())
+    inner = sa.select(T.status).where(*where, T.status.in_(BADGE_STATUSES)).limit(COUNT_CAP).subquery()
+    rows = (
+        await ctx.session.execute(sa.select(inner.c.status, sa.func.count()).group_by(inner.c.status))
+    ).all()
+    found = {status: int(n) for status, n in rows}
+    return TicketCounts(
+        counts={s.value: found.get(s.value, 0) for s in BADGE_STATUSES},
+        capped=sum(found.values()) >= COUNT_CAP,
+    )
+
+
+async def list_events(ctx: Ctx, ticket_id: int) -> list[TicketEventOut]:
+    t = await load_visible(ctx, ticket_id)
+    rows = (
+        await ctx.session.exec(
+            select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(col(TicketEvent.id))
+        )
+    ).all()
+    return [TicketEventOut.model_validate(e) for e in rows]

@@ -1,0 +1,222 @@
+"""Request and response bodies of the tickets area."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from services.schemas import RequestBody, ResponseBody
+
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "repair": (
+        "plumbing",
+        "electrical",
+        "elevator",
+        "roof_leak",
+        "door_window",
+        "public_facility",
+        "greening",
+        "sanitation",
+        "other",
+    ),
+    "complaint": ("property_service", "neighbour", "facility", "other"),
+}
+Kind = Literal["repair", "complaint"]
+Priority = Literal["urgent", "high", "normal", "low"]
+ComplaintTarget = Literal["property_service", "neighbour", "facility", "other"]
+PauseReason = Literal[
+    "resident_not_home", "waiting_for_parts", "needs_owner_consent", "needs_third_party", "weather", "other"
+]
+RejectReason = Literal["duplicate", "invalid"]
+Action = Literal[
+    "accept",
+    "assign",
+    "grab",
+    "start",
+    "pause",
+    "resume",
+    "resolve",
+    "close",
+    "reopen",
+    "cancel",
+    "reject",
+    "urge",
+    "reprioritise",
+    "classify",
+    "dispute",
+]
+Text500 = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+MAX_ID = 2**53 - 1
+
+
+class TicketCreate(RequestBody):
+    kind: Kind
+    category: str = Field(min_length=1, max_length=30)
+    priority: Priority = "normal"
+    title: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=2000)
+    household_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    complaint_target: ComplaintTarget | None = None
+    appointment_start: datetime | None = None
+    appointment_end: datetime | None = None
+    on_behalf_of_user_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    intake_channel: Literal["app", "phone", "walk_in"] = "app"
+
+    @model_validator(mode="after")
+    def _check(self) -> TicketCreate:
+        if self.category not in CATEGORIES[self.kind]:
+            raise ValueError(f"category must be one of {', '.join(CATEGORIES[self.kind])} for {self.kind}")
+        if self.kind == "complaint" and self.complaint_target is None:
+            raise ValueError("complaint_target is required for a complaint")
+        if self.kind == "repair" and self.complaint_target is not None:
+            raise ValueError("complaint_target applies to complaints only")
+        if (self.appointment_start is None) != (self.appointment_end is None):
+            raise ValueError("appointment_start and appointment_end go together")
+        for value in (self.appointment_start, self.appointment_end):
+            if value is not None and value.tzinfo is None:
+                raise ValueError("appointment times need a UTC offset")
+        return self
+
+
+class TransitionIn(RequestBody):
+    action: Action
+    version: int = Field(ge=1)
+    reason: str | None = Field(default=None, max_length=500)
+    # pause: one of PauseReason; reject: duplicate | invalid (details go in `note`).
+    reason_code: str | None = Field(default=None, max_length=30)
+    note: str | None = Field(default=None, max_length=2000)
+    assignee_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    priority: Priority | None = None
+    valid: bool | None = None
+
+
+class RatingIn(RequestBody):
+    overall: int = Field(ge=1, le=5)
+    speed: int = Field(ge=1, le=5)
+    attitude: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=500)
+
+
+class RatingOut(ResponseBody):
+    ticket_id: int
+    overall: int
+    speed: int
+    attitude: int
+    comment: str
+    created_at: datetime
+    updated_at: datetime
+    editable_until: datetime
+    followup_created: bool = False
+
+
+class TicketEventOut(ResponseBody):
+    id: int
+    action: str
+    actor_id: int | None
+    from_status: str | None
+    to_status: str
+    reason: str | None
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class TicketListItem(ResponseBody):
+    id: int
+    community_id: int
+    building_id: int | None
+    household_id: int | None
+    kind: str
+    category: str
+    priority: str
+    status: str
+    title: str
+    reporter_id: int
+    assignee_id: int | None
+    intake_channel: str
+    response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    overdue: bool
+    version: int
+    created_at: datetime
+
+
+class AttachmentRef(ResponseBody):
+    id: int
+    purpose: str
+    url: str
+    thumb_url: str | None = None
+
+
+class TicketOut(TicketListItem):
+    description: str
+    complaint_target: str | None
+    created_by_id: int
+    appointment_start: datetime | None
+    appointment_end: datetime | None
+    response_minutes: float
+    resolution_minutes: float
+    paused_at: datetime | None
+    pause_reason: str | None
+    paused_seconds: int
+    paused_working_minutes: float
+    resolution_elapsed_minutes: float | None
+    accepted_at: datetime | None
+    assigned_at: datetime | None
+    started_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    last_urged_at: datetime | None
+    resolution_note: str | None
+    complaint_valid: bool | None
+    validity_reason: str | None
+    disputed_at: datetime | None
+    dispute_reason: str | None
+    rating_overall: int | None
+    updated_at: datetime
+    attachments: list[AttachmentRef] = Field(default_factory=list)
+    allowed_actions: list[str] = Field(default_factory=list)
+
+
+class TicketCounts(ResponseBody):
+    counts: dict[str, int]
+    capped: bool
+
+
+class InspectionItemIn(RequestBody):
+    name: str = Field(min_length=1, max_length=100)
+    passed: bool
+    note: str = Field(default="", max_length=500)
+
+
+class InspectionCreate(RequestBody):
+    kind: Literal["greening", "sanitation"]
+    area: str = Field(min_length=1, max_length=100)
+    building_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    note: str = Field(default="", max_length=1000)
+    inspected_at: datetime | None = None
+    items: list[InspectionItemIn] = Field(min_length=1, max_length=50)
+
+
+class InspectionItemOut(ResponseBody):
+    id: int
+    name: str
+    passed: bool
+    note: str
+    ticket_id: int | None
+
+
+class InspectionOut(ResponseBody):
+    id: int
+    community_id: int
+    kind: str
+    area: str
+    building_id: int | None
+    inspector_id: int
+    note: str
+    inspected_at: datetime
+    created_at: datetime
+    passed_items: int
+    failed_items: int
+    items: list[InspectionItemOut]

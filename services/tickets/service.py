@@ -1,0 +1,193 @@
+"""Tickets: filing (by a resident, or by staff on a resident's behalf), detail, transitions, photos."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import services.models.tickets
+import services.tickets.actions  # fills the transition handlers
+import services.tickets.messages  # noqa: F401
+from services.access import require_community, require_verified_resident
+from services.errors import Forbidden, InvalidInput, NotFound
+from services.models import Household, Role, utcnow
+from services.models.tickets import OPEN_STATUSES, IntakeChannel, Ticket
+from services.models.tickets import TicketStatus as S
+from services.runtime import Ctx
+from services.tickets import deadlines, people, queries
+from services.tickets.events import event_key, tell, template_data, write_event
+from services.tickets.schemas import AttachmentRef, TicketCreate, TicketOut, TransitionIn
+from services.tickets.transitions import Call, actor_roles, allowed_actions, apply, check
+
+MAX_PHOTOS = 9
+STAFF = (Role.property_staff, Role.property_manager)
+
+
+async def create_ticket(ctx: Ctx, community_id: int, body: TicketCreate) -> TicketOut:
+    principal = ctx.require_principal()
+    require_community(principal, community_id, public=True)
+    now = utcnow()
+    start, end = body.appointment_start, body.appointment_end
+    if start is not None and end is not None and not now < start < end:
+        raise InvalidInput("ticket.appointment_invalid")
+    if body.household_id is None:
+        raise InvalidInput("ticket.household_not_found")
+    household = await ctx.session.get(Household, body.household_id)
+    if household is None or household.community_id != community_id:
+        raise NotFound("household.not_found")
+    if body.on_behalf_of_user_id is not None:
+        # Reception (民生接待): staff file for a resident who phoned or walked in.
+        require_community(principal, community_id, STAFF)
+        if body.intake_channel not in (IntakeChannel.phone, IntakeChannel.walk_in):
+            raise InvalidInput("ticket.intake_channel_invalid")
+        if not await people.is_verified_resident(ctx.session, body.on_behalf_of_user_id, household.id or 0):
+            raise InvalidInput("ticket.on_behalf_invalid")
+        reporter_id = body.on_behalf_of_user_id
+    else:
+        require_verified_resident(principal, community_id, household.id)
+        if body.intake_channel != IntakeChannel.app:
+            raise InvalidInput("ticket.intake_channel_invalid")
+        reporter_id = principal.user_id
+    t = await open_ticket(
+        ctx,
+        community_id=community_id,
+        kind=body.kind,
+        category=body.category,
+        priority=body.priority,
+        title=body.title,
+        description=body.description,
+        reporter_id=reporter_id,
+        intake_channel=body.intake_channel,
+        household=household,
+        complaint_target=body.complaint_target,
+        appointment=(body.appointment_start, body.appointment_end),
+        now=now,
+    )
+    return await ticket_out(ctx, t)
+
+
+async def open_ticket(
+    ctx: Ctx,
+    *,
+    community_id: int,
+    kind: str,
+    category: str,
+    priority: str,
+    title: str,
+    description: str,
+    reporter_id: int,
+    intake_channel: str,
+    household: Household | None = None,
+    building_id: int | None = None,
+    complaint_target: str | None = None,
+    appointment: tuple[datetime | None, datetime | None] = (None, None),
+    now: datetime | None = None,
+) -> Ticket:
+    """Insert a ticket with its due times, its 'create' event and the managers' notification."""
+    now = now or utcnow()
+    creator = ctx.require_principal().user_id
+    t = Ticket(
+        community_id=community_id,
+        household_id=household.id if household else None,
+        building_id=household.building_id if household else building_id,
+        kind=kind,
+        category=category,
+        priority=priority,
+        title=title,
+        description=description,
+        complaint_target=complaint_target,
+        intake_channel=intake_channel,
+        reporter_id=reporter_id,
+        created_by_id=creator,
+        appointment_start=appointment[0],
+        appointment_end=appointment[1],
+        created_at=now,
+        updated_at=now,
+    )
+    policy = await deadlines.policy_for(ctx.session, t)
+    for key, value in deadlines.initial(t, now, policy).items():
+        setattr(t, key, value)
+    ctx.session.add(t)
+    await ctx.session.flush()
+    event = await write_event(
+        ctx.session,
+        t,
+        "create",
+        actor_id=creator,
+        from_status=None,
+        to_status=t.status,
+        data={
+            "intake_channel": intake_channel,
+            "on_behalf": creator != reporter_id,
+            "policy_id": policy.policy_id,
+        },
+        at=now,
+    )
+    managers = await people.managers(ctx.session, community_id)
+    await tell(
+        ctx.session, t, managers, "ticket.created", event_key(t, event), template_data(t), exclude=creator
+    )
+    return t
+
+
+async def ticket_out(ctx: Ctx, t: Ticket) -> TicketOut:
+    from services.attachments.service import list_for
+
+    principal = ctx.require_principal()
+    assert t.id is not None
+    photos = await list_for(ctx, "ticket", t.id)
+    now = utcnow()
+    return TicketOut.model_validate(
+        {
+            **t.model_dump(),
+            "overdue": queries.is_overdue(t.status, t.response_due_at, t.resolution_due_at, now),
+            "attachments": [AttachmentRef.model_validate(p, from_attributes=True) for p in photos],
+            "allowed_actions": allowed_actions(principal, t),
+        }
+    )
+
+
+async def get_ticket(ctx: Ctx, ticket_id: int) -> TicketOut:
+    return await ticket_out(ctx, await queries.load_visible(ctx, ticket_id))
+
+
+async def transition(ctx: Ctx, ticket_id: int, body: TransitionIn) -> TicketOut:
+    principal = ctx.require_principal()
+    t = await queries.load_visible(ctx, ticket_id)
+    check(t, body.action, body.version, actor_roles(principal, t))
+    await apply(Call(ctx.session, ctx, t, body, utcnow(), principal.user_id), body.action)
+    return await ticket_out(ctx, t)
+
+
+async def add_photo(
+    ctx: Ctx, ticket_id: int, purpose: str, data: bytes, original_name: str | None
+) -> AttachmentRef:
+    """Before-photos from the reporter (or who filed) while open; after-photos from the worker."""
+    from services.attachments.service import store_upload
+
+    principal = ctx.require_principal()
+    t = await queries.load_visible(ctx, ticket_id)
+    roles = actor_roles(principal, t)
+    if purpose == "before":
+        allowed = "reporter" in roles or principal.user_id == t.created_by_id or "manager" in roles
+        ok_status = t.status in OPEN_STATUSES
+    elif purpose == "after":
+        allowed = bool({"assignee", "manager"} & roles)
+        ok_status = t.status in (S.assigned, S.in_progress, S.paused)
+    else:
+        raise InvalidInput("ticket.photo_not_allowed")
+    if not allowed:
+        raise Forbidden()
+    if not ok_status:
+        raise InvalidInput("ticket.photo_not_allowed", details={"status": t.status})
+    assert t.id is not None
+    stored = await store_upload(
+        ctx,
+        community_id=t.community_id,
+        owner_type="ticket",
+        owner_id=t.id,
+        purpose=purpose,
+        data=data,
+        original_name=original_name,
+        max_count=MAX_PHOTOS,
+    )
+    return AttachmentRef.model_validate(stored, from_attributes=True)

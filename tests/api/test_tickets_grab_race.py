@@ -1,0 +1,114 @@
+"""Two technicians grab the same ticket at the same moment: exactly one wins.
+
+The usual fixtures share one connection inside a rolled-back transaction, which would serialise the
+two requests. Here each request gets its own session and connection from the engine, the set-up rows
+are committed, and everything this test committed is deleted at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
+
+import services.tickets.actions  # noqa: F401  (fills HANDLERS before the test patches one)
+from api.main import create_app
+from services.bootstrap import Resources
+from services.config import Settings
+from services.db import session_factory, transaction
+from services.models import (
+    Building,
+    Community,
+    Delivery,
+    Household,
+    ManagementContract,
+    Membership,
+    Notification,
+    PropertyCompany,
+    User,
+)
+from services.models.tickets import Ticket, TicketEvent
+from services.notifications.sms import LogSmsProvider
+from services.runtime import Runtime
+from services.tickets.transitions import HANDLERS, Call, Outcome
+from tests import factories as f
+
+
+async def _cleanup(engine: AsyncEngine, w: f.TicketWorld) -> None:
+    users = [
+        u.id
+        for u in (w.resident, w.manager, w.technician, w.technician2, w.committee, w.admin)
+        if u is not None
+    ]
+    async with session_factory(engine)() as s, transaction(s):
+        cid = w.community.id
+        await s.execute(sa.delete(Delivery).where(col(Delivery.user_id).in_(users)))
+        await s.execute(sa.delete(Notification).where(col(Notification.user_id).in_(users)))
+        await s.execute(sa.delete(TicketEvent).where(col(TicketEvent.community_id) == cid))
+        await s.execute(sa.delete(Ticket).where(col(Ticket.community_id) == cid))
+        await s.execute(sa.delete(Membership).where(col(Membership.user_id).in_(users)))
+        await s.execute(sa.delete(ManagementContract).where(col(ManagementContract.community_id) == cid))
+        await s.execute(sa.delete(PropertyCompany).where(col(PropertyCompany.id) == w.company.id))
+        await s.execute(sa.delete(User).where(col(User.id).in_(users)))
+        await s.execute(sa.delete(Household).where(col(Household.community_id) == cid))
+        await s.execute(sa.delete(Building).where(col(Building.community_id) == cid))
+        await s.execute(sa.delete(Community).where(col(Community.id) == cid))
+
+
+async def test_two_simultaneous_grabs_one_winner(
+    settings: Settings, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both requests must have read the ticket (version 1, unassigned) before either writes, however
+    # the event loop schedules them: hold each grab at a barrier between its read and its UPDATE.
+    barrier = asyncio.Barrier(2)
+    original = HANDLERS["grab"]
+
+    async def grab_after_both_read(call: Call) -> Outcome:
+        await asyncio.wait_for(barrier.wait(), timeout=10)
+        return await original(call)
+
+    monkeypatch.setitem(HANDLERS, "grab", grab_after_both_read)
+    maker = session_factory(engine)
+    async with maker() as s, transaction(s):
+        w = await f.ticket_world(s)
+    app = create_app(
+        settings,
+        Resources(
+            engine=engine,
+            sessionmaker=maker,
+            runtime=Runtime(settings=settings, sms=LogSmsProvider(outbox_path=None)),
+        ),
+    )
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://linli.test") as client,
+        ):
+            t = await f.file_ticket(client, w)
+            results = await asyncio.gather(
+                f.act(client, w.technician, t, "grab"), f.act(client, w.technician2, t, "grab")
+            )
+            statuses = sorted(r.status_code for r in results)
+            assert statuses == [200, 409], [r.text for r in results]
+            loser = next(r for r in results if r.status_code == 409)
+            assert loser.json()["error"]["code"] == "ticket.already_taken", loser.text
+            winner = next(r for r in results if r.status_code == 200).json()
+            async with maker() as s:
+                row = await s.get(Ticket, t["id"])
+                assert row is not None and row.assignee_id == winner["assignee_id"]
+                assert row.version == 2
+                grabs = (
+                    await s.execute(
+                        sa.select(sa.func.count())
+                        .select_from(TicketEvent)
+                        .where(col(TicketEvent.ticket_id) == t["id"], col(TicketEvent.action) == "grab")
+                    )
+                ).scalar_one()
+                assert grabs == 1
+    finally:
+        await _cleanup(engine, w)

@@ -1,0 +1,142 @@
+"""Photos (type from bytes, 10 MB, at most 9) and ratings (who, when, 7 days, low rating → 回访)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.models import Notification
+from services.models.tickets import TicketFollowup, TicketRating
+from tests import factories as f
+
+
+def _code(r: httpx.Response) -> str:
+    return str(r.json()["error"]["code"])
+
+
+async def _resolved(client: httpx.AsyncClient, w: f.TicketWorld, **overrides: object) -> dict[str, object]:
+    t = await f.file_ticket(client, w, **overrides)
+    r = await f.act(client, w.manager, t, "assign", assignee_id=w.technician.id)
+    r = await f.act(client, w.technician, r.json(), "start")
+    assert (await f.upload_photo(client, w.technician, t["id"], "after")).status_code == 201
+    r = await f.act(client, w.technician, r.json(), "resolve", note="已修好")
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+RATING = {"overall": 4, "speed": 4, "attitude": 5, "comment": "不错"}
+
+
+async def test_pdf_renamed_jpg_is_422(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await f.ticket_world(db)
+    t = await f.file_ticket(client, w)
+    r = await f.upload_photo(client, w.resident, t["id"], data=f.PDF_BYTES, name="photo.jpg")
+    assert r.status_code == 422 and _code(r) == "attachment.unsupported_type"
+
+
+async def test_eleven_megabyte_photo_is_413(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await f.ticket_world(db)
+    t = await f.file_ticket(client, w)
+    big = f.jpeg_bytes() + b"\0" * 11_000_000
+    r = await f.upload_photo(client, w.resident, t["id"], data=big)
+    assert r.status_code == 413
+
+
+async def test_tenth_photo_is_422(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await f.ticket_world(db)
+    t = await f.file_ticket(client, w)
+    for i in range(9):
+        r = await f.upload_photo(client, w.resident, t["id"], data=f.jpeg_bytes(color=(i * 20, 10, 10)))
+        assert r.status_code == 201, r.text
+    r = await f.upload_photo(client, w.resident, t["id"])
+    assert r.status_code == 422 and _code(r) == "attachment.too_many"
+    detail = (await client.get(f"/v1/tickets/{t['id']}", headers=f.auth(w.resident))).json()
+    assert len(detail["attachments"]) == 9
+
+
+async def test_who_may_add_which_photo(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await f.ticket_world(db)
+    t = await f.file_ticket(client, w)
+    assert (await f.upload_photo(client, w.resident, t["id"], "after")).status_code == 403
+    assert (await f.upload_photo(client, w.committee, t["id"], "before")).status_code == 403
+    r = await f.upload_photo(client, w.manager, t["id"], "after")  # not assigned yet
+    assert r.status_code == 422 and _code(r) == "ticket.photo_not_allowed"
+    r = await client.post(
+        f"/v1/tickets/{t['id']}/attachments",
+        files={"file": ("p.jpg", f.jpeg_bytes(), "image/jpeg")},
+        data={"purpose": "during"},
+        headers=f.auth(w.resident),
+    )
+    assert r.status_code == 422
+
+
+async def test_rating_rules(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await f.ticket_world(db)
+    t = await f.file_ticket(client, w)
+    url = f"/v1/tickets/{t['id']}/rating"
+    r = await client.post(url, json=RATING, headers=f.auth(w.resident))
+    assert r.status_code == 422 and _code(r) == "ticket.rating_not_allowed"
+    t = await _resolved(client, w)
+    url = f"/v1/tickets/{t['id']}/rating"
+    for who in (w.technician, w.manager):
+        assert (await client.post(url, json=RATING, headers=f.auth(who))).status_code == 403
+    r = await client.post(url, json={**RATING, "overall": 6}, headers=f.auth(w.resident))
+    assert r.status_code == 422
+    r = await client.post(url, json=RATING, headers=f.auth(w.resident))
+    assert r.status_code == 200, r.text
+    # Changing within 7 days updates the same rating.
+    r = await client.put(url, json={**RATING, "overall": 3}, headers=f.auth(w.resident))
+    assert r.status_code == 200 and r.json()["overall"] == 3
+    rows = (await db.exec(select(TicketRating).where(TicketRating.ticket_id == t["id"]))).all()
+    assert len(rows) == 1
+    rows[0].created_at -= timedelta(days=8)
+    db.add(rows[0])
+    await db.flush()
+    r = await client.put(url, json=RATING, headers=f.auth(w.resident))
+    assert r.status_code == 409 and _code(r) == "ticket.rating_locked"
+
+
+async def test_staff_filed_ticket_is_rated_by_the_resident(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await f.ticket_world(db)
+    body = f.ticket_body(w.household.id, on_behalf_of_user_id=w.resident.id, intake_channel="walk_in")
+    r = await client.post(f"/v1/communities/{w.cid}/tickets", json=body, headers=f.auth(w.technician2))
+    assert r.status_code == 201
+    t = r.json()
+    r = await f.act(client, w.manager, t, "assign", assignee_id=w.technician.id)
+    r = await f.act(client, w.technician, r.json(), "start")
+    assert (await f.upload_photo(client, w.technician, t["id"], "after")).status_code == 201
+    assert (await f.act(client, w.technician, r.json(), "resolve", note="ok")).status_code == 200
+    url = f"/v1/tickets/{t['id']}/rating"
+    assert (await client.post(url, json=RATING, headers=f.auth(w.technician2))).status_code == 403
+    assert (await client.post(url, json=RATING, headers=f.auth(w.resident))).status_code == 200
+
+
+async def test_low_rating_opens_a_return_visit_and_allows_reopen(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await f.ticket_world(db)
+    t = await _resolved(client, w)
+    r = await f.act(client, w.resident, t, "close")
+    assert r.status_code == 200
+    t = r.json()
+    # A closed ticket with a good (or no) rating stays closed.
+    r = await f.act(client, w.resident, t, "reopen", reason="x")
+    assert r.status_code == 422 and _code(r) == "ticket.invalid_transition"
+    r = await client.post(
+        f"/v1/tickets/{t['id']}/rating",
+        json={"overall": 2, "speed": 1, "attitude": 3, "comment": "没修好"},
+        headers=f.auth(w.resident),
+    )
+    assert r.status_code == 200 and r.json()["followup_created"] is True
+    followups = (await db.exec(select(TicketFollowup).where(TicketFollowup.ticket_id == t["id"]))).all()
+    assert [(x.reason, x.status) for x in followups] == [("low_rating", "open")]
+    notes = (await db.exec(select(Notification).where(Notification.user_id == w.manager.id))).all()
+    assert "ticket.low_rating" in [n.data["template"] for n in notes]
+    r = await f.act(client, w.resident, t, "reopen", reason="还是漏水")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "assigned"
