@@ -11,7 +11,7 @@ from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep
 from api.responses import OrjsonResponse
 from services.schemas import Page
-from services.tickets import queries, ratings, service
+from services.tickets import followups, queries, ratings, service
 from services.tickets.schemas import (
     AttachmentRef,
     Kind,
@@ -154,3 +154,21 @@ async def rate(tid: ObjectId, body: RatingIn, ctx: AuthCtx) -> RatingOut:
 @router.put("/tickets/{tid}/rating", summary="Change the rating (within 7 days)")
 async def rerate(tid: ObjectId, body: RatingIn, ctx: AuthCtx) -> RatingOut:
     return await ratings.rate(ctx, tid, body)
+
+
+@router.get("/communities/{cid}/followups", summary="Return visits (回访) owed after low ratings")
+async def list_followups(
+    cid: CommunityId,
+    ctx: AuthCtx,
+    status: Literal["open", "done"] | None = "open",
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> Page[followups.FollowupOut]:
+    return await followups.list_followups(ctx, cid, status, limit, cursor)
+
+
+@router.post("/followups/{fid}/complete", summary="Record the return visit's outcome (property manager)")
+async def complete_followup(
+    fid: ObjectId, body: followups.FollowupDone, ctx: AuthCtx
+) -> followups.FollowupOut:
+    return await followups.complete(ctx, fid, body)

@@ -140,3 +140,47 @@ async def test_low_rating_opens_a_return_visit_and_allows_reopen(
     r = await f.act(client, w.resident, t, "reopen", reason="还是漏水")
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "assigned"
+
+
+async def test_manager_completes_the_return_visit(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await f.ticket_world(db)
+    t = await _resolved(client, w)
+    r = await client.post(
+        f"/v1/tickets/{t['id']}/rating",
+        json={"overall": 1, "speed": 1, "attitude": 1},
+        headers=f.auth(w.resident),
+    )
+    assert r.status_code == 200 and r.json()["followup_created"] is True
+    cid = t["community_id"]
+    r = await client.get(f"/v1/communities/{cid}/followups", headers=f.auth(w.manager))
+    assert r.status_code == 200, r.text
+    [item] = r.json()["items"]
+    assert item["ticket_id"] == t["id"] and item["status"] == "open"
+    # Residents neither list nor complete return visits; strangers get 401.
+    assert (
+        await client.get(f"/v1/communities/{cid}/followups", headers=f.auth(w.resident))
+    ).status_code == 403
+    assert (await client.post(f"/v1/followups/{item['id']}/complete", json={"note": "x"})).status_code == 401
+    r = await client.post(
+        f"/v1/followups/{item['id']}/complete", json={"note": ""}, headers=f.auth(w.manager)
+    )
+    assert r.status_code == 422
+    r = await client.post(
+        f"/v1/followups/{item['id']}/complete",
+        json={"note": "已电话回访，约定周六复修"},
+        headers=f.auth(w.manager),
+    )
+    assert r.status_code == 200 and r.json()["status"] == "done"
+    row = await db.get(TicketFollowup, item["id"])
+    assert row is not None
+    await db.refresh(row)
+    assert row.status == "done" and row.done_by_id == w.manager.id and row.note == "已电话回访，约定周六复修"
+    r = await client.post(
+        f"/v1/followups/{item['id']}/complete", json={"note": "again"}, headers=f.auth(w.manager)
+    )
+    assert r.status_code == 409 and _code(r) == "followup.already_done"
+    other = await f.ticket_world(db)
+    r = await client.post(
+        f"/v1/followups/{item['id']}/complete", json={"note": "x"}, headers=f.auth(other.manager)
+    )
+    assert r.status_code == 404
