@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     max_photo_bytes: int = 10 * 1024 * 1024  # per uploaded file
     max_image_pixels: int = 64_000_000  # decompression-bomb guard (width × height)
     upload_max_body_bytes: int = 11 * 1024 * 1024  # body limit on .../attachments paths (file + multipart)
+    duty_call_relay_number: str = "400-000-0000"  # roster call relay, data only (services/duty/roster.py)
 
     @model_validator(mode="after")
     def _production_refuses_dev_defaults(self) -> Settings:

@@ -14,4 +14,6 @@ AreaSeed = Callable[[AsyncSession, int], Awaitable[None]]
 
 
 def area_seeds() -> list[AreaSeed]:
-    return []
+    from services import demo_duty
+
+    return [demo_duty.seed]

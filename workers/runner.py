@@ -22,6 +22,7 @@ from services.notifications.devices import prune_stale
 from workers import jobs
 from workers.broker import WorkerState, attach, kick
 from workers.channels.push import LogPushChannel, PushChannel
+from workers.tasks import duty as duty_tasks
 from workers.tasks import sla as sla_tasks
 
 log = logging.getLogger("linli.worker")
@@ -46,6 +47,9 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("run_fanouts", 2, jobs.run_fanouts),
     PeriodicJob("sweep_sla", 60, sla_tasks.sweep_sla),
     PeriodicJob("auto_close_resolved", 600, sla_tasks.auto_close_resolved),
+    PeriodicJob("remind_shifts", 60, duty_tasks.remind_shifts),
+    PeriodicJob("mark_missed_shifts", 60, duty_tasks.mark_missed_shifts),
+    PeriodicJob("close_finished_shifts", 300, duty_tasks.close_finished_shifts),
     PeriodicJob("sms_for_unread_critical", 60, jobs.sms_for_unread_critical),
 ]
 

@@ -1,5 +1,6 @@
 """Every table. Importing this package registers them all on SQLModel.metadata (Alembic reads it)."""
 
+import services.models.duty  # noqa: F401  (registers the red-property tables)
 from services.models.attachments import Attachment
 from services.models.audit import AuditLog
 from services.models.auth import IdempotencyRecord, OtpChallenge, RateLimitWindow, RefreshToken
