@@ -14,6 +14,6 @@ AreaSeed = Callable[[AsyncSession, int], Awaitable[None]]
 
 
 def area_seeds() -> list[AreaSeed]:
-    from services import demo_duty
+    from services import demo_duty, demo_polls
 
-    return [demo_duty.seed]
+    return [demo_duty.seed, demo_polls.seed]

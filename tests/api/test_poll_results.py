@@ -1,0 +1,267 @@
+"""Results: counts per option, turnout, the double-majority (双过半) test, visibility, the frozen
+snapshot, free-text answers and a constant number of SQL statements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services import demo, demo_polls
+from services.config import Settings
+from services.models import Community, User
+from services.models.polls import Ballot, Poll
+from services.polls import ballots as ballot_service
+from services.polls import jobs
+from tests import factories as f
+
+YES, NO, ABSTAIN = 0, 1, 2
+
+
+def code(r: httpx.Response) -> str:
+    return str(r.json()["error"]["code"])
+
+
+async def vote(
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    areas: tuple[str, ...],
+    choices: dict[int, int],
+    **poll: object,
+) -> tuple[f.PollWorld, dict[str, Any], dict[str, Any]]:
+    """Households with `areas`, an owner each; households[i] picks option choices[i]; live results."""
+    w = await f.poll_world(db, areas)
+    owners = await f.owners_of(db, w, list(range(len(areas))))
+    p = await f.create_poll(client, w.committee, w.cid, **poll)
+    for i, option in choices.items():
+        r = await f.cast(client, owners[i], p, w.households[i], f.choice(p, option=option))
+        assert r.status_code == 201, r.text
+    r = await client.get(f"/v1/polls/{p['id']}/results", headers=f.auth(w.committee))
+    assert r.status_code == 200, r.text
+    return w, p, r.json()
+
+
+def option(result: dict[str, Any], index: int) -> dict[str, Any]:
+    return dict(result["decision"]["options"][index])
+
+
+async def test_double_majority_counts_every_household(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    areas = ("60.25", "40.50", "50.00", "49.25", "70.00")  # 270.00 m²
+    _, _, res = await vote(client, db, areas, {0: YES, 2: YES, 4: YES, 1: NO})
+    assert res["final"] is False and res["status"] == "open"
+    assert res["turnout"] == {
+        "households_voted": 4,
+        "households_total": 5,
+        "households_share": "0.8000",
+        "area_voted_m2": "220.75",
+        "area_total_m2": "270.00",
+    }
+    d = res["decision"]
+    assert d["households_total"] == 5 and d["area_total_m2"] == "270.00"
+    assert d["households_threshold"] == "2.5000" and d["area_threshold_m2"] == "135.0000"
+    yes = option(res, YES)
+    assert (yes["households"], yes["area_m2"]) == (3, "180.25")
+    assert yes["passes_households"] and yes["passes_area"] and yes["passes"]
+    assert d["passed_option_id"] == yes["option_id"]
+    no = option(res, NO)
+    assert (no["households"], no["area_m2"], no["passes"]) == (1, "40.50", False)
+    assert (option(res, ABSTAIN)["households"], option(res, ABSTAIN)["area_m2"]) == (0, "0.00")
+    q = res["questions"][0]
+    assert q["answered"] == 4
+    assert [(o["households"], o["area_m2"]) for o in q["options"]] == [
+        (3, "180.25"),
+        (1, "40.50"),
+        (0, "0.00"),
+    ]
+
+
+async def test_exactly_half_of_households_fails(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    # 2 of 4 households is not more than half, although their 110 of 200 m² is.
+    _, _, res = await vote(client, db, ("60.00", "40.00", "50.00", "50.00"), {0: YES, 2: YES})
+    yes = option(res, YES)
+    assert (yes["households"], yes["area_m2"]) == (2, "110.00")
+    assert yes["passes_area"] is True and yes["passes_households"] is False and yes["passes"] is False
+    assert res["decision"]["passed_option_id"] is None
+
+
+async def test_exactly_half_of_area_fails(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    # 3 of 4 households, but exactly 100.00 of 200.00 m².
+    _, _, res = await vote(client, db, ("40.00", "30.00", "30.00", "100.00"), {0: YES, 1: YES, 2: YES})
+    yes = option(res, YES)
+    assert (yes["households"], yes["area_m2"]) == (3, "100.00")
+    assert yes["passes_households"] is True and yes["passes_area"] is False and yes["passes"] is False
+
+
+async def test_two_thirds_thresholds(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    areas = ("50.00",) * 6
+    # 4 of 6 households and 200 of 300 m² is exactly two thirds: not more, so it fails.
+    _, _, res = await vote(
+        client, db, areas, {i: YES for i in range(4)}, households_ratio="2/3", area_ratio="2/3"
+    )
+    assert res["decision"]["households_threshold"] == "4.0000"
+    assert res["decision"]["area_threshold_m2"] == "200.0000"
+    assert option(res, YES)["passes_households"] is False and option(res, YES)["passes_area"] is False
+    # The same ballots pass a simple double majority.
+    _, _, res = await vote(client, db, areas, {i: YES for i in range(4)})
+    assert option(res, YES)["passes"] is True
+    # 5 of 6 passes two thirds.
+    _, _, res = await vote(
+        client, db, areas, {i: YES for i in range(5)}, households_ratio="2/3", area_ratio="2/3"
+    )
+    assert option(res, YES)["passes"] is True
+
+
+async def test_results_hidden_until_close_then_frozen(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await f.poll_world(db)
+    p = await f.create_poll(client, w.committee, w.cid)
+    assert (await f.cast(client, w.owner, p, w.households[0])).status_code == 201
+    url = f"/v1/polls/{p['id']}/results"
+    r = await client.get(url, headers=f.auth(w.owner))
+    assert r.status_code == 403 and code(r) == "poll.results_hidden"
+    for who in (w.committee, w.admin):
+        assert (await client.get(url, headers=f.auth(who))).status_code == 200
+    assert (await client.get(url, headers=f.auth(w.outsider))).status_code == 404
+    assert (await client.get(url)).status_code == 401
+    live = await f.create_poll(client, w.committee, w.cid, results_visibility="live")
+    r = await client.get(f"/v1/polls/{live['id']}/results", headers=f.auth(w.tenant))
+    assert r.status_code == 200 and r.json()["turnout"]["households_voted"] == 0
+
+    row = await db.get(Poll, p["id"])
+    assert row is not None
+    row.closes_at = datetime.now(UTC) - timedelta(seconds=1)
+    db.add(row)
+    await db.flush()
+    r = await client.get(url, headers=f.auth(w.owner))  # closed, not yet frozen: computed live
+    assert r.status_code == 200 and r.json()["final"] is False and r.json()["status"] == "closed"
+    assert await jobs.close_due_polls(db) == 1
+    r = await client.get(url, headers=f.auth(w.owner))
+    assert r.status_code == 200 and r.json()["final"] is True
+    assert option(r.json(), YES)["households"] == 1
+    await db.refresh(row)
+    assert row.result == r.json()
+
+
+async def test_free_text_named_and_anonymous(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await f.poll_world(db)
+    questions = [{"text": "建议", "type": "text"}]
+    for anonymous in (False, True):
+        p = await f.create_poll(
+            client,
+            w.committee,
+            w.cid,
+            kind="survey",
+            anonymous=anonymous,
+            results_visibility="live",
+            questions=questions,
+        )
+        qid = p["questions"][0]["id"]  # type: ignore[index]
+        r = await f.cast(client, w.tenant, p, w.households[1], {"question_id": qid, "text": "增加充电桩"})
+        assert r.status_code == 201, r.text
+        res = (await client.get(f"/v1/polls/{p['id']}/results", headers=f.auth(w.owner))).json()
+        texts = res["questions"][0]["texts"]
+        if anonymous:
+            assert texts == [{"text": "增加充电桩", "voter_id": None, "voter_name": None}]
+        else:
+            assert texts == [{"text": "增加充电桩", "voter_id": w.tenant.id, "voter_name": "租户乙"}]
+        assert res["decision"] is None and res["questions"][0]["answered"] == 1
+
+
+@contextmanager
+def counting(engine: AsyncEngine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+@pytest.mark.parametrize("anonymous", [False, True])
+async def test_results_use_a_constant_number_of_statements(
+    client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine, anonymous: bool
+) -> None:
+    counts = []
+    for n in (10, 100):
+        w = await f.poll_world(db, tuple(f"{50 + i % 7}.25" for i in range(n)))
+        p = await f.create_poll(
+            client,
+            w.committee,
+            w.cid,
+            anonymous=anonymous,
+            questions=[
+                {"text": "是否同意？", "type": "single", "options": ["同意", "反对", "弃权"]},
+                {"text": "意见", "type": "text", "required": False},
+            ],
+        )
+        poll = await db.get(Poll, p["id"])
+        assert poll is not None
+        q = p["questions"]  # type: ignore[index]
+        now = datetime.now(UTC)
+        for i, h in enumerate(w.households):
+            answers = [(q[0]["id"], [q[0]["options"][i % 3]["id"]], None), (q[1]["id"], [], f"意见{i}")]
+            await ballot_service.append_ballot(db, poll, h.id or 0, None, "seed", answers, now)
+        with counting(engine) as statements:
+            r = await client.get(f"/v1/polls/{p['id']}/results", headers=f.auth(w.committee))
+        assert r.status_code == 200, r.text
+        res = r.json()
+        assert res["turnout"]["households_voted"] == n
+        assert sum(o["households"] for o in res["questions"][0]["options"]) == n
+        assert len(res["questions"][1]["texts"]) == n
+        expected_area = sum((Decimal(f"{50 + i % 7}.25") for i in range(n) if i % 3 == 0), Decimal(0))
+        assert Decimal(option(res, YES)["area_m2"]) == expected_area
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+
+
+async def test_demo_vote_matches_the_hand_calculation(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings, sessionmaker: Any
+) -> None:
+    await demo.seed(settings, sessionmaker=sessionmaker)
+    cid = (await db.exec(select(Community.id).where(Community.name == demo.COMMUNITY["name"]))).one()
+    assert cid is not None
+    for _ in range(2):  # idempotent: the second run adds nothing
+        await demo_polls.seed(db, cid)
+        await db.flush()
+    polls = (await db.exec(select(Poll).where(Poll.community_id == cid))).all()
+    assert sorted(p.title for p in polls) == sorted([demo_polls.SURVEY_TITLE, demo_polls.VOTE_TITLE])
+    vote_id = next(p.id for p in polls if p.title == demo_polls.VOTE_TITLE)
+    owner = (await db.exec(select(User).where(User.phone == "+8613700000001"))).one()
+    r = await client.get(f"/v1/polls/{vote_id}/results", headers=f.auth(owner))
+    assert r.status_code == 200, r.text
+    res = r.json()
+    e = demo_polls.EXPECTED
+    assert res["final"] is True and res["status"] == "closed"
+    d = res["decision"]
+    assert (d["households_total"], Decimal(d["area_total_m2"])) == (e["total_households"], e["total_area_m2"])
+    got = [(o["households"], Decimal(o["area_m2"])) for o in d["options"]]
+    assert got == [
+        (e["yes_households"], e["yes_area_m2"]),
+        (e["no_households"], e["no_area_m2"]),
+        (e["abstain_households"], e["abstain_area_m2"]),
+    ]
+    assert d["passed_option_id"] == d["options"][0]["option_id"]
+    assert res["turnout"]["households_voted"] == 108 and res["turnout"]["area_voted_m2"] == "7272.30"
+    # 王秀兰 owns 1号楼1单元301: her household's seeded ballot names her.
+    (ballot,) = (
+        await db.exec(select(Ballot).where(Ballot.poll_id == vote_id, Ballot.voter_id == owner.id))
+    ).all()
+    assert ballot.channel == "seed"
+    chair = (await db.exec(select(User).where(User.phone == "+8613800000004"))).one()
+    r = await client.get(f"/v1/polls/{vote_id}/ballots/verify", headers=f.auth(chair))
+    assert r.json()["ok"] is True and r.json()["ballots"] == 108
+    survey_id = next(p.id for p in polls if p.title == demo_polls.SURVEY_TITLE)
+    r = await client.get(f"/v1/polls/{survey_id}/results", headers=f.auth(owner))
+    assert r.status_code == 200 and r.json()["turnout"]["households_voted"] == 3
