@@ -48,7 +48,7 @@ def build_sms(settings: Settings) -> SmsProvider:
 
 
 def build_resources(settings: Settings, engine: AsyncEngine | None = None) -> Resources:
-    engine = engine or create_engine(settings.database_url)
+    engine = engine or create_engine(settings.database_url, pool_size=settings.db_pool_size)
     redis = Redis.from_url(settings.redis_url, socket_timeout=3) if settings.redis_url else None
     runtime = Runtime(settings=settings, sms=build_sms(settings), redis=redis)
     return Resources(engine=engine, sessionmaker=session_factory(engine), runtime=runtime)

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     var_dir: Path = VAR_DIR
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
+    # Connections kept open per process (PostgreSQL); size it to the concurrent requests per process.
+    db_pool_size: int = 20
     # Run the worker loop inside the API process (the embedded default).
     embedded_worker: bool = True
 

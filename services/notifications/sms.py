@@ -34,10 +34,14 @@ class LogSmsProvider:
 
     outbox_path: Path | None
     sent: list[SmsMessage] = field(default_factory=list)
+    # A long-running dev server must not grow without bound; tests read only recent messages.
+    keep: int = 1000
 
     async def send(self, phone: str, text: str, *, code: str | None = None) -> None:
         message = SmsMessage(phone=phone, text=text, code=code, sent_at=utcnow())
         self.sent.append(message)
+        if len(self.sent) > self.keep:
+            del self.sent[: len(self.sent) - self.keep]
         log.info("sms to %s: %s", phone, text)
         if self.outbox_path is not None:
             line = orjson.dumps(
