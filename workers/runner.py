@@ -23,6 +23,7 @@ from workers import jobs
 from workers.broker import WorkerState, attach, kick
 from workers.channels.push import LogPushChannel, PushChannel
 from workers.tasks import duty as duty_tasks
+from workers.tasks import notices as notice_tasks
 from workers.tasks import polls as poll_tasks
 from workers.tasks import sla as sla_tasks
 
@@ -51,6 +52,9 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("remind_shifts", 60, duty_tasks.remind_shifts),
     PeriodicJob("mark_missed_shifts", 60, duty_tasks.mark_missed_shifts),
     PeriodicJob("close_finished_shifts", 300, duty_tasks.close_finished_shifts),
+    PeriodicJob("publish_due_notices", 30, notice_tasks.publish_due),
+    PeriodicJob("close_publicity_windows", 60, notice_tasks.close_windows),
+    PeriodicJob("expire_notices", 60, notice_tasks.expire_notices),
     PeriodicJob("announce_polls", 60, poll_tasks.announce_polls),
     PeriodicJob("close_polls", 60, poll_tasks.close_polls),
     PeriodicJob("sms_for_unread_critical", 60, jobs.sms_for_unread_critical),

@@ -1,6 +1,7 @@
 """Every table. Importing this package registers them all on SQLModel.metadata (Alembic reads it)."""
 
 import services.models.duty
+import services.models.notices
 import services.models.polls  # noqa: F401  (surveys and votes)
 from services.models.attachments import Attachment
 from services.models.audit import AuditLog

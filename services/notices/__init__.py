@@ -1,0 +1,1 @@
+"""Notices: announcements, publicity (公示) with comment windows and rounds, emergencies, receipts."""

@@ -1,0 +1,141 @@
+"""GET /v1/notices: what the caller's memberships entitle them to see, pinned first, newest first.
+
+One SELECT of columns (SQLAlchemy Core) with the caller's receipt LEFT JOINed for the unread marker,
+then one UPDATE marking the page delivered: two statements per page, whatever its size.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from services import access
+from services.errors import InvalidInput
+from services.models import utcnow
+from services.models.notices import AudienceType, Notice, NoticeReceipt, NoticeStatus
+from services.notices.common import OVERSIGHT_ROLES
+from services.notices.schemas import NoticeItem
+from services.pagination import MAX_CURSOR_ID, decode_cursor, encode_cursor
+from services.runtime import Ctx
+from services.schemas import Page
+
+N = Notice.__table__  # type: ignore[attr-defined]
+R = NoticeReceipt.__table__  # type: ignore[attr-defined]
+
+COLUMNS = (
+    N.c.id,
+    N.c.community_id,
+    N.c.kind,
+    N.c.title,
+    N.c.author_role,
+    N.c.status,
+    N.c.pinned,
+    N.c.requires_ack,
+    N.c.round,
+    N.c.published_at,
+    N.c.expires_at,
+    N.c.comment_closes_at,
+    R.c.read_at,
+    R.c.acked_at,
+)
+
+
+def _cursor(cursor: str | None) -> tuple[bool, datetime, int] | None:
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    try:
+        pinned, at, last = values["p"], datetime.fromisoformat(values["t"]), values["id"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput("pagination.invalid_cursor") from exc
+    ok_id = isinstance(last, int) and not isinstance(last, bool) and 0 < last <= MAX_CURSOR_ID
+    if not isinstance(pinned, bool) or not ok_id or at.tzinfo is None:
+        raise InvalidInput("pagination.invalid_cursor")
+    return pinned, at, last
+
+
+def _after(pinned: bool, at: datetime, last: int) -> Any:
+    """Rows after (pinned, published_at, id) in `pinned DESC, published_at DESC, id DESC` order."""
+    rest = sa.or_(N.c.published_at < at, sa.and_(N.c.published_at == at, N.c.id < last))
+    same = sa.and_(N.c.pinned == pinned, rest)
+    return sa.or_(N.c.pinned.is_(False), same) if pinned else same
+
+
+async def feed(
+    ctx: Ctx,
+    *,
+    community_id: int | None,
+    kind: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[NoticeItem]:
+    p = ctx.require_principal()
+    now = utcnow()
+    after = _cursor(cursor)
+    staff_of = sorted(cid for cid, roles in p.community_roles.items() if roles & OVERSIGHT_ROLES)
+    visible = (
+        sa.true()
+        if p.is_platform_admin
+        else sa.or_(
+            N.c.audience_type == AudienceType.community,
+            R.c.id.is_not(None),
+            N.c.community_id.in_(staff_of) if staff_of else sa.false(),
+        )
+    )
+    stmt = (
+        sa.select(*COLUMNS)
+        .select_from(N.outerjoin(R, sa.and_(R.c.notice_id == N.c.id, R.c.user_id == p.user_id)))
+        .where(
+            access.community_filter(p, N.c.community_id, public=True),
+            N.c.status == NoticeStatus.published,
+            sa.or_(N.c.expires_at.is_(None), N.c.expires_at > now),
+            visible,
+        )
+        .order_by(N.c.pinned.desc(), N.c.published_at.desc(), N.c.id.desc())
+        .limit(limit)
+    )
+    if community_id is not None:
+        stmt = stmt.where(N.c.community_id == community_id)
+    if kind is not None:
+        stmt = stmt.where(N.c.kind == kind)
+    if after is not None:
+        stmt = stmt.where(_after(*after))
+    rows = (await ctx.session.execute(stmt)).all()
+    items = [
+        NoticeItem(
+            id=r.id,
+            community_id=r.community_id,
+            kind=r.kind,
+            title=r.title,
+            author_role=r.author_role,
+            status=r.status,
+            pinned=r.pinned,
+            requires_ack=r.requires_ack,
+            round=r.round,
+            published_at=r.published_at,
+            expires_at=r.expires_at,
+            comment_closes_at=r.comment_closes_at,
+            unread=r.read_at is None,
+            acked=r.acked_at is not None,
+        )
+        for r in rows
+    ]
+    if items:
+        # Fetched by the app = delivered (push delivery is tracked per device in `delivery`).
+        await ctx.session.execute(
+            sa.update(R)
+            .where(
+                R.c.user_id == p.user_id,
+                R.c.notice_id.in_([i.id for i in items]),
+                R.c.delivered_at.is_(None),
+            )
+            .values(delivered_at=now)
+        )
+    next_cursor = None
+    if len(items) == limit:
+        last = items[-1]
+        assert last.published_at is not None
+        next_cursor = encode_cursor({"p": last.pinned, "t": last.published_at.isoformat(), "id": last.id})
+    return Page[NoticeItem](items=items, next_cursor=next_cursor)

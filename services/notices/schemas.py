@@ -1,0 +1,255 @@
+"""Request and response bodies of the notices area."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, Field
+
+from services.attachments.schemas import AttachmentOut
+from services.communities.schemas import no_control_chars
+from services.models import Role
+from services.models.notices import AudienceType, NoticeKind
+from services.schemas import RequestBody, ResponseBody
+
+Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_control_chars)]
+# Markdown keeps its newlines; only NUL is refused (PostgreSQL cannot store it).
+BodyMd = Annotated[str, Field(min_length=1, max_length=20_000)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+AuthorRole = Literal["committee_member", "property_manager", "party_secretary", "community_admin"]
+
+
+def _no_nul(value: str | None) -> str | None:
+    if value is not None and "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
+
+
+class NoticeCreate(RequestBody):
+    kind: NoticeKind
+    title: Title
+    body_md: Annotated[BodyMd, AfterValidator(_no_nul)]
+    author_role: AuthorRole | None = Field(
+        default=None, description="Which of your roles signs the notice; default: your first author role"
+    )
+    audience_type: AudienceType = AudienceType.community
+    audience_building_ids: list[int] = Field(default_factory=list, max_length=500)
+    audience_roles: list[Role] = Field(default_factory=list, max_length=10)
+    pinned: bool = False
+    requires_ack: bool = False
+    expires_at: AwareDatetime | None = None
+    comment_window_days: int | None = Field(
+        default=None, le=90, description="Publicity only; at least 5 days (default 5)"
+    )
+    publish_at: AwareDatetime | None = Field(
+        default=None, description="Schedule at once for this future time (otherwise a draft)"
+    )
+
+
+class NoticeUpdate(RequestBody):
+    """Drafts and scheduled notices: any field. Published notices: only `pinned` and `expires_at`."""
+
+    version: int = Field(ge=1)
+    title: Title | None = None
+    body_md: Annotated[BodyMd | None, AfterValidator(_no_nul)] = None
+    audience_type: AudienceType | None = None
+    audience_building_ids: list[int] | None = Field(default=None, max_length=500)
+    audience_roles: list[Role] | None = Field(default=None, max_length=10)
+    requires_ack: bool | None = None
+    comment_window_days: int | None = Field(default=None, le=90)
+    pinned: bool | None = None
+    expires_at: AwareDatetime | None = None
+
+
+class PublishIn(RequestBody):
+    publish_at: AwareDatetime | None = Field(default=None, description="Future time → scheduled; none → now")
+
+
+class WithdrawIn(RequestBody):
+    reason: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(no_control_chars)]
+
+
+class RevisionIn(RequestBody):
+    change_summary: Annotated[Text, AfterValidator(_no_nul)]
+    title: Title | None = None
+    body_md: Annotated[BodyMd | None, AfterValidator(_no_nul)] = None
+    comment_window_days: int | None = Field(default=None, le=90)
+    expires_at: AwareDatetime | None = None
+
+
+class CommentIn(RequestBody):
+    body: Annotated[Text, AfterValidator(_no_nul)]
+    is_objection: bool = False
+
+
+class AnswerIn(RequestBody):
+    body: Annotated[Text, AfterValidator(_no_nul)]
+
+
+class RemindIn(RequestBody):
+    what: Literal["read", "ack"] | None = Field(
+        default=None, description="Who to remind: not yet read, or not yet acknowledged (default)"
+    )
+
+
+class MyReceipt(ResponseBody):
+    delivered_at: datetime | None = None
+    read_at: datetime | None = None
+    acked_at: datetime | None = None
+
+
+class NoticeItem(ResponseBody):
+    """One feed row."""
+
+    id: int
+    community_id: int
+    kind: str
+    title: str
+    author_role: str
+    status: str
+    pinned: bool
+    requires_ack: bool
+    round: int
+    published_at: datetime | None
+    expires_at: datetime | None
+    comment_closes_at: datetime | None
+    unread: bool
+    acked: bool
+
+
+class NoticeOut(ResponseBody):
+    id: int
+    community_id: int
+    author_id: int
+    author_name: str
+    author_role: str
+    kind: str
+    title: str
+    body_md: str
+    audience_type: str
+    audience_building_ids: list[int]
+    audience_roles: list[str]
+    status: str
+    publish_at: datetime | None
+    published_at: datetime | None
+    expires_at: datetime | None
+    pinned: bool
+    requires_ack: bool
+    comment_window_days: int | None
+    comment_closes_at: datetime | None
+    window_open: bool
+    outcome: str | None
+    outcome_detail: dict[str, Any] | None
+    outcome_at: datetime | None
+    round: int
+    previous_id: int | None
+    next_id: int | None
+    change_summary: str | None
+    withdrawn_reason: str | None
+    withdrawn_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    attachments: list[AttachmentOut]
+    my_receipt: MyReceipt | None
+    can_manage: bool
+
+
+class NoticeRef(ResponseBody):
+    """What another area (polls) needs to know about a notice it is attached to."""
+
+    id: int
+    community_id: int
+    kind: str
+    title: str
+    status: str
+    round: int
+    audience_type: str
+    audience_building_ids: list[int]
+    audience_roles: list[str]
+
+
+class CommentOut(ResponseBody):
+    id: int
+    notice_id: int
+    user_id: int
+    user_name: str
+    household_label: str | None
+    body: str
+    is_objection: bool
+    answer_body: str | None
+    answered_by: int | None
+    answered_at: datetime | None
+    created_at: datetime
+
+
+class BuildingReceipts(ResponseBody):
+    building_id: int | None = Field(description="None: recipients without a household (staff)")
+    building_name: str | None
+    people: int
+    delivered: int
+    read: int
+    acked: int
+    households: int
+    households_read: int
+    households_acked: int
+
+
+class HouseholdReceipts(ResponseBody):
+    household_id: int
+    entrance: str
+    room: str
+    people: int
+    read: int
+    acked: int
+
+
+class ReceiptsOut(ResponseBody):
+    notice_id: int
+    requires_ack: bool
+    people: int
+    delivered: int
+    read: int
+    acked: int
+    read_rate: float
+    ack_rate: float | None
+    buildings: list[BuildingReceipts]
+    households: list[HouseholdReceipts] | None = Field(
+        default=None, description="Per household, only when asked for one building (?building_id=)"
+    )
+
+
+class MissingOut(ResponseBody):
+    """A recipient who has not read (or not acknowledged) the notice yet."""
+
+    user_id: int
+    name: str
+    building_name: str | None
+    entrance: str | None
+    room: str | None
+    read_at: datetime | None
+    acked_at: datetime | None
+
+
+class RemindOut(ResponseBody):
+    notice_id: int
+    what: str
+    recipients: int
+    reminders_sent: int
+    fanout_id: int | None
+
+
+class HistoryItem(ResponseBody):
+    id: int
+    round: int
+    title: str
+    status: str
+    published_at: datetime | None
+    comment_closes_at: datetime | None
+    outcome: str | None
+    outcome_detail: dict[str, Any] | None
+    change_summary: str | None
+    comments: int
+    objections: int
+    objections_answered: int
