@@ -49,6 +49,13 @@ def _fix_sqlite_transactions(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+def insert_for(session: AsyncSession) -> Any:
+    """The dialect's INSERT (PostgreSQL or SQLite), for ON CONFLICT upserts that both engines speak."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, autoflush=False)
 

@@ -8,10 +8,10 @@ from typing import Protocol
 
 import sqlalchemy as sa
 from redis.asyncio import Redis
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, delete, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.db import insert_for
 from services.models import OtpChallenge, RateLimitWindow
 from services.models.base import utcnow
 
@@ -82,17 +82,13 @@ class DbLoginStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _insert(self) -> type[postgresql.Insert] | type[sqlite.Insert]:
-        bind = self.session.get_bind()
-        return postgresql.Insert if bind.dialect.name == "postgresql" else sqlite.Insert
-
     async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
         now = utcnow()
         resets = now + timedelta(seconds=window_seconds)
         table = RateLimitWindow.__table__  # type: ignore[attr-defined]
         live = table.c.resets_at > now
         stmt = (
-            self._insert()(table)
+            insert_for(self.session)(table)
             .values(key=key, count=1, resets_at=resets)
             .on_conflict_do_update(
                 index_elements=[table.c.key],

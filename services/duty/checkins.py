@@ -14,13 +14,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.attachments.schemas import AttachmentOut
 from services.attachments.service import store_upload
 from services.communities.common import flush_unique
+from services.db import insert_for
 from services.duty.common import MANAGERS, load_shift
 from services.duty.schemas import CheckinIn, CheckinOut, CheckoutIn, ServiceLogItem, ServiceLogPage
 from services.errors import Conflict, Forbidden, InvalidInput
@@ -67,7 +67,7 @@ async def credit(
     at: datetime,
 ) -> bool:
     """Add a ledger row once per (source, source_id, user); returns False when it was already there."""
-    insert: Any = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     table = ServiceLog.__table__  # type: ignore[attr-defined]
     stmt = (
         insert(table)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.db import defer_after_commit
+from services.db import defer_after_commit, insert_for
 from services.models import Channel, Delivery, Notification, utcnow
 from services.notifications.outbox import DELIVERIES
 
@@ -51,10 +50,12 @@ async def add_sms_for_unread_critical(session: AsyncSession, after_minutes: int,
         }
         for nid, uid, key in rows
     ]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     new_ids = (
         await session.execute(
-            insert(d).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(d.c.id)
+            insert_for(session)(d)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(d.c.id)
         )
     ).scalars()
     ids = [int(i) for i in new_ids]

@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.db import defer_after_commit
+from services.db import defer_after_commit, insert_for
 from services.models import (
     Channel,
     Delivery,
@@ -32,10 +31,6 @@ from services.notifications.catalog import render
 
 CHUNK = 500
 DELIVERIES = "deliveries"
-
-
-def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 async def notify(
@@ -101,7 +96,7 @@ async def _notify_chunk(
         return []
     table = Notification.__table__  # type: ignore[attr-defined]
     stmt = (
-        _insert(session)(table)
+        insert_for(session)(table)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
         .returning(table.c.id, table.c.user_id)
@@ -150,7 +145,7 @@ async def _notify_chunk(
     for start in range(0, len(deliveries), CHUNK):
         new_ids = (
             await session.execute(
-                _insert(session)(dtable)
+                insert_for(session)(dtable)
                 .values(deliveries[start : start + CHUNK])
                 .on_conflict_do_nothing(index_elements=["dedupe_key"])
                 .returning(dtable.c.id)
