@@ -68,7 +68,9 @@ class Settings(BaseSettings):
     fcm_timeout_seconds: float = 10.0  # per FCM request (the SDK default is 120 s)
     delivery_lease_seconds: float = 60.0  # a claimed delivery is re-claimable after this (crashed worker)
     delivery_sweep_seconds: float = 5.0  # how often the scheduler sweeps for due deliveries
-    relay_grace_seconds: float = 10.0  # fresh rows are the relay's for this long before the sweeper kicks them
+    relay_grace_seconds: float = (
+        10.0  # fresh rows are the relay's for this long before the sweeper kicks them
+    )
 
     # Critical notifications still unread after this long also go out by SMS.
     sms_fallback_minutes: int = 10

@@ -12,7 +12,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "request.invalid": ("请求参数有误", "The request is invalid"),
     "request.too_large": ("请求内容过大", "The request body is too large"),
     "request.unavailable": ("服务暂时不可用，请稍后再试", "Temporarily unavailable; try again later"),
-    "auth.sms_unavailable": ("短信服务暂时不可用，请稍后再试", "SMS is temporarily unavailable; try again later"),
+    "auth.sms_unavailable": (
+        "短信服务暂时不可用，请稍后再试",
+        "SMS is temporarily unavailable; try again later",
+    ),
     "auth.sms_rejected": ("短信无法发送到该号码", "The SMS provider refused this number"),
     "request.not_found": ("请求的地址不存在", "No such endpoint"),
     "request.method_not_allowed": ("不支持该请求方法", "Method not allowed"),
