@@ -23,6 +23,7 @@ from workers import jobs
 from workers.broker import WorkerState, attach, kick
 from workers.channels.push import LogPushChannel, PushChannel
 from workers.tasks import duty as duty_tasks
+from workers.tasks import kpis as kpi_tasks
 from workers.tasks import notices as notice_tasks
 from workers.tasks import polls as poll_tasks
 from workers.tasks import sla as sla_tasks
@@ -57,6 +58,7 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("expire_notices", 60, notice_tasks.expire_notices),
     PeriodicJob("announce_polls", 60, poll_tasks.announce_polls),
     PeriodicJob("close_polls", 60, poll_tasks.close_polls),
+    PeriodicJob("rollup_kpis", 300, kpi_tasks.rollup_kpis),
     PeriodicJob("sms_for_unread_critical", 60, jobs.sms_for_unread_critical),
 ]
 

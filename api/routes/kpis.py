@@ -1,0 +1,143 @@
+"""KPI dashboards, drill-down, targets, CSV export and the SVG chart (rules: services/kpis)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import AuthCtx, CommunityId, ObjectId
+from services.kpis import drilldown, export, service
+from services.kpis.schemas import DrillPage, KpiTable, TargetOut, TargetsIn
+
+router = APIRouter(prefix="/v1", tags=["kpis"])
+
+From = Annotated[date | None, Query(alias="from", description="first local day (default: 12 months back)")]
+To = Annotated[date | None, Query(description="last local day, inclusive (default: today)")]
+Gran = Annotated[str, Query(description="day | week | month | quarter | year")]
+Metrics = Annotated[str | None, Query(description="comma-separated metric keys (default: all)")]
+Live = Annotated[bool, Query(description="compute every period live instead of reading snapshots")]
+Format = Annotated[Literal["json", "csv"], Query()]
+CSV = "text/csv; charset=utf-8"
+SVG = "image/svg+xml"
+
+
+def _csv(body: str, name: str) -> Response:
+    return Response(
+        body, media_type=CSV, headers={"Content-Disposition": f'attachment; filename="{name}.csv"'}
+    )
+
+
+async def _zone(ctx: AuthCtx, cid: int) -> str:
+    return (await service.load_community(ctx, cid, service.READERS)).time_zone
+
+
+@router.get("/communities/{cid}/kpis", response_model=KpiTable, summary="A community's KPIs per period")
+async def community_kpis(
+    cid: CommunityId,
+    ctx: AuthCtx,
+    from_: From = None,
+    to: To = None,
+    granularity: Gran = "month",
+    metrics: Metrics = None,
+    live: Live = False,
+    format: Format = "json",
+) -> Response | KpiTable:
+    q = service.parse_query(from_, to, granularity, metrics, live, await _zone(ctx, cid))
+    if format == "csv":
+        return _csv(await export.community_csv(ctx, cid, q), f"kpis-community-{cid}")
+    return await service.community_kpis(ctx, cid, q)
+
+
+@router.get("/companies/{company_id}/kpis", response_model=KpiTable, summary="A property company's KPIs")
+async def company_kpis(
+    company_id: ObjectId,
+    ctx: AuthCtx,
+    from_: From = None,
+    to: To = None,
+    granularity: Gran = "month",
+    metrics: Metrics = None,
+    live: Live = False,
+    format: Format = "json",
+) -> Response | KpiTable:
+    q = service.parse_query(from_, to, granularity, metrics, live, service.DEFAULT_ZONE)
+    if format == "csv":
+        return _csv(await export.company_csv(ctx, company_id, q), f"kpis-company-{company_id}")
+    return await service.company_kpis(ctx, company_id, q)
+
+
+@router.get("/communities/{cid}/kpis.csv", summary="A community's KPIs as CSV")
+async def community_kpis_csv(
+    cid: CommunityId,
+    ctx: AuthCtx,
+    from_: From = None,
+    to: To = None,
+    granularity: Gran = "month",
+    metrics: Metrics = None,
+) -> Response:
+    q = service.parse_query(from_, to, granularity, metrics, False, await _zone(ctx, cid))
+    return _csv(await export.community_csv(ctx, cid, q), f"kpis-community-{cid}")
+
+
+@router.get(
+    "/communities/{cid}/kpis/{metric}/tickets",
+    response_model=DrillPage,
+    summary="The tickets (or items) behind one period's numerator, denominator or exclusions",
+)
+async def community_drilldown(
+    cid: CommunityId,
+    metric: str,
+    ctx: AuthCtx,
+    period: Annotated[str, Query(description="2026-10, 2026-W40, 2026-Q4, 2026 or 2026-10-01")],
+    part: Annotated[str, Query(description="numerator | denominator | excluded")] = "denominator",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> DrillPage:
+    return await drilldown.drilldown(ctx, cid, metric, period, part, limit, cursor)
+
+
+@router.get("/communities/{cid}/kpis/{metric}/chart.svg", summary="A metric over time with its target line")
+async def community_chart(
+    cid: CommunityId,
+    metric: str,
+    ctx: AuthCtx,
+    from_: From = None,
+    to: To = None,
+    granularity: Gran = "month",
+) -> Response:
+    q = service.parse_query(from_, to, granularity, metric, False, await _zone(ctx, cid))
+    return Response(await export.community_chart(ctx, cid, metric, q), media_type=SVG)
+
+
+@router.get("/companies/{company_id}/kpis/{metric}/chart.svg", summary="A company metric over time")
+async def company_chart(
+    company_id: ObjectId,
+    metric: str,
+    ctx: AuthCtx,
+    from_: From = None,
+    to: To = None,
+    granularity: Gran = "month",
+) -> Response:
+    q = service.parse_query(from_, to, granularity, metric, False, service.DEFAULT_ZONE)
+    return Response(await export.company_chart(ctx, company_id, metric, q), media_type=SVG)
+
+
+@router.get("/communities/{cid}/kpi-targets", summary="A community's KPI targets (defaults filled in)")
+async def get_community_targets(cid: CommunityId, ctx: AuthCtx) -> list[TargetOut]:
+    return await service.community_targets(ctx, cid)
+
+
+@router.put("/communities/{cid}/kpi-targets", summary="Set targets (community admin or committee)")
+async def put_community_targets(cid: CommunityId, body: TargetsIn, ctx: AuthCtx) -> list[TargetOut]:
+    return await service.set_community_targets(ctx, cid, body)
+
+
+@router.get("/companies/{company_id}/kpi-targets", summary="A company's KPI targets")
+async def get_company_targets(company_id: ObjectId, ctx: AuthCtx) -> list[TargetOut]:
+    return await service.company_targets(ctx, company_id)
+
+
+@router.put("/companies/{company_id}/kpi-targets", summary="Set company targets (its manager)")
+async def put_company_targets(company_id: ObjectId, body: TargetsIn, ctx: AuthCtx) -> list[TargetOut]:
+    return await service.set_company_targets(ctx, company_id, body)

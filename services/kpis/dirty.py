@@ -1,0 +1,160 @@
+"""What changed since a community's last roll-up, as the earliest instant a change can affect.
+
+The ticket services are not ours to change, so nothing writes a "dirty" marker; instead the roll-up
+reads what already exists:
+
+* ticket_event rows with id above the community's watermark: the ticket's figures may change in
+  every period ending after the ticket was created (a reopen, a pause, a late rating, a
+  re-classification);
+* inspection items recorded since the last roll-up (their inspection may be back-dated);
+* notice receipts read, duty check-ins and shifts created since the last roll-up.
+
+The watermark only advances past events older than SAFETY, so a transaction that committed a
+little after its events were stamped is still seen; re-reading an event twice costs a re-count only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.kpis.metrics import METRICS
+from services.models.kpis import KpiRollupState
+from services.models.tickets import Inspection, InspectionItem, Ticket, TicketEvent
+
+SAFETY = timedelta(minutes=5)
+
+
+def _earliest(found: dict[int, datetime], cid: int, at: datetime | None) -> None:
+    if at is not None and (cid not in found or at < found[cid]):
+        found[cid] = at
+
+
+async def changes(
+    session: AsyncSession, states: dict[int, KpiRollupState], now: datetime
+) -> tuple[dict[int, datetime], dict[int, int]]:
+    """({community: earliest affected instant}, {community: new event watermark})."""
+    found: dict[int, datetime] = {}
+    marks = {cid: s.last_event_id for cid, s in states.items()}
+    if not states:
+        return found, marks
+    cids = sorted(states)
+    e = TicketEvent.__table__  # type: ignore[attr-defined]
+    t = Ticket.__table__  # type: ignore[attr-defined]
+    low = min(marks.values())
+    rows = await session.execute(
+        sa.select(e.c.community_id, e.c.id, e.c.created_at, t.c.created_at)
+        .select_from(e.join(t, t.c.id == e.c.ticket_id))
+        .where(e.c.id > low, e.c.community_id.in_(cids))
+    )
+    settled: dict[int, int] = {}  # highest id older than SAFETY
+    recent: dict[int, int] = {}  # lowest id younger than SAFETY: the watermark stays below it
+    for cid, event_id, event_at, created in rows.all():
+        if event_id <= states[cid].last_event_id:
+            continue
+        _earliest(found, cid, created)
+        if event_at > now - SAFETY:
+            recent[cid] = min(recent.get(cid, event_id), event_id)
+        else:
+            settled[cid] = max(settled.get(cid, event_id), event_id)
+    for cid, top in settled.items():
+        marks[cid] = max(marks[cid], min(top, recent.get(cid, top + 1) - 1))
+    since = {cid: (s.last_rollup_at or now) - SAFETY for cid, s in states.items()}
+    oldest = min(since.values())
+    for cid, at, created in await _inspections(session, cids, oldest):
+        if created > since[cid]:
+            _earliest(found, cid, at)
+    for cid, at, changed in await _optional(session, cids, oldest):
+        if changed > since[cid]:
+            _earliest(found, cid, at)
+    return found, marks
+
+
+async def _inspections(session: AsyncSession, cids: list[int], since: datetime) -> list[Any]:
+    i = InspectionItem.__table__  # type: ignore[attr-defined]
+    ins = Inspection.__table__  # type: ignore[attr-defined]
+    stmt = (
+        sa.select(i.c.community_id, sa.func.min(ins.c.inspected_at), sa.func.max(i.c.created_at))
+        .select_from(i.join(ins, ins.c.id == i.c.inspection_id))
+        .where(i.c.community_id.in_(cids), i.c.created_at > since)
+        .group_by(i.c.community_id)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def _optional(session: AsyncSession, cids: list[int], since: datetime) -> list[Any]:
+    """(community, earliest affected instant, latest change) from notices and duty, if present."""
+    out: list[Any] = []
+    if METRICS["notice_read_rate"].source is not None:
+        from services.models.notices import Notice, NoticeReceipt
+
+        n = Notice.__table__  # type: ignore[attr-defined]
+        r = NoticeReceipt.__table__  # type: ignore[attr-defined]
+        stmt = (
+            sa.select(n.c.community_id, sa.func.min(n.c.published_at), sa.func.max(r.c.read_at))
+            .select_from(r.join(n, n.c.id == r.c.notice_id))
+            .where(n.c.community_id.in_(cids), r.c.read_at > since)
+            .group_by(n.c.community_id)
+        )
+        out += (await session.execute(stmt)).all()
+    if METRICS["duty_attendance"].source is not None:
+        from services.models.duty import DutyCheckin, DutyShift
+
+        s = DutyShift.__table__  # type: ignore[attr-defined]
+        c = DutyCheckin.__table__  # type: ignore[attr-defined]
+        out += (
+            await session.execute(
+                sa.select(s.c.community_id, sa.func.min(s.c.starts_at), sa.func.max(c.c.checkin_at))
+                .select_from(c.join(s, s.c.id == c.c.shift_id))
+                .where(s.c.community_id.in_(cids), c.c.checkin_at > since)
+                .group_by(s.c.community_id)
+            )
+        ).all()
+        out += (
+            await session.execute(
+                sa.select(s.c.community_id, sa.func.min(s.c.starts_at), sa.func.max(s.c.created_at))
+                .where(s.c.community_id.in_(cids), s.c.created_at > since)
+                .group_by(s.c.community_id)
+            )
+        ).all()
+    return out
+
+
+async def earliest_data(session: AsyncSession, cid: int) -> datetime | None:
+    """The first instant any metric of the community can count (None: no data at all)."""
+    t = Ticket.__table__  # type: ignore[attr-defined]
+    ins = Inspection.__table__  # type: ignore[attr-defined]
+    candidates = [
+        (
+            await session.execute(sa.select(sa.func.min(t.c.created_at)).where(t.c.community_id == cid))
+        ).scalar(),
+        (
+            await session.execute(sa.select(sa.func.min(ins.c.inspected_at)).where(ins.c.community_id == cid))
+        ).scalar(),
+    ]
+    if METRICS["notice_read_rate"].source is not None:
+        from services.models.notices import Notice
+
+        n = Notice.__table__  # type: ignore[attr-defined]
+        q = sa.select(sa.func.min(n.c.published_at)).where(n.c.community_id == cid)
+        candidates.append((await session.execute(q)).scalar())
+    if METRICS["duty_attendance"].source is not None:
+        from services.models.duty import DutyShift
+
+        s = DutyShift.__table__  # type: ignore[attr-defined]
+        q = sa.select(sa.func.min(s.c.starts_at)).where(s.c.community_id == cid)
+        candidates.append((await session.execute(q)).scalar())
+    found = [c for c in candidates if c is not None]
+    return _aware(min(found)) if found else None
+
+
+def _aware(value: Any) -> datetime:
+    from datetime import UTC
+
+    if isinstance(value, str):  # SQLite aggregates bypass the column type
+        value = datetime.fromisoformat(value)
+    out: datetime = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return out

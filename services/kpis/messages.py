@@ -1,0 +1,28 @@
+"""Error texts and inbox templates of the KPI area."""
+
+from __future__ import annotations
+
+from services.i18n import register
+from services.notifications.catalog import register_templates
+
+register(
+    {
+        "kpi.unknown_metric": ("未知的指标", "Unknown metric"),
+        "kpi.unknown_granularity": ("未知的统计粒度", "Unknown granularity"),
+        "kpi.range_reversed": ("结束日期早于开始日期", "The range ends before it starts"),
+        "kpi.range_too_long": ("查询范围不能超过 5 年", "The range may not exceed 5 years"),
+        "kpi.invalid_period": ("统计周期格式无效", "The period is not valid"),
+        "kpi.invalid_part": ("part 只能是 numerator、denominator 或 excluded", "part must be numerator, denominator or excluded"),
+        "kpi.invalid_target": ("目标值须在 0 到 100 之间，最多两位小数", "A target is a percentage from 0 to 100 with at most 2 decimals"),
+        "kpi.invalid_format": ("不支持的导出格式", "Unsupported export format"),
+    }
+)  # fmt: skip
+
+register_templates(
+    {
+        "kpi.below_target": (
+            ("{community}：{metric}未达标", "{period} {metric} 为 {value}%，低于目标 {target}%（{numerator}/{denominator}）。"),
+            ("{community}: {metric_en} below target", "{metric_en} for {period} is {value}%, below the {target}% target ({numerator}/{denominator})."),
+        ),
+    }
+)  # fmt: skip

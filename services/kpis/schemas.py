@@ -1,0 +1,74 @@
+"""Request and response bodies of the KPI endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import Field
+
+from services.schemas import RequestBody, ResponseBody
+
+
+class KpiPeriod(ResponseBody):
+    period: str  # label: 2026-10, 2026-W40, 2026-Q4, 2026, 2026-10-01
+    starts_on: date  # first local day
+    ends_on: date  # last local day (inclusive)
+    numerator: int
+    denominator: int
+    value: float | None  # percent, 2 decimals; None when the denominator is 0
+    met: bool | None  # value >= target, decided on the exact fraction; None without data
+    source: Literal["live", "snapshot", "mixed"]
+    computed_at: datetime | None = None
+
+
+class KpiSeries(ResponseBody):
+    metric: str
+    title: str
+    target: float
+    target_source: Literal["default", "community", "company"]
+    available: bool  # False: the area behind it is not in this build (slot kept)
+    periods: list[KpiPeriod]
+
+
+class KpiTable(ResponseBody):
+    scope: Literal["community", "company"]
+    scope_id: int
+    granularity: str
+    from_: date = Field(serialization_alias="from")
+    to: date
+    # Community: its zone. Company: each community's own zone (periods are local to each).
+    time_zones: dict[int, str]
+    community_ids: list[int]
+    metrics: list[KpiSeries]
+
+
+class TargetOut(ResponseBody):
+    metric: str
+    target: float
+    source: Literal["default", "community", "company"]
+    updated_at: datetime | None = None
+
+
+class TargetsIn(RequestBody):
+    # metric -> percent (0..100); a null value resets the metric to its default.
+    targets: dict[str, Decimal | None] = Field(min_length=1)
+
+
+class DrillRow(ResponseBody):
+    ref: str  # ticket | inspection_item | notice | duty_shift
+    id: int
+    community_id: int
+    numerator: bool
+    denominator: bool
+    excluded: str | None = None
+    detail: dict[str, Any]
+
+
+class DrillPage(ResponseBody):
+    metric: str
+    period: str
+    part: str
+    items: list[DrillRow]
+    next_cursor: str | None = None

@@ -1,0 +1,256 @@
+"""KPI tables for a community or a property company: who may read them and how they are built.
+
+Readers of a community's KPIs: its community admin, committee, party secretary, grid workers,
+property manager and verified residents (the figures are published on the noticeboard anyway);
+property staff and everyone outside get 403 / 404. The drill-down lists tickets, so residents may
+not use it. Company KPIs: the company's property manager and staff, platform admins; a member of a
+community the company manages gets 403, anyone else 404.
+
+A company's figure for a period is the sum of the numerators and denominators of the communities it
+managed under contract on any day of that period, each community counted in its own time zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import services.kpis.messages  # noqa: F401
+from services.access import Principal, require_community
+from services.errors import Forbidden, NotFound
+from services.kpis import periods as P
+from services.kpis import targets
+from services.kpis.compute import Cell, figures
+from services.kpis.metrics import METRICS
+from services.kpis.schemas import KpiPeriod, KpiSeries, KpiTable, TargetOut, TargetsIn
+from services.kpis.targets import check_metrics, effective
+from services.models import Community, ManagementContract, PropertyCompany, Role, utcnow
+from services.runtime import Ctx
+
+READERS = (
+    Role.community_admin,
+    Role.committee_member,
+    Role.party_secretary,
+    Role.grid_worker,
+    Role.property_manager,
+    Role.resident,
+)
+DRILL_READERS = tuple(r for r in READERS if r != Role.resident)
+TARGET_WRITERS = (Role.community_admin, Role.committee_member)
+COMPANY_READERS = (Role.property_manager, Role.property_staff)
+COMPANY_TARGET_WRITERS = (Role.property_manager,)
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Query:
+    first: date
+    last: date
+    granularity: str
+    metrics: list[str]
+    live: bool = False
+
+
+def parse_query(
+    first: date | None, last: date | None, granularity: str, metrics: str | None, live: bool, zone: str
+) -> Query:
+    if granularity not in P.GRANULARITIES:
+        P.floor(date.today(), granularity)  # raises kpi.unknown_granularity
+    today = utcnow().astimezone(ZoneInfo(zone)).date()
+    last = last or today
+    if first is None:
+        back = P.floor(last, "month").start
+        first = (
+            date(back.year - 1, back.month, 1) if back.month == 12 else date(back.year - 1, back.month + 1, 1)
+        )
+        first = min(first, last)
+    P.validate_range(first, last)
+    names = [m.strip() for m in (metrics or "").split(",") if m.strip()] or list(METRICS)
+    return Query(first, last, granularity, check_metrics(list(dict.fromkeys(names))), live)
+
+
+def zone_of(c: Community) -> ZoneInfo:
+    try:
+        return ZoneInfo(c.time_zone)
+    except (KeyError, ValueError):
+        return ZoneInfo(DEFAULT_ZONE)
+
+
+async def load_community(ctx: Ctx, cid: int, roles: tuple[str, ...]) -> Community:
+    require_community(ctx.require_principal(), cid, roles)
+    c = await ctx.session.get(Community, cid)
+    if c is None or c.deleted_at is not None:
+        raise NotFound("community.not_found")
+    return c
+
+
+async def contracts(session: AsyncSession, company_id: int) -> list[tuple[int, date, date | None]]:
+    stmt = select(ManagementContract).where(ManagementContract.company_id == company_id)
+    return [(r.community_id, r.starts_on, r.ends_on) for r in (await session.exec(stmt)).all()]
+
+
+async def require_company_reader(ctx: Ctx, company_id: int, roles: tuple[str, ...]) -> None:
+    principal: Principal = ctx.require_principal()
+    if await ctx.session.get(PropertyCompany, company_id) is None:
+        raise NotFound("company.not_found")
+    if principal.is_platform_admin:
+        return
+    held = principal.company_roles.get(company_id)
+    if held is not None:
+        if not set(roles) & held:
+            raise Forbidden()
+        return
+    managed = {cid for cid, _, _ in await contracts(ctx.session, company_id)}
+    if managed & principal.member_community_ids:
+        raise Forbidden()  # e.g. a resident of a managed community
+    raise NotFound("company.not_found")
+
+
+def value_of(num: int, den: int) -> float | None:
+    return None if den == 0 else float(round(Decimal(num) * 100 / Decimal(den), 2))
+
+
+def met_of(num: int, den: int, target: float) -> bool | None:
+    return None if den == 0 else Decimal(num) * 100 >= Decimal(str(target)) * den
+
+
+def _period_out(p: P.Period, cells: list[Cell], target: float) -> KpiPeriod:
+    num = sum(c.numerator for c in cells)
+    den = sum(c.denominator for c in cells)
+    sources = {c.source for c in cells}
+    stamps = [c.computed_at for c in cells if c.computed_at is not None]
+    return KpiPeriod(
+        period=p.label,
+        starts_on=p.start,
+        ends_on=p.last_day,
+        numerator=num,
+        denominator=den,
+        value=value_of(num, den),
+        met=met_of(num, den, target),
+        source=sources.pop() if len(sources) == 1 else ("mixed" if sources else "live"),
+        computed_at=max(stamps) if stamps else None,
+    )
+
+
+def _series(
+    metric: str, target: TargetOut, rows: list[tuple[P.Period, list[Cell]]], locale: str
+) -> KpiSeries:
+    m = METRICS[metric]
+    return KpiSeries(
+        metric=metric,
+        title=m.title_en if locale == "en" else m.title_zh,
+        target=target.target,
+        target_source=target.source,
+        available=m.source is not None,
+        periods=[_period_out(p, cells, target.target) for p, cells in rows],
+    )
+
+
+async def community_kpis(ctx: Ctx, cid: int, q: Query, now: datetime | None = None) -> KpiTable:
+    c = await load_community(ctx, cid, READERS)
+    return await community_table(ctx.session, c, q, now or utcnow(), ctx.locale)
+
+
+async def community_table(
+    session: AsyncSession, c: Community, q: Query, now: datetime, locale: str = "zh-CN"
+) -> KpiTable:
+    assert c.id is not None
+    zones = {c.id: zone_of(c)}
+    periods, cells = await figures(
+        session, zones, q.metrics, q.granularity, q.first, q.last, now, force_live=q.live
+    )
+    targets = await effective(session, "community", c.id)
+    series = [
+        _series(m, targets[m], [(p, [cells[(c.id, m, p.start)]]) for p in periods[c.id]], locale)
+        for m in q.metrics
+    ]
+    return KpiTable(
+        scope="community",
+        scope_id=c.id,
+        granularity=q.granularity,
+        from_=q.first,
+        to=q.last,
+        time_zones={c.id: c.time_zone},
+        community_ids=[c.id],
+        metrics=series,
+    )
+
+
+async def company_kpis(ctx: Ctx, company_id: int, q: Query, now: datetime | None = None) -> KpiTable:
+    await require_company_reader(ctx, company_id, COMPANY_READERS)
+    return await company_table(ctx.session, company_id, q, now or utcnow(), ctx.locale)
+
+
+async def company_table(
+    session: AsyncSession, company_id: int, q: Query, now: datetime, locale: str = "zh-CN"
+) -> KpiTable:
+    spans = [
+        (cid, s, e)
+        for cid, s, e in await contracts(session, company_id)
+        if s <= q.last and (e is None or e >= q.first)
+    ]
+    cids = sorted({cid for cid, _, _ in spans})
+    communities = (
+        (await session.exec(select(Community).where(col(Community.id).in_(cids), sa.true()))).all()
+        if cids
+        else []
+    )
+    zones = {c.id: zone_of(c) for c in communities if c.id is not None and c.deleted_at is None}
+    periods, cells = await figures(
+        session, zones, q.metrics, q.granularity, q.first, q.last, now, force_live=q.live
+    )
+    labels: dict[date, P.Period] = {}
+    for ps in periods.values():
+        for p in ps:
+            labels.setdefault(p.start, p)
+    ordered = [labels[k] for k in sorted(labels)]
+
+    def members(p: P.Period) -> list[int]:
+        return sorted(
+            {cid for cid, s, e in spans if cid in zones and s <= p.last_day and (e is None or e >= p.start)}
+        )
+
+    targets = await effective(session, "company", company_id)
+    series = []
+    for m in q.metrics:
+        rows = [(p, [cells[k] for cid in members(p) if (k := (cid, m, p.start)) in cells]) for p in ordered]
+        series.append(_series(m, targets[m], rows, locale))
+    return KpiTable(
+        scope="company",
+        scope_id=company_id,
+        granularity=q.granularity,
+        from_=q.first,
+        to=q.last,
+        time_zones={c.id: c.time_zone for c in communities if c.id in zones},
+        community_ids=sorted(zones),
+        metrics=series,
+    )
+
+
+# --- targets ---------------------------------------------------------------------------------------
+
+
+async def community_targets(ctx: Ctx, cid: int) -> list[TargetOut]:
+    await load_community(ctx, cid, READERS)
+    return list((await effective(ctx.session, "community", cid)).values())
+
+
+async def set_community_targets(ctx: Ctx, cid: int, body: TargetsIn) -> list[TargetOut]:
+    await load_community(ctx, cid, TARGET_WRITERS)
+    return await targets.put(ctx, "community", cid, body, community_id=cid)
+
+
+async def company_targets(ctx: Ctx, company_id: int) -> list[TargetOut]:
+    await require_company_reader(ctx, company_id, COMPANY_READERS)
+    return list((await effective(ctx.session, "company", company_id)).values())
+
+
+async def set_company_targets(ctx: Ctx, company_id: int, body: TargetsIn) -> list[TargetOut]:
+    await require_company_reader(ctx, company_id, COMPANY_TARGET_WRITERS)
+    return await targets.put(ctx, "company", company_id, body)

@@ -1,0 +1,241 @@
+"""KPI endpoints over HTTP: figures, targets and `met`, drill-down, CSV, chart, and access rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.models import AuditLog, Role
+from services.models.tickets import Ticket
+from services.tickets.schemas import TransitionIn
+from services.tickets.service import open_ticket
+from services.tickets.transitions import Call, apply
+from tests import factories as f
+
+BJ = ZoneInfo("Asia/Shanghai")
+RANGE = {"from": "2026-03-01", "to": "2026-04-30", "granularity": "month"}
+
+
+def bj(*args: int) -> datetime:
+    return datetime(*args, tzinfo=BJ).astimezone(UTC)  # type: ignore[misc]
+
+
+async def _repair(
+    db: AsyncSession, w: f.TicketWorld, ctx: object, created: datetime, resolve_after: timedelta | None
+) -> Ticket:
+    t = await open_ticket(ctx, community_id=w.cid, kind="repair", category="plumbing", priority="normal",  # type: ignore[arg-type]
+                          title="漏水", description="", reporter_id=w.resident.id or 0, intake_channel="app",
+                          household=w.household, now=created)  # fmt: skip
+    assert t.id is not None
+    if resolve_after is None:
+        return t
+    await f._after_photo(db, w, t.id)
+    at = created
+    for action in ("assign", "start", "resolve"):
+        at = created + (resolve_after if action == "resolve" else timedelta(minutes=10))
+        body = TransitionIn(action=action, version=t.version, note="修好了", assignee_id=w.technician.id)  # type: ignore[arg-type]
+        await apply(Call(db, ctx, t, body, at, w.manager.id), action)  # type: ignore[arg-type]
+    return t
+
+
+async def _world(db: AsyncSession) -> tuple[f.TicketWorld, list[Ticket]]:
+    """March (Beijing): one repair on time, one late; one opened on 30 March, overdue from 1 April."""
+    w = await f.ticket_world(db)
+    ctx = await f.kpi_ctx(db, w.manager)
+    t1 = await _repair(db, w, ctx, bj(2026, 3, 2, 10), timedelta(hours=24))
+    t2 = await _repair(db, w, ctx, bj(2026, 3, 10, 9), timedelta(hours=60))
+    t3 = await _repair(db, w, ctx, bj(2026, 3, 30, 12), None)
+    return w, [t1, t2, t3]
+
+
+def _series(body: dict[str, object], metric: str) -> dict[str, object]:
+    return next(s for s in body["metrics"] if s["metric"] == metric)  # type: ignore[attr-defined, index]
+
+
+async def test_values_targets_met_and_drilldown(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w, (t1, t2, t3) = await _world(db)
+    r = await client.get(f"/v1/communities/{w.cid}/kpis", params=RANGE, headers=f.auth(w.admin))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["scope"] == "community" and body["time_zones"] == {str(w.cid): "Asia/Shanghai"}
+    repair = _series(body, "repair_timeliness")
+    assert repair["target"] == 100.0 and repair["target_source"] == "default"
+    march, april = repair["periods"]  # type: ignore[misc]
+    assert (march["period"], march["numerator"], march["denominator"], march["value"], march["met"]) == (
+        "2026-03",
+        1,
+        2,
+        50.0,
+        False,
+    )
+    assert march["starts_on"] == "2026-03-01" and march["ends_on"] == "2026-03-31"
+    # t3 is due 1 April 12:00 Beijing and still open at April's end: denominator only.
+    assert (april["numerator"], april["denominator"], april["met"]) == (0, 1, False)
+    assert _series(body, "greening_pass_rate")["periods"][0]["value"] is None  # type: ignore[index]
+    assert _series(body, "greening_pass_rate")["target"] == 98.0
+
+    async def drill(part: str, period: str = "2026-03") -> list[int]:
+        r = await client.get(
+            f"/v1/communities/{w.cid}/kpis/repair_timeliness/tickets",
+            params={"period": period, "part": part},
+            headers=f.auth(w.manager),
+        )
+        assert r.status_code == 200, r.text
+        return [row["id"] for row in r.json()["items"]]
+
+    assert await drill("numerator") == [t1.id]
+    assert sorted(await drill("denominator")) == sorted([t1.id, t2.id])
+    assert await drill("denominator", "2026-04") == [t3.id]
+
+    # Targets: the committee lowers the repair target; the figure is now met. Audited.
+    r = await client.put(
+        f"/v1/communities/{w.cid}/kpi-targets",
+        json={"targets": {"repair_timeliness": 50}},
+        headers=f.auth(w.committee),
+    )
+    assert r.status_code == 200, r.text
+    assert {t["metric"]: t["target"] for t in r.json()}["repair_timeliness"] == 50.0
+    r = await client.get(f"/v1/communities/{w.cid}/kpis", params=RANGE, headers=f.auth(w.admin))
+    march = _series(r.json(), "repair_timeliness")["periods"][0]  # type: ignore[index]
+    assert march["met"] is True
+    audit = (await db.exec(select(AuditLog).where(AuditLog.action == "kpi.targets_updated"))).all()
+    assert audit and audit[-1].after == {"repair_timeliness": "50.00"}
+    r = await client.get(f"/v1/communities/{w.cid}/kpi-targets", headers=f.auth(w.resident))
+    assert r.status_code == 200
+    # Residents and the manager may not change community targets; bad values are 422.
+    for who in (w.resident, w.manager):
+        r = await client.put(
+            f"/v1/communities/{w.cid}/kpi-targets", json={"targets": {"rating_rate": 70}}, headers=f.auth(who)
+        )
+        assert r.status_code == 403, r.text
+    for bad in ({"rating_rate": 101}, {"rating_rate": 95.555}, {"nope": 90}):
+        r = await client.put(
+            f"/v1/communities/{w.cid}/kpi-targets", json={"targets": bad}, headers=f.auth(w.admin)
+        )
+        assert r.status_code == 422, r.text
+
+    # The company view sums its communities.
+    r = await client.get(f"/v1/companies/{w.company.id}/kpis", params=RANGE, headers=f.auth(w.manager))
+    assert r.status_code == 200, r.text
+    assert _series(r.json(), "repair_timeliness")["periods"][0]["denominator"] == 2  # type: ignore[index]
+    r = await client.put(
+        f"/v1/companies/{w.company.id}/kpi-targets",
+        json={"targets": {"owner_satisfaction": 90}},
+        headers=f.auth(w.manager),
+    )
+    assert r.status_code == 200, r.text
+    r = await client.put(
+        f"/v1/companies/{w.company.id}/kpi-targets",
+        json={"targets": {"owner_satisfaction": 90}},
+        headers=f.auth(w.technician),
+    )
+    assert r.status_code == 403  # fmt: skip
+
+
+async def test_csv_and_chart(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w, _ = await _world(db)
+    r = await client.get(
+        f"/v1/communities/{w.cid}/kpis", params={**RANGE, "format": "csv"}, headers=f.auth(w.committee)
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/csv")
+    lines = r.text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("scope,scope_id,metric,title,period")
+    assert (
+        f"community,{w.cid},repair_timeliness,维修及时率,2026-03,2026-03-01,2026-03-31,1,2,50.00,100.00,no,live"
+        in lines
+    )
+    r2 = await client.get(f"/v1/communities/{w.cid}/kpis.csv", params=RANGE, headers=f.auth(w.committee))
+    assert r2.text == r.text
+    r = await client.get(
+        f"/v1/companies/{w.company.id}/kpis", params={**RANGE, "format": "csv"}, headers=f.auth(w.manager)
+    )
+    assert r.status_code == 200 and "company," in r.text
+
+    r = await client.get(
+        f"/v1/communities/{w.cid}/kpis/repair_timeliness/chart.svg", params=RANGE, headers=f.auth(w.committee)
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("image/svg+xml")
+    svg = r.text
+    assert svg.startswith("<svg") and 'id="target-line"' in svg and "target 100.00%" in svg
+    assert "维修及时率" in svg and "2026-03" in svg and 'fill="#d62728"' in svg  # the March dot is red
+    r = await client.get(
+        f"/v1/companies/{w.company.id}/kpis/repair_timeliness/chart.svg",
+        params=RANGE,
+        headers=f.auth(w.manager),
+    )
+    assert r.status_code == 200 and 'id="target-line"' in r.text  # fmt: skip
+
+
+async def test_bad_input_is_422(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w, _ = await _world(db)
+    url = f"/v1/communities/{w.cid}/kpis"
+    cases = [
+        ({"from": "2026-05-01", "to": "2026-04-30"}, "kpi.range_reversed"),
+        ({"from": "2020-01-01", "to": "2025-01-02"}, "kpi.range_too_long"),
+        ({"metrics": "repair_timeliness,happiness"}, "kpi.unknown_metric"),
+        ({"granularity": "fortnight"}, "kpi.unknown_granularity"),
+    ]
+    for params, code in cases:
+        r = await client.get(url, params=params, headers=f.auth(w.admin))
+        assert r.status_code == 422, (params, r.text)
+        assert r.json()["error"]["code"] == code
+    r = await client.get(url, params={"from": "2020-01-01", "to": "2025-01-01"}, headers=f.auth(w.admin))
+    assert r.status_code == 200  # exactly five years is allowed
+    r = await client.get(
+        f"/v1/companies/{w.company.id}/kpis", params={"granularity": "hour"}, headers=f.auth(w.manager)
+    )
+    assert r.status_code == 422
+    r = await client.get(url, params={"from": "not-a-date"}, headers=f.auth(w.admin))
+    assert r.status_code == 422
+    drill = f"/v1/communities/{w.cid}/kpis/repair_timeliness/tickets"
+    for params in ({"period": "2026-13"}, {"period": "2026-03", "part": "all"}, {"period": "March"}):
+        r = await client.get(drill, params=params, headers=f.auth(w.admin))
+        assert r.status_code == 422, (params, r.text)
+    r = await client.get(
+        f"/v1/communities/{w.cid}/kpis/happiness/tickets",
+        params={"period": "2026-03"},
+        headers=f.auth(w.admin),
+    )
+    assert r.status_code == 422  # fmt: skip
+
+
+async def test_access_rules(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w, _ = await _world(db)
+    other = await f.ticket_world(db)
+    url = f"/v1/communities/{w.cid}/kpis"
+    assert (await client.get(url)).status_code == 401
+    # Residents read their own community's published figures, not the ticket lists behind them.
+    assert (await client.get(url, headers=f.auth(w.resident))).status_code == 200
+    r = await client.get(
+        f"{url}/repair_timeliness/tickets", params={"period": "2026-03"}, headers=f.auth(w.resident)
+    )
+    assert r.status_code == 403
+    # Property staff (technicians) are not KPI readers; the manager is.
+    assert (await client.get(url, headers=f.auth(w.technician))).status_code == 403
+    assert (await client.get(url, headers=f.auth(w.manager))).status_code == 200
+    grid = await f.community_staff(db, w.community, Role.grid_worker, "网格员")
+    assert (await client.get(url, headers=f.auth(grid))).status_code == 200
+    # Another community's KPIs do not exist for you.
+    for who in (other.admin, other.resident, other.manager):
+        assert (await client.get(url, headers=f.auth(who))).status_code == 404
+        assert (
+            await client.get(f"{url}/repair_timeliness/chart.svg", headers=f.auth(who))
+        ).status_code == 404
+    # Company KPIs: a resident of a managed community gets 403, another company's staff 404.
+    company = f"/v1/companies/{w.company.id}/kpis"
+    assert (await client.get(company, headers=f.auth(w.resident))).status_code == 403
+    assert (await client.get(company, headers=f.auth(w.admin))).status_code == 403
+    assert (await client.get(company, headers=f.auth(other.manager))).status_code == 404
+    assert (await client.get(company, headers=f.auth(w.technician))).status_code == 200
+    admin = await f.platform_admin(db)
+    assert (await client.get(company, headers=f.auth(admin))).status_code == 200
+    assert (await client.get("/v1/companies/999999/kpis", headers=f.auth(admin))).status_code == 404
+    assert (
+        await client.get(f"/v1/companies/{w.company.id}/kpi-targets", headers=f.auth(w.resident))
+    ).status_code == 403
