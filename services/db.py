@@ -46,7 +46,10 @@ def _fix_sqlite_transactions(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front, so a busy database is waited for (busy_timeout)
+        # instead of failing with "database is locked" when a read transaction later writes.
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def insert_for(session: AsyncSession) -> Any:

@@ -94,6 +94,9 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     async with engine.connect() as conn:
+        # The rolled-back outer transaction must not hold SQLite's write lock for the whole test:
+        # tests that commit through other connections (races, worker processes) need it.
+        await conn.execution_options(sqlite_begin="DEFERRED")
         outer = await conn.begin()
         yield conn
         await outer.rollback()

@@ -74,16 +74,18 @@ async def _cleanup(engine: AsyncEngine, w: f.PollWorld) -> None:
 async def test_two_members_cast_at_once_one_ballot(
     settings: Settings, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
-    # Both requests must have passed the early duplicate check before either writes: hold each at a
-    # barrier just before it links its ballot onto the chain.
-    barrier = asyncio.Barrier(2)
-    original = services.polls.ballots.append_ballot
+    # On PostgreSQL both requests must have passed the early duplicate check before either writes:
+    # hold each at a barrier just before it links its ballot onto the chain. SQLite transactions take
+    # the write lock at BEGIN (BEGIN IMMEDIATE): the second cast waits, then meets the first ballot.
+    if engine.dialect.name == "postgresql":
+        barrier = asyncio.Barrier(2)
+        original = services.polls.ballots.append_ballot
 
-    async def append_after_both_checked(*args: Any, **kwargs: Any) -> Any:
-        await asyncio.wait_for(barrier.wait(), timeout=10)
-        return await original(*args, **kwargs)
+        async def append_after_both_checked(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.wait_for(barrier.wait(), timeout=10)
+            return await original(*args, **kwargs)
 
-    monkeypatch.setattr(services.polls.ballots, "append_ballot", append_after_both_checked)
+        monkeypatch.setattr(services.polls.ballots, "append_ballot", append_after_both_checked)
     maker = session_factory(engine)
     async with maker() as s, transaction(s):
         w = await f.poll_world(s)
