@@ -43,8 +43,13 @@ class ClaimedDelivery:
 
 
 async def claim_due(
-    session: AsyncSession, limit: int, now: datetime | None = None, ids: list[int] | None = None
+    session: AsyncSession,
+    limit: int,
+    now: datetime | None = None,
+    ids: list[int] | None = None,
+    lease: timedelta = LEASE,
 ) -> list[ClaimedDelivery]:
+    """Claim up to `limit` due rows for `lease` (after which a crashed worker's rows are due again)."""
     now = now or utcnow()
     d = Delivery.__table__  # type: ignore[attr-defined]
     due = (
@@ -68,7 +73,7 @@ async def claim_due(
         await session.execute(
             sa.update(d)
             .where(d.c.id.in_(due.scalar_subquery()))
-            .values(status=DeliveryStatus.sending, locked_until=now + LEASE, attempts=d.c.attempts + 1)
+            .values(status=DeliveryStatus.sending, locked_until=now + lease, attempts=d.c.attempts + 1)
             .returning(d.c.id, d.c.attempts)
         )
     ).all()
@@ -109,12 +114,19 @@ async def claim_due(
     ]
 
 
-async def due_ids(session: AsyncSession, limit: int, grace: timedelta = timedelta(seconds=10)) -> list[int]:
+async def due_ids(
+    session: AsyncSession,
+    limit: int,
+    grace: timedelta = timedelta(seconds=10),
+    after_id: int | None = None,
+) -> list[int]:
     """For the sweeper: due rows the relay may have missed, failed rows whose time has come, and
-    rows whose claim expired (a crashed worker). Fresh rows get a grace period for the relay."""
+    rows whose claim expired (a crashed worker). Fresh rows get a grace period for the relay.
+    Pages in (next_attempt_at, id) order; `after_id` is the last id of the previous page, so one sweep
+    kicks each due row once even while the workers have not claimed the earlier pages yet."""
     now = utcnow()
     d = Delivery.__table__  # type: ignore[attr-defined]
-    rows = await session.execute(
+    stmt = (
         sa.select(d.c.id)
         .where(
             sa.or_(
@@ -126,6 +138,13 @@ async def due_ids(session: AsyncSession, limit: int, grace: timedelta = timedelt
         .order_by(d.c.next_attempt_at, d.c.id)
         .limit(limit)
     )
+    if after_id is not None:
+        last = d.alias("last")
+        cursor = sa.select(last.c.next_attempt_at).where(last.c.id == after_id).scalar_subquery()
+        stmt = stmt.where(
+            sa.or_(d.c.next_attempt_at > cursor, sa.and_(d.c.next_attempt_at == cursor, d.c.id > after_id))
+        )
+    rows = await session.execute(stmt)
     return [int(i) for i in rows.scalars()]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,7 +34,8 @@ async def drain_once(
 ) -> DrainStats:
     stats = DrainStats()
     async with resources.sessionmaker() as session, transaction(session):
-        claimed = await q.claim_due(session, limit, ids=ids)
+        lease = timedelta(seconds=resources.runtime.settings.delivery_lease_seconds)
+        claimed = await q.claim_due(session, limit, ids=ids, lease=lease)
         badges = await q.unread_counts(session, sorted({c.user_id for c in claimed if c.channel == "push"}))
     stats.claimed = len(claimed)
     if not claimed:
