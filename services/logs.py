@@ -38,3 +38,5 @@ def configure(json_logs: bool, level: str = "INFO") -> None:
     root.setLevel(level)
     # uvicorn's own access log duplicates ours (which carries the request id).
     logging.getLogger("uvicorn.access").disabled = True
+    # One INFO line per outbound HTTP request (FCM, SMS) would drown the worker's own log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

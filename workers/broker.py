@@ -6,10 +6,13 @@ live in the delivery rows, so a lost message costs a sweeper interval, never a n
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
-from taskiq import AsyncBroker, Context, InMemoryBroker, TaskiqDepends
+from redis.exceptions import ResponseError
+from taskiq import AckableMessage, AsyncBroker, Context, InMemoryBroker, TaskiqDepends
 from taskiq_redis import RedisStreamBroker
 
 from services.bootstrap import Resources
@@ -38,10 +41,27 @@ async def deliver(delivery_ids: list[int], context: Context = TaskiqDepends()) -
     return stats.sent
 
 
+class StreamBroker(RedisStreamBroker):
+    """Redis Streams broker that survives Redis coming back empty (restart without persistence,
+    failover, FLUSHALL): on NOGROUP it re-creates the consumer group instead of failing forever."""
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        while True:
+            try:
+                async for message in super().listen():
+                    yield message
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                log.warning("consumer group lost (%s); declaring it again", exc)
+                await self._declare_consumer_group()
+                await asyncio.sleep(0.5)
+
+
 def make_broker(settings: Settings) -> AsyncBroker:
     broker: AsyncBroker
     if settings.redis_url:
-        broker = RedisStreamBroker(
+        broker = StreamBroker(
             settings.redis_url,
             queue_name=QUEUE,
             consumer_group_name="linli-workers",

@@ -150,8 +150,8 @@ async def test_demo_tickets_work_over_http(
 
     chair = await _user(db, "+8613800000004")
     r = await client.get("/v1/tickets?kind=complaint&valid=false", headers=f.auth(chair))
-    # The KPI demo's year of history adds its own invalid complaints; ours is the newest.
-    assert r.json()["items"][0]["title"] == demo_tickets.INVALID_COMPLAINT_TITLE
+    # The KPI demo's year of history adds invalid complaints of its own.
+    assert demo_tickets.INVALID_COMPLAINT_TITLE in [i["title"] for i in r.json()["items"]]
 
     # The resolved one waits for its reporter: rate, then close.
     resolved = await _ticket(db, cid, demo_tickets.RESOLVED_TITLE)

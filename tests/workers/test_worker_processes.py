@@ -483,12 +483,6 @@ async def test_redis_stopped_at_commit_rows_saved_and_sent_after_it_returns(
     await _redis_outage(committed, settings, standin, children, own_redis, tmp_path, caplog, 40)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workers.broker: RedisStreamBroker.listen() never re-creates a lost consumer group, so a "
-    "running worker loops on NOGROUP after Redis comes back empty (restart without persistence, "
-    "failover, FLUSHALL) until it is restarted; remove this mark once the broker re-declares the group",
-)
 async def test_redis_returns_empty_running_workers_recover(
     committed: Resources,
     settings: Settings,
