@@ -196,6 +196,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_membership_community_id'), ['community_id'], unique=False)
+        batch_op.create_index('ix_membership_role_status', ['role', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_membership_company_id'), ['company_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_membership_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_membership_status'), ['status'], unique=False)
@@ -212,6 +213,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_membership_household_id'))
         batch_op.drop_index(batch_op.f('ix_membership_company_id'))
         batch_op.drop_index(batch_op.f('ix_membership_community_id'))
+        batch_op.drop_index('ix_membership_role_status')
 
     op.drop_table('membership')
     with op.batch_alter_table('household', schema=None) as batch_op:

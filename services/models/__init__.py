@@ -1,8 +1,10 @@
 """Every table. Importing this package registers them all on SQLModel.metadata (Alembic reads it)."""
 
+# Areas whose tables are imported for their side effect: registering them on the metadata.
 import services.models.duty
+import services.models.kpis
 import services.models.notices
-import services.models.polls  # noqa: F401  (surveys and votes)
+import services.models.polls  # noqa: F401
 from services.models.attachments import Attachment
 from services.models.audit import AuditLog
 from services.models.auth import IdempotencyRecord, OtpChallenge, RateLimitWindow, RefreshToken

@@ -56,7 +56,11 @@ class Membership(SQLModel, table=True):
     """A role held by a user in one community or one company (platform admins hold neither)."""
 
     __tablename__ = "membership"
-    __table_args__ = (sa.CheckConstraint("(community_id IS NULL) OR (company_id IS NULL)", name="one_scope"),)
+    __table_args__ = (
+        sa.CheckConstraint("(community_id IS NULL) OR (company_id IS NULL)", name="one_scope"),
+        # "Who are the managers / committee members here?" runs on every ticket and notice.
+        sa.Index("ix_membership_role_status", "role", "status"),
+    )
     id: int | None = id_field()
     user_id: int = fk_field("user_account.id")
     community_id: int | None = fk_field("community.id", nullable=True)
