@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from api.deps import AuthCtx, CommunityId
+from api.deps import AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep
 from services.schemas import Page
 from services.tickets import inspections
-from services.tickets.schemas import InspectionCreate, InspectionOut
+from services.tickets.schemas import AttachmentRef, InspectionCreate, InspectionOut
 
 router = APIRouter(prefix="/v1", tags=["inspections"])
 
@@ -34,3 +34,10 @@ async def list_inspections(
     kind: Literal["greening", "sanitation"] | None = None,
 ) -> Page[InspectionOut]:
     return await inspections.list_inspections(ctx, cid, limit, cursor, kind)
+
+
+@router.post("/inspections/{iid}/attachments", status_code=201, summary="Add a photo to an inspection (≤ 9)")
+async def add_inspection_photo(
+    iid: ObjectId, ctx: AuthCtx, file: Annotated[UploadFile, File()]
+) -> AttachmentRef:
+    return await inspections.add_photo(ctx, iid, await file.read(), file.filename)

@@ -10,15 +10,17 @@ from collections import defaultdict
 
 from sqlmodel import col, select
 
-from services.access import require_community
+from services.access import community_filter, require_community
+from services.attachments.schemas import AttachmentOut
+from services.attachments.service import list_for_many, store_upload
 from services.errors import NotFound
 from services.models import Building, Role, utcnow
 from services.models.tickets import Inspection, InspectionItem, IntakeChannel
 from services.pagination import id_after, next_id_cursor
 from services.runtime import Ctx
 from services.schemas import Page
-from services.tickets.schemas import InspectionCreate, InspectionItemOut, InspectionOut
-from services.tickets.service import open_ticket
+from services.tickets.schemas import AttachmentRef, InspectionCreate, InspectionItemOut, InspectionOut
+from services.tickets.service import MAX_PHOTOS, open_ticket
 
 INSPECTORS = (Role.property_staff, Role.property_manager, Role.committee_member)
 READERS = (*INSPECTORS, Role.community_admin)
@@ -104,13 +106,42 @@ async def list_inspections(
             )
         ).all():
             by_inspection[item.inspection_id].append(item)
+    photos = await list_for_many(ctx, "inspection", ids)
     return Page(
-        items=[_out(r, by_inspection.get(r.id or 0, [])) for r in rows],
+        items=[_out(r, by_inspection.get(r.id or 0, []), photos.get(r.id or 0, [])) for r in rows],
         next_cursor=next_id_cursor(ids, limit),
     )
 
 
-def _out(inspection: Inspection, items: list[InspectionItem]) -> InspectionOut:
+async def add_photo(ctx: Ctx, inspection_id: int, data: bytes, original_name: str | None) -> AttachmentRef:
+    """Evidence of what was seen (e.g. a dead shrub bed), at most 9 per inspection."""
+    principal = ctx.require_principal()
+    inspection = (
+        await ctx.session.exec(
+            select(Inspection).where(
+                Inspection.id == inspection_id, community_filter(principal, Inspection.community_id)
+            )
+        )
+    ).first()
+    if inspection is None or inspection.id is None:
+        raise NotFound("inspection.not_found")
+    require_community(principal, inspection.community_id, INSPECTORS)
+    stored = await store_upload(
+        ctx,
+        community_id=inspection.community_id,
+        owner_type="inspection",
+        owner_id=inspection.id,
+        purpose="photo",
+        data=data,
+        original_name=original_name,
+        max_count=MAX_PHOTOS,
+    )
+    return AttachmentRef.model_validate(stored, from_attributes=True)
+
+
+def _out(
+    inspection: Inspection, items: list[InspectionItem], photos: list[AttachmentOut] | None = None
+) -> InspectionOut:
     assert inspection.id is not None
     return InspectionOut(
         id=inspection.id,
@@ -128,4 +159,5 @@ def _out(inspection: Inspection, items: list[InspectionItem]) -> InspectionOut:
             InspectionItemOut(id=i.id or 0, name=i.name, passed=i.passed, note=i.note, ticket_id=i.ticket_id)
             for i in items
         ],
+        photos=[AttachmentRef.model_validate(p, from_attributes=True) for p in photos or []],
     )

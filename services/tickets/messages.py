@@ -8,6 +8,7 @@ register(
     {
         "ticket.not_found": ("工单不存在", "Ticket not found"),
         "followup.not_found": ("回访任务不存在", "Return visit not found"),
+        "inspection.not_found": ("巡查记录不存在", "Inspection not found"),
         "followup.already_done": ("该回访已完成", "This return visit is already done"),
         "ticket.invalid_transition": (
             "工单当前状态不允许此操作",

@@ -220,3 +220,4 @@ class InspectionOut(ResponseBody):
     passed_items: int
     failed_items: int
     items: list[InspectionItemOut]
+    photos: list[AttachmentRef] = Field(default_factory=list)

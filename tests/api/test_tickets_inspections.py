@@ -67,3 +67,36 @@ async def test_inspection_access(client: httpx.AsyncClient, db: AsyncSession) ->
     assert r.status_code == 422
     r = await client.post(url, json={**BODY, "items": []}, headers=f.auth(w.technician))
     assert r.status_code == 422
+
+
+async def test_inspection_photos(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await f.ticket_world(db)
+    r = await client.post(f"/v1/communities/{w.cid}/inspections", json=BODY, headers=f.auth(w.technician))
+    iid = r.json()["id"]
+    url = f"/v1/inspections/{iid}/attachments"
+    r = await client.post(
+        url, files={"file": ("dead.jpg", f.jpeg_bytes(), "image/jpeg")}, headers=f.auth(w.technician)
+    )
+    assert r.status_code == 201, r.text
+    photo = r.json()
+    assert photo["purpose"] == "photo" and photo["url"].startswith("/v1/files/")
+    # A PDF renamed .jpg is refused from its bytes; residents may not add evidence; strangers get 401.
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
+    r = await client.post(url, files={"file": ("x.jpg", pdf, "image/jpeg")}, headers=f.auth(w.technician))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "attachment.unsupported_type"
+    r = await client.post(
+        url, files={"file": ("a.jpg", f.jpeg_bytes(), "image/jpeg")}, headers=f.auth(w.resident)
+    )
+    assert r.status_code == 403
+    assert (
+        await client.post(url, files={"file": ("a.jpg", f.jpeg_bytes(), "image/jpeg")})
+    ).status_code == 401
+    other = await f.ticket_world(db)
+    r = await client.post(
+        url, files={"file": ("a.jpg", f.jpeg_bytes(), "image/jpeg")}, headers=f.auth(other.technician)
+    )
+    assert r.status_code == 404
+    listed = (await client.get(f"/v1/communities/{w.cid}/inspections", headers=f.auth(w.manager))).json()
+    assert [p["id"] for p in listed["items"][0]["photos"]] == [photo["id"]]
+    image = await client.get(listed["items"][0]["photos"][0]["url"])
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
