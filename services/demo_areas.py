@@ -14,6 +14,13 @@ AreaSeed = Callable[[AsyncSession, int], Awaitable[None]]
 
 
 def area_seeds() -> list[AreaSeed]:
-    from services import demo_duty, demo_kpis, demo_notices, demo_polls, demo_tickets
+    from services import demo_devices, demo_duty, demo_kpis, demo_notices, demo_polls, demo_tickets
 
-    return [demo_tickets.seed, demo_notices.seed, demo_polls.seed, demo_duty.seed, demo_kpis.seed]
+    return [
+        demo_devices.seed,
+        demo_tickets.seed,
+        demo_notices.seed,
+        demo_polls.seed,
+        demo_duty.seed,
+        demo_kpis.seed,
+    ]
