@@ -81,12 +81,27 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _assigned_to_me(principal: Principal) -> Any:
+    """The technician's own list. Equivalent to scope() ∧ assignee = me, but written so the planner
+    sees one selective predicate: with the full OR of scope() it expected ~10 rows and read ~4,900
+    (13.6 ms at 1M tickets; 0.9 ms this way — docs/benchmarks.md, tickets)."""
+    if principal.is_platform_admin:
+        return T.assignee_id == principal.user_id
+    reach = sorted(
+        c
+        for c, roles in principal.community_roles.items()
+        if roles & READ_ALL or Role.property_staff in roles
+    )
+    return sa.and_(T.assignee_id == principal.user_id, T.community_id.in_(reach) if reach else sa.false())
+
+
 def _filters(principal: Principal, f: dict[str, Any], now: datetime) -> list[Any]:
-    where: list[Any] = [scope(principal, grab_queue=f.get("queue") == "grab")]
+    if f.get("queue") == "assigned":
+        where: list[Any] = [_assigned_to_me(principal)]
+    else:
+        where = [scope(principal, grab_queue=f.get("queue") == "grab")]
     if f.get("queue") == "grab":
         where += [T.assignee_id.is_(None), T.status.in_(QUEUE_STATUSES)]
-    elif f.get("queue") == "assigned":
-        where.append(T.assignee_id == principal.user_id)
     if f.get("status"):
         where.append(T.status.in_(f["status"]))
     for name in ("community_id", "kind", "category", "building_id", "household_id", "priority"):

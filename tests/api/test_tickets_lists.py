@@ -61,6 +61,8 @@ async def test_each_role_sees_its_tickets(client: httpx.AsyncClient, db: AsyncSe
     assert await _ids(client, w.technician, "?queue=grab") == [mine["id"]]
     assert await _ids(client, w.technician2) == []
     assert await _ids(client, w.technician, "?queue=assigned") == [theirs["id"]]
+    assert await _ids(client, w.technician2, "?queue=assigned") == []
+    assert await _ids(client, w.resident, "?queue=assigned") == []
     # Another community's people see nothing of it.
     other = await f.ticket_world(db)
     for who in (other.manager, other.committee, other.technician, other.resident):
@@ -147,3 +149,26 @@ async def test_a_page_costs_the_same_statements_for_1_or_30_rows(
     assert len(one) == len(thirty)
     tickets_selects = [s for s in thirty if "FROM ticket" in s]
     assert len(tickets_selects) == 1
+
+
+async def test_assigned_list_ends_with_the_technician_role(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    from sqlmodel import select
+
+    from services.models import Membership
+
+    w = await f.ticket_world(db)
+    t = await f.file_ticket(client, w)
+    r = await f.act(client, w.manager, t, "assign", assignee_id=w.technician.id)
+    assert r.status_code == 200
+    assert await _ids(client, w.technician, "?queue=assigned") == [t["id"]]
+    # The technician leaves the company but, say, lives in the estate: the old work is no longer theirs to see.
+    for m in (await db.exec(select(Membership).where(Membership.user_id == w.technician.id))).all():
+        m.status = "revoked"
+        db.add(m)
+    await f.member(
+        db, w.technician, Role.resident, community_id=w.cid, household_id=w.household.id, relation="tenant"
+    )
+    await db.flush()
+    assert await _ids(client, w.technician, "?queue=assigned") == []
