@@ -523,7 +523,7 @@ async def main(args: argparse.Namespace) -> int:
     for title, _sql, plan in found:
         print(f"-- {title}: {execution_ms(plan)}")
     what_if_rows = [[f"`{name}`", case, before, after] for name, case, before, after in tried]
-    what_if_headers = ["index (not in the app)", "statement", "now", "with the index"]
+    what_if_headers = ["index", "statement", "without", "with the index"]
     if tried:
         print()
         print(table(what_if_headers, what_if_rows))
@@ -554,8 +554,9 @@ async def main(args: argparse.Namespace) -> int:
         "",
         "### Indexes that would help",
         "",
-        "Tried on the bench database only (created, EXPLAIN ANALYZE warm, dropped; the app's schema is",
-        "unchanged). Execution time of the statement in PostgreSQL:",
+        "Tried on the bench database only (EXPLAIN ANALYZE warm, then rolled back). The ticket indexes are",
+        "not in the app; `ix_membership_role_status` is (foundation migration) and is measured against its",
+        "absence. Execution time of the statement in PostgreSQL:",
         "",
         table(what_if_headers, what_if_rows) if tried else "(not run: --no-what-if)",
         "",
