@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import AuthCtx, CommunityId, ObjectId
 from services.kpis import drilldown, export, service
@@ -23,6 +24,25 @@ CSV = "text/csv; charset=utf-8"
 SVG = "image/svg+xml"
 
 
+@dataclass(frozen=True)
+class Period:
+    """The range and granularity every KPI view takes; dates are local to the zone given to query()."""
+
+    first: date | None
+    last: date | None
+    granularity: str
+
+    def query(self, zone: str, metrics: str | None = None, live: bool = False) -> service.Query:
+        return service.parse_query(self.first, self.last, self.granularity, metrics, live, zone)
+
+
+def _period(from_: From = None, to: To = None, granularity: Gran = "month") -> Period:
+    return Period(from_, to, granularity)
+
+
+PeriodQ = Annotated[Period, Depends(_period)]
+
+
 def _csv(body: str, name: str) -> Response:
     return Response(
         body, media_type=CSV, headers={"Content-Disposition": f'attachment; filename="{name}.csv"'}
@@ -37,14 +57,12 @@ async def _zone(ctx: AuthCtx, cid: int) -> str:
 async def community_kpis(
     cid: CommunityId,
     ctx: AuthCtx,
-    from_: From = None,
-    to: To = None,
-    granularity: Gran = "month",
+    period: PeriodQ,
     metrics: Metrics = None,
     live: Live = False,
     format: Format = "json",
 ) -> Response | KpiTable:
-    q = service.parse_query(from_, to, granularity, metrics, live, await _zone(ctx, cid))
+    q = period.query(await _zone(ctx, cid), metrics, live)
     if format == "csv":
         return _csv(await export.community_csv(ctx, cid, q), f"kpis-community-{cid}")
     return await service.community_kpis(ctx, cid, q)
@@ -54,14 +72,12 @@ async def community_kpis(
 async def company_kpis(
     company_id: ObjectId,
     ctx: AuthCtx,
-    from_: From = None,
-    to: To = None,
-    granularity: Gran = "month",
+    period: PeriodQ,
     metrics: Metrics = None,
     live: Live = False,
     format: Format = "json",
 ) -> Response | KpiTable:
-    q = service.parse_query(from_, to, granularity, metrics, live, service.DEFAULT_ZONE)
+    q = period.query(service.DEFAULT_ZONE, metrics, live)
     if format == "csv":
         return _csv(await export.company_csv(ctx, company_id, q), f"kpis-company-{company_id}")
     return await service.company_kpis(ctx, company_id, q)
@@ -71,12 +87,10 @@ async def company_kpis(
 async def community_kpis_csv(
     cid: CommunityId,
     ctx: AuthCtx,
-    from_: From = None,
-    to: To = None,
-    granularity: Gran = "month",
+    period: PeriodQ,
     metrics: Metrics = None,
 ) -> Response:
-    q = service.parse_query(from_, to, granularity, metrics, False, await _zone(ctx, cid))
+    q = period.query(await _zone(ctx, cid), metrics)
     return _csv(await export.community_csv(ctx, cid, q), f"kpis-community-{cid}")
 
 
@@ -102,11 +116,9 @@ async def community_chart(
     cid: CommunityId,
     metric: str,
     ctx: AuthCtx,
-    from_: From = None,
-    to: To = None,
-    granularity: Gran = "month",
+    period: PeriodQ,
 ) -> Response:
-    q = service.parse_query(from_, to, granularity, metric, False, await _zone(ctx, cid))
+    q = period.query(await _zone(ctx, cid), metric)
     return Response(await export.community_chart(ctx, cid, metric, q), media_type=SVG)
 
 
@@ -115,11 +127,9 @@ async def company_chart(
     company_id: ObjectId,
     metric: str,
     ctx: AuthCtx,
-    from_: From = None,
-    to: To = None,
-    granularity: Gran = "month",
+    period: PeriodQ,
 ) -> Response:
-    q = service.parse_query(from_, to, granularity, metric, False, service.DEFAULT_ZONE)
+    q = period.query(service.DEFAULT_ZONE, metric)
     return Response(await export.company_chart(ctx, company_id, metric, q), media_type=SVG)
 
 
