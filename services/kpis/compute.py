@@ -89,6 +89,39 @@ async def stored(
     return {(cid, m, start): Cell(num, den, "snapshot", at) for cid, m, start, num, den, at in rows}
 
 
+async def stored_totals(
+    session: AsyncSession, cids: list[int], metrics: list[str], granularity: str, first: date, last: date
+) -> dict[tuple[str, date], tuple[Cell, int]]:
+    """Snapshots summed over the communities in the database: (metric, period start) → (the sum, how
+    many communities had a snapshot). A company dashboard reads 8 × 24 rows instead of 50 × that."""
+    if not cids:
+        return {}
+    k = KpiSnapshot.__table__.c  # type: ignore[attr-defined]
+    stmt = (
+        sa.select(
+            k.metric,
+            k.period_start,
+            sa.func.sum(k.numerator),
+            sa.func.sum(k.denominator),
+            sa.func.max(k.computed_at),
+            sa.func.count(),
+        )
+        .where(
+            k.scope == "community",
+            k.scope_id.in_(cids),
+            k.metric.in_(metrics),
+            k.granularity == granularity,
+            k.period_start >= first,
+            k.period_start <= last,
+        )
+        .group_by(k.metric, k.period_start)
+    )
+    rows = (await session.execute(stmt)).all()
+    return {
+        (m, start): (Cell(int(num), int(den), "snapshot", at), int(n)) for m, start, num, den, at, n in rows
+    }
+
+
 async def figures(
     session: AsyncSession,
     zones: dict[int, ZoneInfo],

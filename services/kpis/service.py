@@ -12,6 +12,7 @@ managed under contract on any day of that period, each community counted in its 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,7 +27,7 @@ from services.access import Principal, require_community
 from services.errors import Forbidden, NotFound
 from services.kpis import periods as P
 from services.kpis import targets
-from services.kpis.compute import Cell, figures
+from services.kpis.compute import Cell, figures, is_closed, stored_totals
 from services.kpis.metrics import METRICS
 from services.kpis.schemas import KpiPeriod, KpiSeries, KpiTable, TargetOut, TargetsIn
 from services.kpis.targets import check_metrics, effective
@@ -202,6 +203,14 @@ async def company_table(
         else []
     )
     zones = {c.id: zone_of(c) for c in communities if c.id is not None and c.deleted_at is None}
+    targets = await effective(session, "company", company_id)
+    summed = await _from_totals(session, spans, zones, q, now)
+    if summed is not None:
+        ordered, totals = summed
+        series = [
+            _series(m, targets[m], [(p, [totals[(m, p.start)]]) for p in ordered], locale) for m in q.metrics
+        ]
+        return _company_out(company_id, q, communities, zones, series)
     periods, cells = await figures(
         session, zones, q.metrics, q.granularity, q.first, q.last, now, force_live=q.live
     )
@@ -216,11 +225,20 @@ async def company_table(
             {cid for cid, s, e in spans if cid in zones and s <= p.last_day and (e is None or e >= p.start)}
         )
 
-    targets = await effective(session, "company", company_id)
     series = []
     for m in q.metrics:
         rows = [(p, [cells[k] for cid in members(p) if (k := (cid, m, p.start)) in cells]) for p in ordered]
         series.append(_series(m, targets[m], rows, locale))
+    return _company_out(company_id, q, communities, zones, series)
+
+
+def _company_out(
+    company_id: int,
+    q: Query,
+    communities: Sequence[Community],
+    zones: dict[int, ZoneInfo],
+    series: list[KpiSeries],
+) -> KpiTable:
     return KpiTable(
         scope="company",
         scope_id=company_id,
@@ -231,6 +249,34 @@ async def company_table(
         community_ids=sorted(zones),
         metrics=series,
     )
+
+
+async def _from_totals(
+    session: AsyncSession,
+    spans: list[tuple[int, date, date | None]],
+    zones: dict[int, ZoneInfo],
+    q: Query,
+    now: datetime,
+) -> tuple[list[P.Period], dict[tuple[str, date], Cell]] | None:
+    """The dashboard summed in the database, when that gives exactly what the per-community path
+    would: every community under contract for the whole range, every period closed everywhere, and
+    a snapshot of every community for every cell. Otherwise None (the general path decides)."""
+    if q.live or not zones:
+        return None
+    if any(s > q.first or (e is not None and e < q.last) for cid, s, e in spans if cid in zones):
+        return None
+    ordered = P.periods_between(q.first, q.last, q.granularity)
+    if not ordered or any(not is_closed(ordered[-1], tz, now) for tz in zones.values()):
+        return None
+    totals = await stored_totals(session, sorted(zones), q.metrics, q.granularity, q.first, q.last)
+    cells: dict[tuple[str, date], Cell] = {}
+    for m in q.metrics:
+        for p in ordered:
+            found = totals.get((m, p.start))
+            if found is None or found[1] != len(zones):
+                return None
+            cells[(m, p.start)] = found[0]
+    return ordered, cells
 
 
 # --- targets ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import services.models.tickets
@@ -62,7 +63,7 @@ async def create_ticket(ctx: Ctx, community_id: int, body: TicketCreate) -> Tick
         appointment=(body.appointment_start, body.appointment_end),
         now=now,
     )
-    return await ticket_out(ctx, t)
+    return await ticket_out(ctx, t, photos=[])  # a ticket just filed has no photos yet
 
 
 async def open_ticket(
@@ -129,12 +130,13 @@ async def open_ticket(
     return t
 
 
-async def ticket_out(ctx: Ctx, t: Ticket) -> TicketOut:
+async def ticket_out(ctx: Ctx, t: Ticket, photos: Sequence[object] | None = None) -> TicketOut:
     from services.attachments.service import list_for
 
     principal = ctx.require_principal()
     assert t.id is not None
-    photos = await list_for(ctx, "ticket", t.id)
+    if photos is None:
+        photos = await list_for(ctx, "ticket", t.id)
     now = utcnow()
     return TicketOut.model_validate(
         {

@@ -156,3 +156,63 @@ async def test_the_worker_task_rolls_up_every_community(
         )
     ).all()
     assert rows  # fmt: skip
+
+
+async def test_company_dashboard_summed_in_the_database_equals_live(db: AsyncSession) -> None:
+    """The company table sums snapshots in SQL when every cell has one (services.kpis.service
+    ._from_totals); the figures must equal live ones, and where a cell has no snapshot (a community
+    with no data yet, a deleted row) the per-community path must answer, with the same figures."""
+    from sqlalchemy import delete
+
+    from services.kpis import service
+    from services.models import ManagementContract
+
+    w = await f.ticket_world(db)
+    h = f.KpiHistory(w, await f.kpi_ctx(db, w.manager), BJ)
+    rng = random.Random(11)
+    first = bj(2026, 1, 1)
+    await f.random_history(db, h, rng, tickets=40, first=first, days=150)
+    await f.random_greening(db, h, rng, count=15, first=first, days=150)
+    now = bj(2026, 7, 3, 9)
+    await jobs.rollup(db, now=now, community_ids=[w.cid])
+    assert w.company.id is not None
+    co = w.company.id
+    used: list[bool] = []
+    real = service._from_totals
+
+    async def spy(*args: object) -> object:
+        got = await real(*args)  # type: ignore[arg-type]
+        used.append(got is not None)
+        return got
+
+    async def same(g: str) -> set[str]:
+        q = Query(date(2026, 1, 1), date(2026, 6, 30), g, METRICS)
+        live = await service.company_table(db, co, Query(q.first, q.last, g, METRICS, live=True), now)
+        stored = await service.company_table(db, co, q, now)
+        assert _cells(stored) == _cells(live), g
+        return {p.source for s in stored.metrics for p in s.periods}
+
+    service._from_totals = spy  # type: ignore[assignment]
+    try:
+        for g in ("month", "quarter"):
+            assert await same(g) == {"snapshot"}
+        assert used == [False, True, False, True]  # live never sums; closed ranges do
+        # One snapshot gone: the per-community path fills that cell live.
+        march = (
+            col(KpiSnapshot.scope_id) == w.cid,
+            col(KpiSnapshot.metric) == "repair_timeliness",
+            col(KpiSnapshot.granularity) == "month",
+            col(KpiSnapshot.period_start) == date(2026, 3, 1),
+        )
+        await db.exec(delete(KpiSnapshot).where(*march))  # type: ignore[call-overload]
+        assert await same("month") == {"snapshot", "live"}
+        assert used[-1] is False
+        # A second community with no data under the same company: no snapshots of it to sum.
+        other = await f.community(db)
+        db.add(ManagementContract(company_id=co, community_id=other.id or 0, starts_on=date(2024, 1, 1)))
+        await db.flush()
+        await jobs.rollup(db, now=now, community_ids=[other.id or 0])
+        assert await same("quarter") == {"snapshot"}
+        assert used[-1] is False
+    finally:
+        service._from_totals = real  # type: ignore[assignment]

@@ -1,0 +1,210 @@
+"""S2 — a property manager's ticket list: one community, status filter, newest first, 20 rows, cursor.
+
+GET /v1/tickets?community_id=1&status=closed&limit=20 on the 1M data set (community 1 is the
+10,000-household estate: ~100,000 of the tickets), on page 1 and on page 500 (the cursor after 9,980
+rows), at 4 connections for latency and 64 for throughput; the same on the 10k data set; beside
+- the database's floor: the very statement services.tickets.queries builds for that request,
+  compiled for PostgreSQL and run through asyncpg by as many connections;
+- the peer: django-helpdesk's staff ticket list (its datatables view, paginated in the database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from bench import peer_helpdesk
+from bench.common import HttpError, RawClient, Result, expect
+from bench.env import DB_10K, BenchEnv, MakeUsers, auth, measure
+from bench.figures import Figure
+from bench.s1_create import Poster, Request
+
+LIMIT = 20
+DEEP_PAGE = 500
+FILTER = "community_id=1&status=closed"
+
+
+async def manager(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT user_id FROM membership WHERE role = 'property_manager' AND status = 'verified' "
+                "ORDER BY user_id LIMIT 1"
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def page_path(port: int, uid: int, page: int) -> str:
+    """The URL of page `page` (1-based), found by walking the cursors 100 rows at a time."""
+    client = RawClient("127.0.0.1", port)
+    cursor: str | None = None
+    rows = 0
+    try:
+        while rows < (page - 1) * LIMIT:
+            step = min(100, (page - 1) * LIMIT - rows)
+            path = f"/v1/tickets?{FILTER}&limit={step}" + (f"&cursor={cursor}" if cursor else "")
+            status, data = await client.request("GET", path, None, auth(uid))
+            expect(status, 200, data, path)
+            body = orjson.loads(data)
+            rows += len(body["items"])
+            cursor = body["next_cursor"]
+            if cursor is None:
+                raise RuntimeError(f"only {rows} rows: no page {page}")
+    finally:
+        await client.close()
+    return f"/v1/tickets?{FILTER}&limit={LIMIT}" + (f"&cursor={cursor}" if cursor else "")
+
+
+def deep_page(env: BenchEnv) -> int:
+    """Page 500 of the 1M set; a smoke run's smaller set has fewer pages."""
+    return DEEP_PAGE if env.tickets >= 1_000_000 else 40
+
+
+def getters(port: int, path: str, uid: int) -> MakeUsers:
+    request: Request = ("GET", path, None, auth(uid))
+    return lambda n: [Poster(port, [request], 200) for _ in range(n)]
+
+
+async def floor_sql(dsn: str, uid: int) -> str:
+    """The list statement exactly as the app builds it for this manager and these filters."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql
+
+    from services.access import load_principal
+    from services.db import create_engine, session_factory
+    from services.tickets import queries
+
+    engine = create_engine(dsn.replace("postgresql://", "postgresql+asyncpg://"))
+    try:
+        async with session_factory(engine)() as session:
+            principal = await load_principal(session, uid)
+    finally:
+        await engine.dispose()
+    where = queries._filters(principal, {"community_id": 1, "status": ["closed"]}, datetime.now(UTC))
+    stmt = sa.select(*queries.LIST_COLUMNS).where(*where).order_by(queries.T.id.desc()).limit(LIMIT)
+    return str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+
+async def floor(dsn: str, sql: str, concurrency: int, seconds: float, rows: int | None = LIMIT) -> Result:
+    """Closed loop of the bare statement over `concurrency` asyncpg connections."""
+    conns = [await asyncpg.connect(dsn) for _ in range(concurrency)]
+    latencies: list[float] = []
+    try:
+        for c in conns:
+            await c.fetch(sql)  # prepare + warm
+        end = time.perf_counter() + seconds
+
+        async def loop(c: Any) -> None:
+            while (t0 := time.perf_counter()) < end:
+                got = await c.fetch(sql)
+                if rows is not None and len(got) != rows:
+                    raise HttpError("floor: short page")
+                latencies.append((time.perf_counter() - t0) * 1000)
+
+        await asyncio.gather(*(loop(c) for c in conns))
+    finally:
+        for c in conns:
+            await c.close()
+    return Result("S2 floor", concurrency, len(latencies), seconds, latencies)
+
+
+_paths: dict[str, str] = {}
+
+
+async def run(env: BenchEnv, repeat: int) -> list[Figure]:
+    uid = await manager(env.dsn())
+    port = env.port("linli")
+    if not _paths:
+        _paths["p1"] = await page_path(port, uid, 1)
+        _paths["p500"] = await page_path(port, uid, deep_page(env))
+        _paths["sql"] = await floor_sql(env.dsn(), uid)
+    p1_4 = await measure(env, "linli", "S2 page 1", getters(port, _paths["p1"], uid), 4)
+    p500_4 = await measure(env, "linli", "S2 page 500", getters(port, _paths["p500"], uid), 4)
+    p1_64 = await measure(env, "linli", "S2 page 1", getters(port, _paths["p1"], uid), 64)
+    small_uid = await manager(env.dsn(DB_10K))
+    small = await measure(
+        env, "linli_10k", "S2 10k", getters(env.port("linli_10k"), _paths["p1"], small_uid), 4
+    )
+    floor4 = await floor(env.dsn(), _paths["sql"], 4, env.duration)
+    figures = [
+        Figure(
+            "S2",
+            "list p99 ms @4 (1M, page 1)",
+            p1_4.pct(99),
+            "ms",
+            "asyncpg, same SQL, p99 @4",
+            floor4.pct(99),
+            "<=",
+            5.0,
+        ),
+        Figure(
+            "S2",
+            "list p50 ms @4 (1M, page 1)",
+            p1_4.pct(50),
+            "ms",
+            "asyncpg, same SQL, p50 @4",
+            floor4.pct(50),
+        ),
+        Figure(
+            "S2",
+            "page 500 p99 ÷ page 1 p99",
+            p500_4.pct(99),
+            "ms",
+            "page 1 p99 @4",
+            p1_4.pct(99),
+            "<=",
+            1.2,
+            "ratio",
+        ),
+        Figure(
+            "S2",
+            "1M p99 ÷ 10k p99",
+            p1_4.pct(99),
+            "ms",
+            "10k data set p99 @4",
+            small.pct(99),
+            "<=",
+            1.3,
+            "ratio",
+        ),
+        Figure(
+            "S2",
+            "list req/s @64",
+            p1_64.rate,
+            "req/s",
+        ),
+    ]
+    if "peer" in env.servers:
+        method, path, headers = peer_helpdesk.list_request(1)
+        peer = await measure(
+            env,
+            "peer",
+            "S2 peer",
+            lambda n: [Poster(env.port("peer"), [(method, path, None, headers)], 200) for _ in range(n)],
+            64,
+        )
+        figures.append(
+            Figure(
+                "S2",
+                "list req/s @64 vs peer",
+                p1_64.rate,
+                "req/s",
+                "django-helpdesk datatables list",
+                peer.rate,
+                ">=",
+                100.0,
+                "ratio",
+            )
+        )
+    env.results["S2 list p99 ms @4"] = p1_4.pct(99)
+    errors = sum(r.error_count for r in (p1_4, p500_4, p1_64, small))
+    figures.append(Figure("S2", "list errors", errors, "", op="<=", limit=0))
+    return figures
