@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.errors import Forbidden, NotFound, Unauthorized
@@ -49,52 +49,65 @@ class Principal:
 
 
 async def load_principal(session: AsyncSession, user_id: int) -> Principal:
-    user = await session.get(User, user_id)
-    if user is None:
+    """The user, their memberships and the communities their companies manage today: one statement
+    (it runs on every authenticated request)."""
+    m = Membership.__table__.c  # type: ignore[attr-defined]
+    mc = ManagementContract.__table__.c  # type: ignore[attr-defined]
+    today = date.today()
+    stmt = (
+        sa.select(  # type: ignore[call-overload]  # (a SQLModel class matches none of its overloads)
+            User, m.role, m.status, m.community_id, m.company_id, m.household_id, m.relation, mc.community_id
+        )
+        .outerjoin(
+            Membership.__table__,  # type: ignore[attr-defined]
+            sa.and_(
+                m.user_id == User.id,
+                m.status.in_([MembershipStatus.verified, MembershipStatus.pending]),
+            ),
+        )
+        .outerjoin(
+            ManagementContract.__table__,  # type: ignore[attr-defined]
+            sa.and_(
+                mc.company_id == m.company_id,
+                m.status == MembershipStatus.verified,
+                mc.starts_on <= today,
+                sa.or_(mc.ends_on.is_(None), mc.ends_on >= today),
+            ),
+        )
+        .where(col(User.id) == user_id)
+    )
+    rows = (await session.execute(stmt)).all()
+    if not rows:
         raise Unauthorized("auth.invalid_token")
+    user: User = rows[0][0]
     if user.disabled_at is not None:
         raise Unauthorized("auth.user_disabled")
-    rows = (
-        await session.exec(
-            select(Membership).where(
-                Membership.user_id == user_id,
-                col(Membership.status).in_([MembershipStatus.verified, MembershipStatus.pending]),
-            )
-        )
-    ).all()
     community_roles: dict[int, set[str]] = defaultdict(set)
     company_roles: dict[int, set[str]] = defaultdict(set)
+    managed: dict[int, set[int]] = defaultdict(set)
     households: dict[int, dict[int, str]] = defaultdict(dict)
     pending: set[int] = set()
     platform_admin = False
-    for m in rows:
-        if m.status == MembershipStatus.pending:
-            if m.community_id is not None:
-                pending.add(m.community_id)
+    for _, role, status, community_id, company_id, household_id, relation, managed_id in rows:
+        if role is None:  # no membership at all
             continue
-        if m.role == Role.platform_admin:
+        if status == MembershipStatus.pending:
+            if community_id is not None:
+                pending.add(community_id)
+            continue
+        if role == Role.platform_admin:
             platform_admin = True
-        elif m.company_id is not None:
-            company_roles[m.company_id].add(m.role)
-        elif m.community_id is not None:
-            community_roles[m.community_id].add(m.role)
-            if m.role == Role.resident and m.household_id is not None:
-                households[m.community_id][m.household_id] = m.relation or ""
-    if company_roles:
-        today = date.today()
-        contracts = (
-            await session.exec(
-                select(ManagementContract.company_id, ManagementContract.community_id).where(
-                    col(ManagementContract.company_id).in_(list(company_roles)),
-                    ManagementContract.starts_on <= today,
-                    sa.or_(
-                        col(ManagementContract.ends_on).is_(None),
-                        col(ManagementContract.ends_on) >= today,
-                    ),
-                )
-            )
-        ).all()
-        for company_id, community_id in contracts:
+        elif company_id is not None:
+            company_roles[company_id].add(role)
+            if managed_id is not None:
+                managed[company_id].add(managed_id)
+        elif community_id is not None:
+            community_roles[community_id].add(role)
+            if role == Role.resident and household_id is not None:
+                households[community_id][household_id] = relation or ""
+    # Property roles reach the communities their company manages under an active contract.
+    for company_id, communities in managed.items():
+        for community_id in communities:
             community_roles[community_id] |= company_roles[company_id]
     return Principal(
         user=user,

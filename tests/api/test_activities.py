@@ -53,11 +53,12 @@ async def test_publish_activity(client: httpx.AsyncClient, db: AsyncSession) -> 
     assert r.status_code == 422 and code(r) == "activity.ends_before_start"
     assert (await client.post(url, json=body(capacity=0), headers=f.auth(w.secretary))).status_code == 422
 
-    r = await client.post(url, json=body(), headers={**f.auth(w.secretary), "Idempotency-Key": "act-1"})
+    first = body()  # built once: body() reads the clock, and a replay must send the same bytes
+    r = await client.post(url, json=first, headers={**f.auth(w.secretary), "Idempotency-Key": "act-1"})
     assert r.status_code == 201, r.text
     a = r.json()
     assert Decimal(a["hours"]) == Decimal("2.00") and a["confirmed"] == 0 and a["waiting"] == 0
-    again = await client.post(url, json=body(), headers={**f.auth(w.secretary), "Idempotency-Key": "act-1"})
+    again = await client.post(url, json=first, headers={**f.auth(w.secretary), "Idempotency-Key": "act-1"})
     assert again.status_code == 201 and again.json()["id"] == a["id"]
     rows = (await db.exec(select(Activity).where(Activity.community_id == w.cid))).all()
     assert [r.title for r in rows] == ["垃圾分类宣传"]
