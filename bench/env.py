@@ -42,6 +42,7 @@ class BenchEnv:
     redis_url: str = REDIS_URL
     tickets: int = 1_000_000
     duration: float = 5.0  # measured seconds per load level
+    peer_duration: float = 20.0  # the peer answers in seconds at 64 connections
     warmup: float = 1.0
     quick: bool = False
     # "linli": the real app on DB_1M (+ Redis, no embedded worker); "linli_10k": the same on DB_10K;
@@ -66,12 +67,22 @@ class BenchEnv:
 MakeUsers = Callable[[int], Sequence[VirtualUser]]
 
 
-async def measure(env: BenchEnv, server: str, label: str, make_users: MakeUsers, concurrency: int) -> Result:
-    """One closed-loop measurement against a running server, after waiting for a quieter machine."""
+async def measure(
+    env: BenchEnv,
+    server: str,
+    label: str,
+    make_users: MakeUsers,
+    concurrency: int,
+    duration: float | None = None,
+) -> Result:
+    """One closed-loop measurement against a running server, after waiting for a quieter machine.
+    `duration` overrides the env's for slow servers (a peer round trip of seconds needs a longer
+    window than a fast one to see more than its first wave)."""
     await wait_quiet(45.0, 20.0, silent=True)
     users = make_users(concurrency)
     pid = env.servers[server].pid if server in env.servers else None
-    return await run_load(label, users, duration=env.duration, warmup=env.warmup, server_pid=pid)
+    seconds = duration or env.duration
+    return await run_load(label, users, duration=seconds, warmup=env.warmup, server_pid=pid)
 
 
 # Rows the scenarios add are deleted again, so the data set keeps its generated size between runs.

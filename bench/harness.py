@@ -103,7 +103,7 @@ async def prepare(env: BenchEnv, args: argparse.Namespace) -> None:
 
         versions = await asyncio.to_thread(peer_helpdesk.ensure_venv)
         env.facts["peer"] = peer_helpdesk.versions_text(versions)
-        loaded = await asyncio.to_thread(peer_helpdesk.ensure_data, tickets=env.tickets)
+        loaded = await peer_helpdesk.ensure_data_async(tickets=env.tickets)
         env.facts["peer data"] = peer_helpdesk.data_note(loaded)
     env.facts["preparation"] = f"{time.perf_counter() - t0:.0f} s"
 

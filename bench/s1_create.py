@@ -111,7 +111,11 @@ async def run(env: BenchEnv, repeat: int) -> list[Figure]:
     if "peer" in env.servers:
         peer_reqs = [peer_helpdesk.create_request(i) for i in range(4096)]
         peer = users_for(env.port("peer"), peer_reqs, peer_helpdesk.CREATE_STATUS)
-        peer64 = await measure(env, "peer", "S1 peer", peer, 64)
+        before = await peer_helpdesk.last_ticket_id()
+        try:
+            peer64 = await measure(env, "peer", "S1 peer", peer, 64, env.peer_duration)
+        finally:
+            await peer_helpdesk.delete_created(before)
         figures.append(
             Figure(
                 "S1",

@@ -183,14 +183,13 @@ async def run(env: BenchEnv, repeat: int) -> list[Figure]:
         ),
     ]
     if "peer" in env.servers:
-        method, path, headers = peer_helpdesk.list_request(1)
-        peer = await measure(
-            env,
-            "peer",
-            "S2 peer",
-            lambda n: [Poster(env.port("peer"), [(method, path, None, headers)], 200) for _ in range(n)],
-            64,
-        )
+
+        def peer_users(n: int) -> list[Poster]:
+            # Closed tickets of one queue, as ours; each user with its own staff session.
+            reqs = [peer_helpdesk.list_request(1, user=i, statuses=(4,)) for i in range(n)]
+            return [Poster(env.port("peer"), [(m, p, None, h)], 200) for m, p, h in reqs]
+
+        peer = await measure(env, "peer", "S2 peer", peer_users, 64, env.peer_duration)
         figures.append(
             Figure(
                 "S2",

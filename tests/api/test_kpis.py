@@ -239,34 +239,3 @@ async def test_access_rules(client: httpx.AsyncClient, db: AsyncSession) -> None
     assert (
         await client.get(f"/v1/companies/{w.company.id}/kpi-targets", headers=f.auth(w.resident))
     ).status_code == 403
-
-
-async def test_statement_count_does_not_grow_with_the_range(
-    client: httpx.AsyncClient, db: AsyncSession, engine: object
-) -> None:
-    """No N+1: three months or twenty-four, live, the KPI endpoint issues the same number of statements."""
-    import sqlalchemy as sa
-
-    w, _ = await _world(db)
-    seen: list[str] = []
-
-    def listener(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    async def count(params: dict[str, str]) -> int:
-        seen.clear()
-        r = await client.get(
-            f"/v1/communities/{w.cid}/kpis", params={**params, "live": "true"}, headers=f.auth(w.manager)
-        )
-        assert r.status_code == 200, r.text
-        return len(seen)
-
-    sync_engine = engine.sync_engine  # type: ignore[attr-defined]
-    sa.event.listen(sync_engine, "before_cursor_execute", listener)
-    try:
-        short = await count({"from": "2026-02-01", "to": "2026-04-30", "granularity": "month"})
-        long = await count({"from": "2025-01-01", "to": "2026-12-31", "granularity": "month"})
-        daily = await count({"from": "2025-01-01", "to": "2026-12-31", "granularity": "day"})
-    finally:
-        sa.event.remove(sync_engine, "before_cursor_execute", listener)
-    assert 0 < short == long == daily, (short, long, daily)

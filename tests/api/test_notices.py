@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import httpx
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -285,37 +282,6 @@ async def test_feed_order_unread_and_cursor(client: httpx.AsyncClient, db: Async
         await client.get("/v1/notices", params={"community_id": w.cid}, headers=f.auth(w.pending))
     ).json()["items"]
     assert len(pend) == 5 and all(i["unread"] for i in pend)
-
-
-async def test_feed_statement_count_is_constant(
-    client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine
-) -> None:
-    w = await f.notice_world(db)
-    now = utcnow()
-    for i in range(60):
-        db.add(
-            Notice(community_id=w.cid, author_id=w.committee.id or 0, author_role="committee_member",
-                   kind="announcement", title=f"n{i}", body_md="x", status="published",
-                   published_at=now - timedelta(minutes=i), pinned=i % 7 == 0)
-        )  # fmt: skip
-    await db.flush()
-    counts: list[int] = []
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        for limit in (5, 50):
-            statements.clear()
-            r = await client.get("/v1/notices", params={"limit": limit}, headers=f.auth(w.residents[0]))
-            assert r.status_code == 200 and len(r.json()["items"]) == limit
-            counts.append(len(statements))
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
-    assert counts[0] == counts[1], counts
-    assert counts[0] <= 10, statements
 
 
 async def test_attachments(client: httpx.AsyncClient, db: AsyncSession) -> None:

@@ -1,18 +1,13 @@
 """Results: counts per option, turnout, the double-majority (双过半) test, visibility, the frozen
-snapshot, free-text answers and a constant number of SQL statements."""
+snapshot and free-text answers (the statement count of results: test_no_n_plus_one)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,7 +15,6 @@ from services import demo, demo_polls
 from services.config import Settings
 from services.models import Community, User
 from services.models.polls import Ballot, Poll
-from services.polls import ballots as ballot_service
 from services.polls import jobs
 from tests import factories as f
 
@@ -173,57 +167,6 @@ async def test_free_text_named_and_anonymous(client: httpx.AsyncClient, db: Asyn
         else:
             assert texts == [{"text": "增加充电桩", "voter_id": w.tenant.id, "voter_name": "租户乙"}]
         assert res["decision"] is None and res["questions"][0]["answered"] == 1
-
-
-@contextmanager
-def counting(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
-
-
-@pytest.mark.parametrize("anonymous", [False, True])
-async def test_results_use_a_constant_number_of_statements(
-    client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine, anonymous: bool
-) -> None:
-    counts = []
-    for n in (10, 100):
-        w = await f.poll_world(db, tuple(f"{50 + i % 7}.25" for i in range(n)))
-        p = await f.create_poll(
-            client,
-            w.committee,
-            w.cid,
-            anonymous=anonymous,
-            questions=[
-                {"text": "是否同意？", "type": "single", "options": ["同意", "反对", "弃权"]},
-                {"text": "意见", "type": "text", "required": False},
-            ],
-        )
-        poll = await db.get(Poll, p["id"])
-        assert poll is not None
-        q = p["questions"]  # type: ignore[index]
-        now = datetime.now(UTC)
-        for i, h in enumerate(w.households):
-            answers = [(q[0]["id"], [q[0]["options"][i % 3]["id"]], None), (q[1]["id"], [], f"意见{i}")]
-            await ballot_service.append_ballot(db, poll, h.id or 0, None, "seed", answers, now)
-        with counting(engine) as statements:
-            r = await client.get(f"/v1/polls/{p['id']}/results", headers=f.auth(w.committee))
-        assert r.status_code == 200, r.text
-        res = r.json()
-        assert res["turnout"]["households_voted"] == n
-        assert sum(o["households"] for o in res["questions"][0]["options"]) == n
-        assert len(res["questions"][1]["texts"]) == n
-        expected_area = sum((Decimal(f"{50 + i % 7}.25") for i in range(n) if i % 3 == 0), Decimal(0))
-        assert Decimal(option(res, YES)["area_m2"]) == expected_area
-        counts.append(len(statements))
-    assert counts[0] == counts[1], counts
 
 
 async def test_demo_vote_matches_the_hand_calculation(

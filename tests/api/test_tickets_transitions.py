@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import httpx
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.models import Notification
@@ -226,12 +226,3 @@ async def test_complaint_classified_invalid_and_disputed(client: httpx.AsyncClie
     events = (await client.get(f"/v1/tickets/{t['id']}/events", headers=f.auth(w.committee))).json()
     assert [e["action"] for e in events] == ["create", "classify", "dispute"]
     assert events[1]["actor_id"] == w.manager.id and events[1]["reason"] == "保洁时间符合合同约定"
-
-
-async def test_no_statement_per_row_in_lists(client: httpx.AsyncClient, db: AsyncSession) -> None:
-    """Events and notifications are written per transition; lists cost one query per page."""
-    w = await f.ticket_world(db)
-    for i in range(5):
-        await f.file_ticket(client, w, title=f"工单{i}")
-    rows = (await db.exec(select(Ticket.id).where(col(Ticket.community_id) == w.cid))).all()
-    assert len(rows) == 5
