@@ -30,7 +30,9 @@ def client_ip(request: Request) -> str | None:
 
 async def _ctx(request: Request) -> AsyncIterator[Ctx]:
     runtime: Runtime = request.app.state.runtime
-    async with request.app.state.sessionmaker() as session:
+    reads_only = request.method in ("GET", "HEAD")
+    maker = request.app.state.read_sessionmaker if reads_only else request.app.state.sessionmaker
+    async with maker() as session:
         ctx = Ctx(
             session=session,
             runtime=runtime,

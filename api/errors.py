@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.responses import OrjsonResponse
@@ -60,6 +61,15 @@ async def _http(request: Request, exc: Exception) -> OrjsonResponse:
     return error_response(request, exc.status_code, code, headers=getattr(exc, "headers", None))
 
 
+async def _operational(request: Request, exc: Exception) -> OrjsonResponse:
+    # SQLite (the embedded default) gives up on its write lock after busy_timeout: the request can
+    # be retried, so say so instead of a 500.
+    if "database is locked" in str(exc):
+        log.warning("database busy", extra={"path": request.url.path})
+        return error_response(request, 503, "request.busy", headers={"Retry-After": "1"})
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> OrjsonResponse:
     log.exception("unhandled error", extra={"path": request.url.path})
     return error_response(request, 500, "request.internal")
@@ -69,4 +79,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(OperationalError, _operational)
     app.add_exception_handler(Exception, _unexpected)

@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         res = resources or build_resources(settings)
         app.state.resources = res
         app.state.sessionmaker = res.sessionmaker
+        app.state.read_sessionmaker = res.read_sessionmaker or res.sessionmaker
         app.state.runtime = res.runtime
         # The holiday calendar's first build costs ~0.25 s: pay it at start-up, off the event loop.
         await asyncio.to_thread(warm_calendar)

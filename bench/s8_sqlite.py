@@ -12,7 +12,8 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from bench.common import ROOT, start_uvicorn, wait_ready
+from bench import gen_tickets
+from bench.common import start_uvicorn, wait_ready
 from bench.env import JWT_SECRET, BenchEnv, measure
 from bench.figures import Figure
 from bench.s1_create import create_requests, residents, users_for
@@ -22,7 +23,7 @@ GROWING = ("delivery", "notification", "ticket_event", "idempotency_record", "au
 
 
 def sqlite_path(env: BenchEnv) -> Path:
-    return ROOT / "var" / "bench" / f"{env.db}.sqlite"
+    return gen_tickets.sqlite_path(env.db)
 
 
 def sqlite_env(path: Path) -> dict[str, str]:

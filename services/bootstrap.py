@@ -22,6 +22,9 @@ class Resources:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     runtime: Runtime
+    # Sessions for requests that only read (GET, HEAD). On SQLite they BEGIN DEFERRED, so readers do
+    # not queue for the write lock behind writers; elsewhere (and in tests) the same sessionmaker.
+    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[AsyncSession]:
@@ -51,4 +54,9 @@ def build_resources(settings: Settings, engine: AsyncEngine | None = None) -> Re
     engine = engine or create_engine(settings.database_url, pool_size=settings.db_pool_size)
     redis = Redis.from_url(settings.redis_url, socket_timeout=3) if settings.redis_url else None
     runtime = Runtime(settings=settings, sms=build_sms(settings), redis=redis)
-    return Resources(engine=engine, sessionmaker=session_factory(engine), runtime=runtime)
+    reads = None
+    if engine.dialect.name == "sqlite":
+        reads = session_factory(engine.execution_options(sqlite_begin="DEFERRED"))
+    return Resources(
+        engine=engine, sessionmaker=session_factory(engine), runtime=runtime, read_sessionmaker=reads
+    )

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
 from holidays.constants import PUBLIC
 from holidays.countries.china import China
 from sqlmodel import col, select
@@ -61,7 +62,8 @@ class ResolvedPolicy:
     time_zone: str  # the community's zone, e.g. "Asia/Shanghai"
     business_start: time
     business_end: time
-    extra_workdays: frozenset[date]  # per-community exceptions
+    # The community's exceptions; loaded for business-hours calendars only (24x7 never reads them).
+    extra_workdays: frozenset[date]
     extra_holidays: frozenset[date]
 
 
@@ -250,28 +252,44 @@ async def resolve_policy(
         raise InvalidInput("sla.unknown_kind", details={"kind": kind})
     if priority not in DEFAULT_TARGETS:
         raise InvalidInput("sla.unknown_priority", details={"priority": priority})
-    zone = (await session.exec(select(Community.time_zone).where(Community.id == community_id))).first()
-    if zone is None:
+    # The community's zone and its matching overrides in one round trip (no override: one row, None).
+    found = (
+        await session.exec(
+            select(Community.time_zone, SlaPolicy)
+            .select_from(Community)
+            .outerjoin(
+                SlaPolicy,
+                sa.and_(
+                    col(SlaPolicy.community_id) == Community.id,
+                    col(SlaPolicy.kind) == kind,
+                    col(SlaPolicy.priority) == priority,
+                    col(SlaPolicy.category).in_(sorted({category, ""})),
+                ),
+            )
+            .where(Community.id == community_id)
+        )
+    ).all()
+    if not found:
         raise NotFound("community.not_found")
+    zone = found[0][0]
     if not valid_time_zone(zone):
         log.warning(
             "community %s has an unknown time zone %r; using %s", community_id, zone, DEFAULT_TIME_ZONE
         )
         zone = DEFAULT_TIME_ZONE
-    rows = (
-        await session.exec(
-            select(SlaPolicy).where(
-                SlaPolicy.community_id == community_id,
-                SlaPolicy.kind == kind,
-                SlaPolicy.priority == priority,
-                col(SlaPolicy.category).in_(sorted({category, ""})),
-            )
-        )
-    ).all()
+    rows = [policy for _zone, policy in found if policy is not None]
     row = next((r for r in rows if r.category == category), None) or next(
         (r for r in rows if r.category == ""), None
     )
-    workdays, days_off = await load_exceptions(session, community_id)
+    calendar: Literal["24x7", "business_hours"] = (
+        "business_hours" if row is not None and row.calendar == "business_hours" else "24x7"
+    )
+    # Around the clock the community's exceptions change nothing: only business hours read them.
+    workdays, days_off = (
+        await load_exceptions(session, community_id)
+        if calendar == "business_hours"
+        else (frozenset(), frozenset())
+    )
     if row is None:
         response, resolution = DEFAULT_TARGETS[priority]
         return ResolvedPolicy(
@@ -289,7 +307,7 @@ async def resolve_policy(
         policy_id=row.id,
         response_minutes=row.response_minutes,
         resolution_minutes=row.resolution_minutes,
-        calendar="business_hours" if row.calendar == "business_hours" else "24x7",
+        calendar=calendar,
         time_zone=zone,
         business_start=row.business_start,
         business_end=row.business_end,

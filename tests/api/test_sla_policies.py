@@ -6,6 +6,8 @@ from datetime import date, time
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -343,3 +345,37 @@ async def test_calendar_exceptions_by_year(client: httpx.AsyncClient, db: AsyncS
     assert (
         await db.exec(select(CalendarException).where(CalendarException.community_id == c.id))
     ).all() == []
+
+
+async def test_resolve_policy_round_trips(
+    client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine
+) -> None:
+    """Every transition that moves a clock resolves the policy: the zone and the overrides come in one
+    statement, and the calendar exceptions only for a business-hours policy (24x7 never reads them)."""
+    c, p = await _setup(db)
+    assert c.id is not None
+    r = await client.put(url(c), json={"policies": OVERRIDES}, headers=f.auth(p["manager"]))
+    assert r.status_code == 200, r.text
+    r = await client.put(
+        url(c, "calendar-exceptions"),
+        json={"items": [{"day": "2027-02-20", "working": True}]},
+        headers=f.auth(p["admin"]),
+    )
+    assert r.status_code == 200, r.text
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        business = await resolve_policy(db, c.id, "repair", "水电", "urgent")
+        at_business = len(seen)
+        around_the_clock = await resolve_policy(db, c.id, "repair", "水电", "high")
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert business.calendar == "business_hours"
+    assert business.extra_workdays == frozenset({date(2027, 2, 20)})
+    assert at_business == 2, seen
+    assert around_the_clock.calendar == "24x7"
+    assert len(seen) - at_business == 1, seen
