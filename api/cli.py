@@ -73,7 +73,12 @@ def _run_process(name: str) -> None:
         finally:
             await resources.close()
 
-    asyncio.run(main())
+    try:
+        import uvloop  # uvicorn[standard] brings it: ~30% less CPU per push through httpx/h2
+    except ImportError:  # pragma: no cover
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
 
 
 @cli.command()

@@ -43,7 +43,7 @@ class BenchEnv:
     tickets: int = 1_000_000
     duration: float = 5.0  # measured seconds per load level
     peer_duration: float = 20.0  # the peer answers in seconds at 64 connections
-    warmup: float = 1.0
+    warmup: float = 2.0  # at 64 connections one wave of slow requests must finish before measuring
     quick: bool = False
     # "linli": the real app on DB_1M (+ Redis, no embedded worker); "linli_10k": the same on DB_10K;
     # "bare": bench/bare_app.py; "peer": django-helpdesk; "sqlite": the embedded default.

@@ -25,6 +25,8 @@ class Runtime:
     redis: Redis | None = None
     # Hands committed delivery ids to the broker; set by whoever owns the broker (API or worker).
     relay: Callable[[list[int]], Awaitable[None]] | None = None
+    # Starts expanding committed fan-out jobs (services.notifications.fanout); workers.jobs.LocalFanouts.
+    fanout_relay: Callable[[list[int]], Awaitable[None]] | None = None
 
 
 @dataclass

@@ -11,15 +11,22 @@ from functools import partial
 
 from services.bootstrap import Resources
 from workers.broker import kick, make_broker
+from workers.jobs import LocalFanouts
 from workers.runner import run_scheduler, run_worker
 
 
 @asynccontextmanager
 async def background(resources: Resources, embedded: bool) -> AsyncIterator[None]:
     settings = resources.runtime.settings
+    fanouts = LocalFanouts(resources)
+    resources.runtime.fanout_relay = fanouts
     if not embedded and not settings.redis_url:
         # No broker to hand to: the API only writes rows; a scheduler's sweeper finds them.
-        yield
+        try:
+            yield
+        finally:
+            resources.runtime.fanout_relay = None
+            await fanouts.close()
         return
     broker = make_broker(settings)
     resources.runtime.relay = partial(kick, broker)
@@ -33,6 +40,8 @@ async def background(resources: Resources, embedded: bool) -> AsyncIterator[None
     try:
         yield
     finally:
+        resources.runtime.fanout_relay = None
+        await fanouts.close()
         resources.runtime.relay = None
         stop.set()
         for task in tasks:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.api import run_receiver_task
@@ -22,6 +23,7 @@ from services.notifications.devices import prune_stale
 from workers import jobs
 from workers.broker import WorkerState, attach, kick
 from workers.channels.push import LogPushChannel, PushChannel
+from workers.jobs import LocalFanouts
 from workers.tasks import duty as duty_tasks
 from workers.tasks import kpis as kpi_tasks
 from workers.tasks import notices as notice_tasks
@@ -96,6 +98,14 @@ async def run_scheduler(
 ) -> None:
     if sweep_every is None:
         sweep_every = resources.runtime.settings.delivery_sweep_seconds
+    # What the jobs commit goes on at once (a due notice's fan-out is expanded here, its deliveries and
+    # those of SLA and duty notifications are kicked), not after a sweep or the relay's grace period.
+    if resources.runtime.relay is None:
+        resources.runtime.relay = partial(kick, broker)
+    fanouts = None
+    if resources.runtime.fanout_relay is None:
+        fanouts = LocalFanouts(resources)
+        resources.runtime.fanout_relay = fanouts
     loop = asyncio.get_running_loop()
     due = {job.name: loop.time() for job in JOBS}
     log.info("scheduler started: sweeper every %gs and %d periodic jobs", sweep_every, len(JOBS))
@@ -117,6 +127,8 @@ async def run_scheduler(
                 log.exception("job %s failed", job.name)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=sweep_every)
+    if fanouts is not None:
+        await fanouts.close()
     log.info("scheduler stopped")
 
 

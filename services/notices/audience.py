@@ -98,14 +98,15 @@ def members_query(notice: Notice, today: date) -> Any:
     )
 
 
-async def write_receipts(session: AsyncSession, notice: Notice, today: date) -> int:
-    """One statement, whatever the audience size; returns the number of receipts written."""
+async def write_receipts(session: AsyncSession, notice: Notice, today: date) -> list[int]:
+    """One statement, whatever the audience size; returns the recipients (user ids, ascending)."""
     table = NoticeReceipt.__table__  # type: ignore[attr-defined]
-    stmt = table.insert().from_select(
-        ["notice_id", "user_id", "household_id", "building_id"], members_query(notice, today)
+    stmt = (
+        table.insert()
+        .from_select(["notice_id", "user_id", "household_id", "building_id"], members_query(notice, today))
+        .returning(table.c.user_id)
     )
-    result = await session.execute(stmt)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return sorted(int(u) for u in (await session.execute(stmt)).scalars())
 
 
 async def recipient_ids(

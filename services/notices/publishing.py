@@ -74,8 +74,8 @@ async def publish_now(session: AsyncSession, notice: Notice, now: datetime | Non
     notice.updated_at = now
     session.add(notice)
     await session.flush()
-    count = await audience.write_receipts(session, notice, date.today())
-    recipients = [u for u in await audience.recipient_ids(session, notice.id or 0) if u != notice.author_id]
+    readers = await audience.write_receipts(session, notice, date.today())
+    recipients = [u for u in readers if u != notice.author_id]
     template = "notice.emergency" if notice.kind == NoticeKind.emergency else "notice.published"
     await send(session, notice, recipients, template, f"notice:{notice.id}:published")
-    return count
+    return len(readers)

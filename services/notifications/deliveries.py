@@ -8,6 +8,8 @@ update is fenced by the attempt number, so a late worker cannot overwrite a newe
 from __future__ import annotations
 
 import random
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -168,45 +170,91 @@ async def _finish(session: AsyncSession, c: ClaimedDelivery, **values: object) -
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+Finish = tuple[ClaimedDelivery, dict[str, object]]
+
+
+def sent_values(message_id: str | None, now: datetime | None = None) -> dict[str, object]:
+    return {
+        "status": DeliveryStatus.sent,
+        "sent_at": now or utcnow(),
+        "provider_message_id": message_id,
+        "last_error": None,
+    }
+
+
+def retry_values(
+    c: ClaimedDelivery, error: str, retry_after: float | None = None, now: datetime | None = None
+) -> dict[str, object]:
+    """Failed with backoff (never sooner than Retry-After), or dead after MAX_ATTEMPTS."""
+    if c.attempts >= MAX_ATTEMPTS:
+        return dead_values(error)
+    due = (now or utcnow()) + timedelta(seconds=backoff_seconds(c.attempts, retry_after))
+    return {"status": DeliveryStatus.failed, "next_attempt_at": due, "last_error": error[:500]}
+
+
+def dead_values(error: str) -> dict[str, object]:
+    return {"status": DeliveryStatus.dead, "last_error": error[:500]}
+
+
+def skipped_values(reason: str) -> dict[str, object]:
+    return {"status": DeliveryStatus.skipped, "last_error": reason[:500]}
+
+
+async def finish_many(session: AsyncSession, finishes: Sequence[Finish]) -> None:
+    """Record many outcomes with one executemany per kind of outcome (asyncpg pipelines it), each
+    row fenced by its claim (attempt number, status `sending`) exactly like `_finish`."""
+    groups: dict[tuple[str, ...], list[dict[str, object]]] = defaultdict(list)
+    for c, values in finishes:
+        keys = tuple(sorted(values))
+        groups[keys].append(
+            {"b_id": c.id, "b_attempts": c.attempts, **{f"b_{k}": v for k, v in values.items()}}
+        )
+    d = Delivery.__table__  # type: ignore[attr-defined]
+    for keys, params in groups.items():
+        stmt = (
+            sa.update(d)
+            .where(
+                d.c.id == sa.bindparam("b_id"),
+                d.c.attempts == sa.bindparam("b_attempts"),
+                d.c.status == DeliveryStatus.sending,
+            )
+            .values(locked_until=None, **{k: sa.bindparam(f"b_{k}") for k in keys})
+        )
+        conn = await session.connection()
+        await conn.execute(stmt, params)
+
+
 async def mark_sent(session: AsyncSession, c: ClaimedDelivery, message_id: str | None) -> bool:
-    return await _finish(
-        session,
-        c,
-        status=DeliveryStatus.sent,
-        sent_at=utcnow(),
-        provider_message_id=message_id,
-        last_error=None,
-    )
+    return await _finish(session, c, **sent_values(message_id))
 
 
 async def mark_retry(
     session: AsyncSession, c: ClaimedDelivery, error: str, retry_after: float | None = None
 ) -> bool:
-    if c.attempts >= MAX_ATTEMPTS:
-        return await mark_dead(session, c, error)
-    due = utcnow() + timedelta(seconds=backoff_seconds(c.attempts, retry_after))
-    return await _finish(
-        session, c, status=DeliveryStatus.failed, next_attempt_at=due, last_error=error[:500]
-    )
+    return await _finish(session, c, **retry_values(c, error, retry_after))
 
 
 async def mark_dead(session: AsyncSession, c: ClaimedDelivery, error: str) -> bool:
-    return await _finish(session, c, status=DeliveryStatus.dead, last_error=error[:500])
+    return await _finish(session, c, **dead_values(error))
 
 
 async def mark_skipped(session: AsyncSession, c: ClaimedDelivery, reason: str) -> bool:
-    return await _finish(session, c, status=DeliveryStatus.skipped, last_error=reason[:500])
+    return await _finish(session, c, **skipped_values(reason))
 
 
 async def drop_token(session: AsyncSession, c: ClaimedDelivery, reason: str) -> None:
     """The token is dead (uninstalled app, other sender): disable the device, skip its delivery."""
+    await disable_device(session, c, reason)
+    await mark_skipped(session, c, reason)
+
+
+async def disable_device(session: AsyncSession, c: ClaimedDelivery, reason: str) -> None:
     if c.device_id is not None:
         await session.execute(
             update(Device)
             .where(col(Device.id) == c.device_id, col(Device.disabled_at).is_(None))
             .values(disabled_at=utcnow(), disabled_reason=reason[:60])
         )
-    await mark_skipped(session, c, reason)
 
 
 async def unread_counts(session: AsyncSession, user_ids: list[int]) -> dict[int, int]:

@@ -1,5 +1,9 @@
 """Large audiences (a notice to a 10,000-household estate): record the intent in the caller's
-transaction, then write inbox rows and deliveries in chunks, one short transaction each."""
+transaction, then write inbox rows and deliveries in chunks, one short transaction each.
+
+After the caller commits, the fan-out id goes to the runtime's `fanout_relay` (services.notifications.relay;
+workers.jobs.LocalFanouts), which expands it at once in the committing process; the scheduler's
+`run_fanouts` finishes any that a dead process left open."""
 
 from __future__ import annotations
 
@@ -10,11 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.db import defer_after_commit
 from services.models import NotificationFanout, utcnow
 from services.notifications.catalog import category as get_category
 from services.notifications.outbox import notify
 
-CHUNK = 500
+CHUNK = 2_500  # recipients per transaction: the statements are set-based, a chunk is ~4 statements
+FANOUTS = "fanouts"
 
 
 async def notify_later(
@@ -43,6 +49,7 @@ async def notify_later(
             await session.flush()
     except IntegrityError:
         return None
+    defer_after_commit(session, FANOUTS, [row.id or 0])
     return row.id
 
 
@@ -56,8 +63,10 @@ async def open_fanout_ids(session: AsyncSession, limit: int = 20) -> list[int]:
     return [int(i) for i in rows.all() if i is not None]
 
 
-async def advance(session: AsyncSession, fanout_id: int, chunk: int = CHUNK) -> bool:
-    """Write the next chunk; returns True when the fan-out is complete. Call in its own transaction."""
+async def advance(session: AsyncSession, fanout_id: int, chunk: int | None = None) -> bool:
+    """Write the next chunk (CHUNK recipients by default); returns True when the fan-out is complete.
+    Call in its own transaction."""
+    chunk = chunk or CHUNK
     job = (
         await session.exec(
             select(NotificationFanout).where(NotificationFanout.id == fanout_id).with_for_update()

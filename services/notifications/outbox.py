@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,6 +20,7 @@ from services.db import defer_after_commit, insert_for
 from services.models import (
     Channel,
     Delivery,
+    DeliveryStatus,
     Device,
     Notification,
     NotificationPreference,
@@ -29,7 +31,8 @@ from services.models import (
 from services.notifications.catalog import category as get_category
 from services.notifications.catalog import render
 
-CHUNK = 500
+CHUNK = 2_500  # recipients per round of statements (set-based: the count barely matters)
+ROWS = 500  # rows per multi-VALUES INSERT
 DELIVERIES = "deliveries"
 
 
@@ -71,89 +74,231 @@ async def _notify_chunk(
     dedupe_key: str,
     community_id: int | None,
 ) -> list[int]:
+    """Set-based: one INSERT … SELECT of inbox rows per distinct rendering (locale), one of push
+    deliveries (a join with the devices) and, for critical items, one of SMS deliveries. Only the few
+    recipients with quiet hours or a muted push channel get their deliveries row by row."""
     now = utcnow()
-    locales = (await session.exec(select(User.id, User.locale).where(col(User.id).in_(users)))).all()
-    rows = []
-    for user_id, locale in locales:
-        title, body = render(template, locale, data)
-        rows.append(
-            {
-                "user_id": user_id,
-                "community_id": community_id,
-                "category": category,
-                "critical": critical,
-                "title": title,
-                "body": body,
-                "data": {
-                    **{k: v for k, v in data.items() if isinstance(v, str | int | float | bool)},
-                    "template": template,
-                },
-                "dedupe_key": dedupe_key,
-                "created_at": now,
-            }
-        )
-    if not rows:
+    u = User.__table__  # type: ignore[attr-defined]
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    rendered: dict[str, tuple[str, str]] = {}
+    for user_id, locale in (
+        await session.execute(sa.select(u.c.id, u.c.locale).where(_in(session, u.c.id, users)))
+    ).all():
+        if locale not in rendered:
+            rendered[locale] = render(template, locale, data)
+        groups[rendered[locale]].append(int(user_id))
+    if not groups:
         return []
+    payload = {
+        **{k: v for k, v in data.items() if isinstance(v, str | int | float | bool)},
+        "template": template,
+    }
     table = Notification.__table__  # type: ignore[attr-defined]
-    stmt = (
-        insert_for(session)(table)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
-        .returning(table.c.id, table.c.user_id)
-    )
-    inserted = (await session.execute(stmt)).all()
+    inserted: list[tuple[int, int]] = []
+    for (title, body), ids in groups.items():
+        rows = sa.select(
+            u.c.id,
+            sa.literal(community_id, sa.BigInteger()),
+            sa.literal(category, sa.String()),
+            sa.literal(critical, sa.Boolean()),
+            sa.literal(title, sa.String()),
+            sa.literal(body, sa.String()),
+            sa.literal(payload, sa.JSON()),
+            sa.literal(dedupe_key, sa.String()),
+            sa.literal(now, sa.DateTime(timezone=True)),
+        ).where(_in(session, u.c.id, ids))
+        stmt = (
+            insert_for(session)(table)
+            .from_select(
+                [
+                    "user_id",
+                    "community_id",
+                    "category",
+                    "critical",
+                    "title",
+                    "body",
+                    "data",
+                    "dedupe_key",
+                    "created_at",
+                ],
+                rows,
+            )
+            .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+            .returning(table.c.id, table.c.user_id)
+        )
+        inserted += [(int(n), int(uid)) for n, uid in (await session.execute(stmt)).all()]
     if not inserted:
         return []
     fresh = [user_id for _, user_id in inserted]
+    special: set[int] = set()
+    muted: set[int] = set()
+    quiet: dict[int, QuietHours] = {}
+    if not critical:  # critical items ignore opt-outs and quiet hours
+        muted = {
+            int(p.user_id)
+            for p in (
+                await session.exec(
+                    select(NotificationPreference).where(
+                        _in(session, col(NotificationPreference.user_id), fresh),
+                        NotificationPreference.category == category,
+                        NotificationPreference.channel == Channel.push,
+                        col(NotificationPreference.enabled).is_(False),
+                    )
+                )
+            ).all()
+        }
+        quiet = {
+            q.user_id: q
+            for q in (
+                await session.exec(select(QuietHours).where(_in(session, col(QuietHours.user_id), fresh)))
+            ).all()
+        }
+        special = muted | set(quiet)
+    new_ids: list[int] = []
+    plain = [n for n, user_id in inserted if user_id not in special]
+    if plain:
+        new_ids += await _push_deliveries(session, plain, dedupe_key, now)
+        if critical:  # people without the app hear of critical items by SMS
+            new_ids += await _sms_deliveries(session, plain, dedupe_key, now)
+    if special:
+        new_ids += await _special_deliveries(
+            session, [(n, uid) for n, uid in inserted if uid in special], muted, quiet, dedupe_key, now
+        )
+    # Handed to the broker once the caller's transaction commits (see services.notifications.relay).
+    defer_after_commit(session, DELIVERIES, new_ids)
+    return [notification_id for notification_id, _ in inserted]
+
+
+def _in(session: AsyncSession, column: Any, ids: list[int]) -> Any:
+    """`column IN ids`: one array parameter on PostgreSQL (one cached statement whatever the count)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(None, ids, type_=ARRAY(sa.BigInteger())))
+    return column.in_(ids)
+
+
+def _key(prefix: str, user_id: Any, target: Any) -> Any:
+    """`{dedupe key}:u{user}:{target}`, cut to the column's 250 characters, in SQL."""
+    text = sa.literal(f"{prefix}:u", sa.String()) + sa.cast(user_id, sa.String()) + target
+    return sa.func.substr(text, 1, 250)
+
+
+_DELIVERY_COLUMNS = [
+    "notification_id",
+    "user_id",
+    "channel",
+    "device_id",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "dedupe_key",
+    "created_at",
+]
+
+
+async def _insert_deliveries(session: AsyncSession, rows: Any) -> list[int]:
+    dtable = Delivery.__table__  # type: ignore[attr-defined]
+    stmt = (
+        insert_for(session)(dtable)
+        .from_select(_DELIVERY_COLUMNS, rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(dtable.c.id)
+    )
+    return [int(i) for i in (await session.execute(stmt)).scalars()]
+
+
+async def _push_deliveries(
+    session: AsyncSession, notification_ids: list[int], key: str, now: datetime
+) -> list[int]:
+    """One push delivery per enabled device of each notification's recipient, due now."""
+    n = Notification.__table__  # type: ignore[attr-defined]
+    d = Device.__table__  # type: ignore[attr-defined]
+    at = sa.literal(now, sa.DateTime(timezone=True))
+    rows = (
+        sa.select(
+            n.c.id,
+            n.c.user_id,
+            sa.literal(Channel.push.value, sa.String()),
+            d.c.id,
+            sa.literal(DeliveryStatus.pending.value, sa.String()),
+            sa.literal(0, sa.Integer()),
+            at,
+            _key(key, n.c.user_id, sa.literal(":d", sa.String()) + sa.cast(d.c.id, sa.String())),
+            at,
+        )
+        .select_from(n.join(d, sa.and_(d.c.user_id == n.c.user_id, d.c.disabled_at.is_(None))))
+        .where(_in(session, n.c.id, notification_ids))
+    )
+    return await _insert_deliveries(session, rows)
+
+
+async def _sms_deliveries(
+    session: AsyncSession, notification_ids: list[int], key: str, now: datetime
+) -> list[int]:
+    """One SMS delivery per recipient without an enabled device, due now (critical items)."""
+    n = Notification.__table__  # type: ignore[attr-defined]
+    d = Device.__table__  # type: ignore[attr-defined]
+    at = sa.literal(now, sa.DateTime(timezone=True))
+    has_device = sa.exists().where(d.c.user_id == n.c.user_id, d.c.disabled_at.is_(None))
+    rows = sa.select(
+        n.c.id,
+        n.c.user_id,
+        sa.literal(Channel.sms.value, sa.String()),
+        sa.null(),
+        sa.literal(DeliveryStatus.pending.value, sa.String()),
+        sa.literal(0, sa.Integer()),
+        at,
+        _key(key, n.c.user_id, sa.literal(":sms", sa.String())),
+        at,
+    ).where(_in(session, n.c.id, notification_ids), ~has_device)
+    return await _insert_deliveries(session, rows)
+
+
+async def _special_deliveries(
+    session: AsyncSession,
+    inserted: list[tuple[int, int]],
+    muted: set[int],
+    quiet: dict[int, QuietHours],
+    dedupe_key: str,
+    now: datetime,
+) -> list[int]:
+    """Non-critical items for recipients with quiet hours (due when the window ends) or a muted push
+    channel (no push), row by row: few people set either."""
     devices: dict[int, list[int]] = defaultdict(list)
     for device_id, user_id in (
         await session.exec(
             select(Device.id, Device.user_id).where(
-                col(Device.user_id).in_(fresh), col(Device.disabled_at).is_(None)
+                _in(session, col(Device.user_id), [uid for _, uid in inserted]),
+                col(Device.disabled_at).is_(None),
             )
         )
     ).all():
         devices[user_id].append(device_id or 0)
-    muted = {
-        (p.user_id, p.channel)
-        for p in (
-            await session.exec(
-                select(NotificationPreference).where(
-                    col(NotificationPreference.user_id).in_(fresh),
-                    NotificationPreference.category == category,
-                    col(NotificationPreference.enabled).is_(False),
-                )
-            )
-        ).all()
-    }
-    quiet = {
-        q.user_id: q
-        for q in (await session.exec(select(QuietHours).where(col(QuietHours.user_id).in_(fresh)))).all()
-    }
     deliveries = []
     for notification_id, user_id in inserted:
-        due = now if critical or user_id not in quiet else quiet_window_end(now, quiet[user_id])
-        push_ok = critical or (user_id, Channel.push) not in muted
-        for device_id in devices.get(user_id, []) if push_ok else []:
+        if user_id in muted:
+            continue
+        due = quiet_window_end(now, quiet[user_id]) if user_id in quiet else now
+        for device_id in devices.get(user_id, []):
             deliveries.append(
                 _delivery(notification_id, user_id, Channel.push, device_id, due, dedupe_key, now)
             )
-        # Critical items reach people without the app by SMS.
-        if critical and not devices.get(user_id):
-            deliveries.append(_delivery(notification_id, user_id, Channel.sms, None, due, dedupe_key, now))
     dtable = Delivery.__table__  # type: ignore[attr-defined]
-    for start in range(0, len(deliveries), CHUNK):
-        new_ids = (
-            await session.execute(
-                insert_for(session)(dtable)
-                .values(deliveries[start : start + CHUNK])
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(dtable.c.id)
-            )
-        ).scalars()
-        # Handed to the broker once the caller's transaction commits (see services.notifications.relay).
-        defer_after_commit(session, DELIVERIES, [int(i) for i in new_ids])
-    return [notification_id for notification_id, _ in inserted]
+    new_ids: list[int] = []
+    for start in range(0, len(deliveries), ROWS):
+        new_ids += [
+            int(i)
+            for i in (
+                await session.execute(
+                    insert_for(session)(dtable)
+                    .values(deliveries[start : start + ROWS])
+                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                    .returning(dtable.c.id)
+                )
+            ).scalars()
+        ]
+    return new_ids
 
 
 def _delivery(

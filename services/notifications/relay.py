@@ -1,5 +1,6 @@
-"""After commit, hand new delivery ids to the broker. Best effort: if the broker (Redis) is down the
-rows are already safe in the database and the sweeper re-queues them."""
+"""After commit, hand new delivery ids to the broker and new fan-out jobs to the fan-out relay. Best
+effort: the rows are already safe in the database; if the broker (Redis) is down the sweeper re-queues
+the deliveries, and the scheduler's `run_fanouts` expands any fan-out left open."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.db import take_after_commit
+from services.notifications.fanout import FANOUTS
 from services.notifications.outbox import DELIVERIES
 from services.runtime import Runtime
 
@@ -16,7 +18,14 @@ KICK_BATCH = 500
 
 
 async def after_commit(session: AsyncSession, runtime: Runtime) -> None:
-    ids = take_after_commit(session).get(DELIVERIES, [])
+    taken = take_after_commit(session)
+    fanouts = taken.get(FANOUTS, [])
+    if fanouts and runtime.fanout_relay is not None:
+        try:
+            await runtime.fanout_relay(fanouts)
+        except Exception as exc:
+            log.warning("fan-outs %s not started (%s); the scheduler will expand them", fanouts, exc)
+    ids = taken.get(DELIVERIES, [])
     if not ids or runtime.relay is None:
         return
     try:

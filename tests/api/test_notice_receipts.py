@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.models import Notification, NotificationFanout, Role
 from services.models.notices import NoticeReceipt
 from tests import factories as f
+from tests.conftest import App
 
 
 def code(r: httpx.Response) -> str:
@@ -103,12 +104,19 @@ async def test_remind_notifies_only_the_unread(client: httpx.AsyncClient, db: As
 
 
 async def test_large_audience_goes_through_the_fanout(
-    client: httpx.AsyncClient, db: AsyncSession, monkeypatch: Any
+    app: App, client: httpx.AsyncClient, db: AsyncSession, monkeypatch: Any
 ) -> None:
-    """Above the threshold, publishing records a chunked fan-out job instead of notifying inline."""
+    """Above the threshold, publishing records a chunked fan-out job instead of notifying inline, and
+    hands it to the fan-out relay once committed (which expands it at once; here it only records)."""
     from services.notices import publishing
 
     monkeypatch.setattr(publishing, "FANOUT_THRESHOLD", 3)
+    started: list[list[int]] = []
+
+    async def record(ids: list[int]) -> None:
+        started.append(ids)
+
+    monkeypatch.setattr(app.runtime, "fanout_relay", record)
     w = await f.notice_world(db)
     n = await f.post_notice(client, w.committee, w.cid, requires_ack=True)
     fan = (
@@ -117,6 +125,7 @@ async def test_large_audience_goes_through_the_fanout(
         )
     ).one()
     assert len(fan.recipients) == 6 and fan.done_at is None
+    assert started == [[fan.id]]
     inline = (await db.exec(select(func.count()).select_from(Notification).where(
         col(Notification.dedupe_key) == f"notice:{n['id']}:published"))).one()  # fmt: skip
     assert inline == 0

@@ -5,20 +5,32 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.bootstrap import Resources
-from services.models import AuditLog, Delivery, Device, Notification, NotificationFanout, utcnow
+from services.models import (
+    AuditLog,
+    Delivery,
+    Device,
+    Notification,
+    NotificationFanout,
+    NotificationPreference,
+    QuietHours,
+    utcnow,
+)
 from services.notifications import deliveries as q
 from services.notifications import fanout
 from services.notifications.catalog import register_templates
 from services.notifications.devices import prune_stale
 from services.notifications.outbox import notify
+from services.runtime import Runtime
 from tests import factories as f
 from tests.conftest import App
 from workers import jobs
+from workers.jobs import LocalFanouts
 
 register_templates({"test.fan": (("停水通知", "{what}"), ("Water cut", "{what}"))})
 
@@ -125,3 +137,104 @@ async def test_dead_letters_listed_and_redriven_by_platform_admin(
     ).first() is not None
     r = await client.get("/v1/admin/deliveries?status=bogus", headers=f.auth(admin))
     assert r.status_code == 422
+
+
+async def test_set_based_notify_keeps_devices_opt_outs_quiet_hours_and_sms(db: AsyncSession) -> None:
+    """notify() writes inbox rows and deliveries with INSERT … SELECT; recipients with quiet hours or a
+    muted push channel still get theirs row by row, critical items ignore both, and a repeat is a no-op."""
+    two, quiet, muted, bare = [await f.user(db) for _ in range(4)]
+    for n, u in enumerate((two, two, quiet, muted)):
+        db.add(Device(user_id=u.id or 0, token=f"set-based-token-{n:012d}", platform="android"))
+    now = utcnow()
+    db.add(
+        QuietHours(
+            user_id=quiet.id or 0,
+            starts=(now - timedelta(hours=1)).time().replace(second=0, microsecond=0),
+            ends=(now + timedelta(hours=1)).time().replace(second=0, microsecond=0),
+            time_zone="UTC",
+        )
+    )
+    db.add(NotificationPreference(user_id=muted.id or 0, category="notice", channel="push", enabled=False))
+    await db.flush()
+    ids = [u.id or 0 for u in (two, quiet, muted, bare)]
+
+    async def deliveries(key: str) -> dict[int, list[tuple[str, str, bool]]]:
+        got: dict[int, list[tuple[str, str, bool]]] = {}
+        rows = await db.exec(select(Delivery).where(col(Delivery.dedupe_key).startswith(f"{key}:")))
+        for d in rows.all():
+            got.setdefault(d.user_id, []).append(
+                (d.channel, d.dedupe_key, d.next_attempt_at > now + timedelta(minutes=5))
+            )
+        return {u: sorted(v) for u, v in got.items()}
+
+    created = await notify(db, ids, "notice", "test.fan", {"what": "停电"}, "routine:9")
+    assert len(created) == 4
+    got = await deliveries("routine:9")
+    assert sorted(got) == sorted([two.id, quiet.id])  # muted: no push; bare: no device, not critical
+    assert [(c, later) for c, _, later in got[two.id or 0]] == [("push", False), ("push", False)]
+    assert [(c, later) for c, _, later in got[quiet.id or 0]] == [
+        ("push", True)
+    ]  # held until the window ends
+    assert all(k.startswith(f"routine:9:u{two.id}:d") for _, k, _ in got[two.id or 0])
+    assert await notify(db, ids, "notice", "test.fan", {"what": "停电"}, "routine:9") == []
+    assert await deliveries("routine:9") == got
+
+    await notify(db, ids, "emergency", "test.fan", {"what": "燃气泄漏"}, "gas:9")
+    got = await deliveries("gas:9")
+    assert {u: [(c, later) for c, _, later in v] for u, v in got.items()} == {
+        two.id: [("push", False), ("push", False)],
+        quiet.id: [("push", False)],
+        muted.id: [("push", False)],
+        bare.id: [("sms", False)],
+    }
+    assert got[bare.id or 0][0][1] == f"gas:9:u{bare.id}:sms"
+
+
+async def test_committed_fanout_is_expanded_at_once_by_the_fanout_relay(
+    db: AsyncSession,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    app: App,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fan-out relay starts a committed fan-out right away (no scheduler pass); a rolled-back one
+    never starts; each chunk's deliveries go to the delivery relay after its commit."""
+    users = [await f.user(db) for _ in range(5)]
+    for n, u in enumerate(users):
+        db.add(Device(user_id=u.id or 0, token=f"relay-fan-token-{n:012d}", platform="ios"))
+    await db.commit()
+    kicked: list[int] = []
+
+    async def relay(ids: list[int]) -> None:
+        kicked.extend(ids)
+
+    runtime = Runtime(settings=app.settings, sms=app.sms, relay=relay)
+    resources = Resources(engine, sessionmaker, runtime)
+    runtime.fanout_relay = fanouts = LocalFanouts(resources)
+    ids = [u.id or 0 for u in users]
+    with pytest.raises(RuntimeError):
+        async with resources.unit() as session:
+            await fanout.notify_later(session, ids, "notice", "test.fan", {"what": "演练"}, "fan:rolled")
+            raise RuntimeError("the request failed")
+    assert not fanouts.tasks
+    chunks: list[int] = []
+    advance = fanout.advance
+
+    async def counted(session: AsyncSession, fanout_id: int, chunk: int | None = None) -> bool:
+        chunks.append(fanout_id)
+        return await advance(session, fanout_id, chunk)
+
+    monkeypatch.setattr(fanout, "CHUNK", 2)
+    monkeypatch.setattr(fanout, "advance", counted)
+    async with resources.unit() as session:
+        fid = await fanout.notify_later(session, ids, "notice", "test.fan", {"what": "演练"}, "fan:5")
+    await fanouts.close()
+    assert chunks == [fid] * 3  # three chunks of two, one transaction each
+    job = await db.get(NotificationFanout, fid)
+    assert job is not None
+    await db.refresh(job)
+    assert job.done_at is not None and job.next_index == 5
+    rows = (await db.exec(select(Delivery.id).where(col(Delivery.dedupe_key).startswith("fan:5:")))).all()
+    assert sorted(kicked) == sorted(rows) and len(rows) == 5
+    assert (await db.exec(select(func.count()).select_from(NotificationFanout).where(
+        NotificationFanout.dedupe_key == "fan:rolled"))).one() == 0  # fmt: skip

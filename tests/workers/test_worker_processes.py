@@ -276,9 +276,10 @@ async def test_worker_killed_mid_batch_every_delivery_sent_dupes_only_in_flight(
     await notify_all(committed, list(users), "proc-crash")
     batch = await batch_for(committed, users, "proc-crash")
     assert len(batch.ids) == n
-    # 20 ms per push; on this loopback HTTP/1.1 stand-in a worker sends ~50-100 pushes/s anyway
-    # (httpcore's pool bookkeeping per queued request, see docs/benchmarks.md), so a batch takes seconds.
-    slow_down(standin, list(batch.tokens.values()), 20)
+    # A worker has up to LANES × IN_FLIGHT (300) pushes in flight, so the whole batch would land in one
+    # wave: staggered answers (20 ms, 40 ms, … 4 s) spread it over seconds and the kill lands mid-batch.
+    for k, token in enumerate(batch.tokens.values()):
+        standin.behave(token, "ok", delay_ms=20 * (k + 1))
 
     if redis_mode(settings):
         assert settings.redis_url is not None

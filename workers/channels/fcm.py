@@ -27,6 +27,14 @@ How the SDK is steered (firebase-admin 7.x; `check_sdk_contract()` fails a test 
   expired token (and re-refresh on every 401) with a *blocking* HTTPS call inside the event loop, so the
   SDK gets `_LoopSafeCredentials`: it only applies the cached token, and the channel refreshes the real
   credential in a worker thread before a batch when it is stale or after the SDK asked for a refresh.
+- Lanes: httpcore puts every request for one origin on one HTTP/2 connection and lets at most 100
+  streams run on it (its own MAX_CONCURRENT_STREAMS, whatever the server allows), so one SDK App
+  carries at most 100 requests at once: 100 / latency messages/s (2,000/s at 50 ms). The channel owns
+  `LANES` Apps on the same credential, each with its own client (one HTTP/2 connection to FCM, or
+  one HTTP/1.1 pool), and sends chunks of at most `IN_FLIGHT` on whichever lane is free.
+- `h2c://host:port` as the base URL (stand-ins, benchmarks): plain-text HTTP/2 with prior
+  knowledge. httpx speaks HTTP/1.1 to an `http://` URL even when asked for HTTP/2 (no h2c upgrade),
+  so for h2c the SDK client's `http://` transport is replaced by one built with `http1=False`.
 - Retries inside the SDK: 500 and 503 are retried 4 times with backoff 0, 1, 2, 4 s (~7 s before the
   error reaches us; Retry-After is not honoured there); 401 is re-sent twice; connection errors and
   other statuses are not retried. Our own backoff lives in the delivery rows.
@@ -47,7 +55,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import firebase_admin
-from firebase_admin import _http_client, messaging
+import httpx
+from firebase_admin import _http_client, _retry, messaging
 from firebase_admin import credentials as fb_credentials
 from firebase_admin import exceptions as fb_exceptions
 from google.auth import credentials as ga_credentials
@@ -63,8 +72,11 @@ log = logging.getLogger("linli.fcm")
 MAX_BATCH = 500  # send_each_async refuses more
 # send_each_async starts every message of a call at once. More requests in flight than the HTTP
 # client's pool holds makes httpcore's pool bookkeeping quadratic (measured: ~90% of a worker's CPU
-# with 2,000 queued), so each call carries at most this many and calls from concurrent tasks queue.
+# with 2,000 queued), and httpcore runs at most 100 streams on its one HTTP/2 connection, so each call
+# carries at most this many; calls beyond LANES × IN_FLIGHT wait for a free lane.
 IN_FLIGHT = 100
+LANES = 3  # SDK Apps (HTTP clients) per channel: up to LANES × IN_FLIGHT requests in flight
+H2C_PREFIX = "h2c://"
 APNS_COLLAPSE_ID_MAX_BYTES = 64
 STATIC_PREFIX = "static:"
 DEFAULT_BASE_URL = "https://fcm.googleapis.com"
@@ -204,23 +216,39 @@ class FcmChannel:
         if not project_id:
             raise ValueError("LINLI_FCM_PROJECT_ID is required (a static token carries no project)")
         self.project_id = project_id
-        self.base_url = (fcm.base_url or DEFAULT_BASE_URL).rstrip("/")
+        base_url = (fcm.base_url or DEFAULT_BASE_URL).rstrip("/")
+        h2c = base_url.startswith(H2C_PREFIX)
+        self.base_url = "http://" + base_url[len(H2C_PREFIX) :] if h2c else base_url
         self.url = self.base_url + _FCM_PATH.format(project_id)
         self._credential = _LoopSafeCredentials(credential)
         self._refresh_lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._gate = asyncio.Lock()
-        self.app = firebase_admin.initialize_app(
-            self._credential,
-            {"projectId": project_id, "httpTimeout": fcm.timeout_seconds},
-            name=app_name or f"linli-fcm-{next(_app_names)}",
-        )
-        service = messaging._get_messaging_service(self.app)
-        if not isinstance(getattr(service, "_fcm_url", None), str):
-            firebase_admin.delete_app(self.app)
-            raise RuntimeError("firebase-admin moved _MessagingService._fcm_url; see check_sdk_contract()")
-        service._fcm_url = self.url
-        self._service = service
+        name = app_name or f"linli-fcm-{next(_app_names)}"
+        self.apps: list[firebase_admin.App] = []
+        try:
+            for lane in range(LANES):
+                app = firebase_admin.initialize_app(
+                    self._credential,
+                    {"projectId": project_id, "httpTimeout": fcm.timeout_seconds},
+                    name=name if lane == 0 else f"{name}#{lane}",
+                )
+                self.apps.append(app)
+                service = messaging._get_messaging_service(app)
+                if not isinstance(getattr(service, "_fcm_url", None), str):
+                    raise RuntimeError(
+                        "firebase-admin moved _MessagingService._fcm_url; see check_sdk_contract()"
+                    )
+                service._fcm_url = self.url
+                if h2c:
+                    _use_h2c(service)
+        except BaseException:
+            for app in self.apps:
+                firebase_admin.delete_app(app)
+            raise
+        self.app = self.apps[0]
+        self._free: asyncio.Queue[firebase_admin.App] = asyncio.Queue()
+        for app in self.apps:
+            self._free.put_nowait(app)
 
     async def send(self, pushes: Sequence[Push]) -> list[PushOutcome]:
         """One outcome per push, in the same order. Never raises for a per-push failure."""
@@ -229,19 +257,31 @@ class FcmChannel:
             self._loop = loop
         elif self._loop is not loop:
             raise RuntimeError("FcmChannel is bound to the event loop it first sent on")
-        outcomes: list[PushOutcome] = []
-        for start in range(0, len(pushes), IN_FLIGHT):
-            async with self._gate:
-                outcomes += await self._send_batch(pushes[start : start + IN_FLIGHT])
-        return outcomes
+        if len(pushes) <= IN_FLIGHT:
+            return await self._send_on_lane(pushes)
+        chunks = await asyncio.gather(
+            *(self._send_on_lane(pushes[i : i + IN_FLIGHT]) for i in range(0, len(pushes), IN_FLIGHT))
+        )
+        return [outcome for chunk in chunks for outcome in chunk]
 
     async def aclose(self) -> None:
-        """Close the SDK's httpx client on this loop, then delete the App (its own close() would call
-        asyncio.run(), which cannot run inside a loop, so that part runs in a thread)."""
-        await self._service._async_client.aclose()
-        await asyncio.to_thread(firebase_admin.delete_app, self.app)
+        """Close the SDK's httpx clients on this loop, then delete the Apps (their own close() would
+        call asyncio.run(), which cannot run inside a loop, so that part runs in a thread)."""
+        for app in self.apps:
+            await messaging._get_messaging_service(app)._async_client.aclose()
+        for app in self.apps:
+            await asyncio.to_thread(firebase_admin.delete_app, app)
 
-    async def _send_batch(self, batch: Sequence[Push]) -> list[PushOutcome]:
+    async def _send_on_lane(self, batch: Sequence[Push]) -> list[PushOutcome]:
+        if not batch:
+            return []
+        app = await self._free.get()
+        try:
+            return await self._send_batch(batch, app)
+        finally:
+            self._free.put_nowait(app)
+
+    async def _send_batch(self, batch: Sequence[Push], app: firebase_admin.App) -> list[PushOutcome]:
         results: list[PushOutcome | None] = [None] * len(batch)
         ready: list[tuple[int, messaging.Message]] = []
         for i, push in enumerate(batch):
@@ -261,7 +301,7 @@ class FcmChannel:
                     )
                 ready = []
         if ready:
-            responses = await self._send_each([m for _, m in ready])
+            responses = await self._send_each([m for _, m in ready], app)
             for (i, _), response in zip(ready, responses, strict=True):
                 results[i] = classify(batch[i].delivery_id, response)
         outcomes = [r for r in results if r is not None]
@@ -272,24 +312,24 @@ class FcmChannel:
             )
         return outcomes
 
-    async def _send_each(self, messages: list[messaging.Message]) -> list[Any]:
+    async def _send_each(self, messages: list[messaging.Message], app: firebase_admin.App) -> list[Any]:
         """SendResponse-like results (or the exception) per message, never raising."""
         try:
-            batch = await messaging.send_each_async(messages, app=self.app)
+            batch = await messaging.send_each_async(messages, app=app)
             return list(batch.responses)
         except ValueError:
             # The SDK encodes every message before sending any; one it refuses (our bug) fails the whole
             # batch. Send one by one so only the bad ones are dead-lettered.
             if len(messages) == 1:
                 raise
-            return list(await asyncio.gather(*(self._send_one(m) for m in messages)))
+            return list(await asyncio.gather(*(self._send_one(m, app) for m in messages)))
         except Exception as exc:  # the SDK wraps unexpected failures of the whole gather in UnknownError
             log.warning("FCM batch of %d failed as a whole: %s", len(messages), exc)
             return [exc] * len(messages)
 
-    async def _send_one(self, message: messaging.Message) -> Any:
+    async def _send_one(self, message: messaging.Message, app: firebase_admin.App) -> Any:
         try:
-            return (await self._send_each([message]))[0]
+            return (await self._send_each([message], app))[0]
         except ValueError as exc:
             return _Invalid(exc)
 
@@ -302,6 +342,17 @@ class FcmChannel:
                 return
             cred.refresh_requested = False
             await asyncio.to_thread(cred.inner.refresh, ga_requests.Request())
+
+
+def _use_h2c(service: Any) -> None:
+    """Make the SDK's async client speak HTTP/2 with prior knowledge to `http://` URLs."""
+    sdk_client = service._async_client  # firebase_admin._http_client.HttpxAsyncClient
+    transport = _retry.HttpxRetryTransport(retry=sdk_client._retry_config, http1=False)
+    mounts = sdk_client._async_client._mounts
+    pattern = httpx._utils.URLPattern("http://")
+    if pattern not in mounts:
+        raise RuntimeError("firebase-admin's async client has no http:// mount; see check_sdk_contract()")
+    mounts[pattern] = transport
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,6 +468,12 @@ def check_sdk_contract() -> None:
     assert "url=self._fcm_url" in inspect.getsource(service_cls.send_each_async)
     assert "self._async_client = " in inspect.getsource(service_cls.__init__)
     assert callable(_http_client.HttpxAsyncClient.aclose)
+    # h2c (_use_h2c): the SDK mounts its retry transport for "http://" on the httpx client.
+    init = inspect.getsource(_http_client.HttpxAsyncClient.__init__)
+    assert "self._retry_config = " in init and "'http://': HttpxRetryTransport(" in init
+    assert "self._async_client = httpx.AsyncClient(" in init and "mounts=self._mounts" in init
+    assert "**kwargs" in inspect.signature(_retry.HttpxRetryTransport.__init__).parameters.__repr__()
+    assert httpx._utils.URLPattern("http://") in httpx.AsyncClient(mounts={"http://": None})._mounts
     # Our loop-safe credential relies on the auth flow calling only before_request() and refresh().
     flow = inspect.getsource(_http_client.GoogleAuthCredentialFlow)
     assert "self._credential.before_request(" in flow
@@ -438,6 +495,8 @@ def check_sdk_contract() -> None:
 
 
 __all__ = [
+    "IN_FLIGHT",
+    "LANES",
     "MAX_BATCH",
     "FcmChannel",
     "FcmSettings",

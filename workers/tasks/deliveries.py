@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
-
-from sqlmodel.ext.asyncio.session import AsyncSession
+from datetime import datetime, timedelta
 
 from services.bootstrap import Resources
 from services.db import transaction
+from services.models import utcnow
 from services.notifications import deliveries as q
 from services.notifications.sms import SmsRejected, SmsRetryLater
 from workers.channels.push import Push, PushChannel, PushOutcome
@@ -73,45 +72,48 @@ async def drain_once(
 
     outcomes: list[PushOutcome] = await push.send(pushes) if pushes else []
 
+    # Outcomes are written in one transaction, one executemany per kind (not one UPDATE per row).
+    now = utcnow()
+    finishes: list[q.Finish] = [(c, q.skipped_values("device_gone")) for c in no_device]
+    stats.skipped += len(no_device)
+    dropped: list[tuple[q.ClaimedDelivery, str]] = []
+    for o in outcomes:
+        c = by_id[o.delivery_id]
+        if o.status == "drop_token":
+            dropped.append((c, o.error_code or "token_invalid"))
+            finishes.append((c, q.skipped_values(o.error_code or "token_invalid")))
+            stats.dropped += 1
+        else:
+            finishes.append((c, _push_values(c, o, stats, now)))
+    for c, exc in sms_results:
+        if exc is None:
+            finishes.append((c, q.sent_values(None, now)))
+            stats.sent += 1
+        elif isinstance(exc, SmsRejected):
+            finishes.append((c, q.dead_values(f"sms rejected: {exc}")))
+            stats.dead += 1
+        else:
+            retry_after = exc.retry_after if isinstance(exc, SmsRetryLater) else None
+            finishes.append((c, q.retry_values(c, f"sms: {exc}", retry_after, now)))
+            stats.retried += 1
     async with resources.unit() as session:
-        for c in no_device:
-            await q.mark_skipped(session, c, "device_gone")
-            stats.skipped += 1
-        for o in outcomes:
-            await _record_push(session, by_id[o.delivery_id], o, stats)
-        for c, exc in sms_results:
-            if exc is None:
-                await q.mark_sent(session, c, None)
-                stats.sent += 1
-            elif isinstance(exc, SmsRejected):
-                await q.mark_dead(session, c, f"sms rejected: {exc}")
-                stats.dead += 1
-            else:
-                retry_after = exc.retry_after if isinstance(exc, SmsRetryLater) else None
-                await q.mark_retry(session, c, f"sms: {exc}", retry_after)
-                stats.retried += 1
+        for c, reason in dropped:
+            await q.disable_device(session, c, reason)
+        await q.finish_many(session, finishes)
     return stats
 
 
-async def _record_push(
-    session: AsyncSession, c: q.ClaimedDelivery, o: PushOutcome, stats: DrainStats
-) -> None:
-    error = f"{o.error_code or 'error'}: {o.detail or ''}".strip()
+def _push_values(c: q.ClaimedDelivery, o: PushOutcome, stats: DrainStats, now: datetime) -> dict[str, object]:
     if o.status == "sent":
-        await q.mark_sent(session, c, o.message_id)
         stats.sent += 1
-    elif o.status == "drop_token":
-        await q.drop_token(session, c, o.error_code or "token_invalid")
-        stats.dropped += 1
-    elif o.status == "dead":
-        await q.mark_dead(session, c, error)
+        return q.sent_values(o.message_id, now)
+    error = f"{o.error_code or 'error'}: {o.detail or ''}".strip()
+    if o.status == "dead":
         stats.dead += 1
-    elif o.status == "alert":
+        return q.dead_values(error)
+    if o.status == "alert":
         # Our credentials or the APNs certificate are wrong: keep the token, retry later, shout.
         log.error("push alert for delivery %s: %s", c.id, error)
         stats.alerts.append(error)
-        await q.mark_retry(session, c, error, o.retry_after_seconds)
-        stats.retried += 1
-    else:
-        await q.mark_retry(session, c, error, o.retry_after_seconds)
-        stats.retried += 1
+    stats.retried += 1
+    return q.retry_values(c, error, o.retry_after_seconds, now)

@@ -1,0 +1,72 @@
+"""S6 — one push worker process against the loopback FCM stand-in answering after 50 ms.
+
+bench/push_bench.py does the work (stand-in, one `linli worker` pinned to its core, the real
+notify() → Redis Streams → firebase-admin path); this module turns its figures into the harness's
+rows. The worker speaks HTTP/2 to the stand-in (h2c), as firebase-admin does to FCM. Reference: the
+stand-in's own ceiling at the same 50 ms (HTTP/1.1 closed loop, 400 connections), measured once.
+"""
+
+from __future__ import annotations
+
+from bench import push_bench
+from bench.env import BenchEnv
+from bench.figures import Figure
+
+_ceiling: dict[str, float] = {}
+
+
+async def run(env: BenchEnv, repeat: int) -> list[Figure]:
+    n = 5_000 if env.quick else 20_000
+    if not _ceiling:  # the stand-in's own ceiling (HTTP/1.1 closed loop, 400 connections), once
+        standin = push_bench.StandIn(env.log_dir, h2c=False, delay_ms=50)
+        try:
+            await standin.ready()
+            _ceiling["rate"] = float((await push_bench.standin_ceiling(standin, 400, env.duration))["rate"])
+        finally:
+            standin.stop()
+    # HTTP/2 (prior knowledge) to the stand-in, as the SDK speaks HTTP/2 to FCM.
+    r = await push_bench.run(n, h2c=True, with_429=True, ceiling=False, log_dir=env.log_dir)
+    ceiling = _ceiling.get("rate")
+    quota = (
+        f"429s {r['quota_quota_429']}, window {r['quota_window_requests']} requests "
+        f"(peak {r['quota_window_peak_per_s']}/s), min retry gap {float(r['quota_min_retry_gap']):.2f} s"
+    )
+    return [
+        Figure(
+            "S6",
+            "push msgs/s, one worker",
+            float(r["drain_rate"]),
+            "msg/s",
+            "stand-in ceiling @400",
+            ceiling,
+            ">=",
+            2000.0,
+        ),
+        Figure(
+            "S6",
+            "lost or duplicated",
+            float(r["drain_lost"]) + float(r["drain_duplicates"]),
+            "",
+            op="<=",
+            limit=0,
+            note=f"{int(r['drain_n']):,} messages",
+        ),
+        Figure(
+            "S6",
+            "429 mode: early retries (before Retry-After)",
+            float(r["quota_early_retries"]),
+            "",
+            op="<=",
+            limit=0,
+            note=quota,
+        ),
+        Figure(
+            "S6",
+            "429 mode: lost or duplicated",
+            float(r["quota_lost"]) + float(r["quota_duplicates"]),
+            "",
+            op="<=",
+            limit=0,
+            note=f"drained in {float(r['quota_drain_s']):.1f} s",
+        ),
+    ]
