@@ -235,7 +235,7 @@ async def main(args: argparse.Namespace) -> int:
     figures = combine(runs)
     text = render(figures, env, args.repeats, started)
     print("\n" + text)
-    if args.docs and not args.quick:
+    if args.docs and not args.quick and not args.only:  # a partial run must not replace the full table
         replace_section("harness", text)
     failed = [f for f in figures if f.metric == "scenario failed"]
     return 1 if failed else 0
