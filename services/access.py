@@ -48,35 +48,30 @@ class Principal:
         return self.member_community_ids | self.pending_communities
 
 
-async def load_principal(session: AsyncSession, user_id: int) -> Principal:
-    """The user, their memberships and the communities their companies manage today: one statement
-    (it runs on every authenticated request)."""
-    m = Membership.__table__.c  # type: ignore[attr-defined]
-    mc = ManagementContract.__table__.c  # type: ignore[attr-defined]
-    today = date.today()
-    stmt = (
-        sa.select(  # type: ignore[call-overload]  # (a SQLModel class matches none of its overloads)
-            User, m.role, m.status, m.community_id, m.company_id, m.household_id, m.relation, mc.community_id
-        )
-        .outerjoin(
-            Membership.__table__,  # type: ignore[attr-defined]
-            sa.and_(
-                m.user_id == User.id,
-                m.status.in_([MembershipStatus.verified, MembershipStatus.pending]),
-            ),
-        )
-        .outerjoin(
-            ManagementContract.__table__,  # type: ignore[attr-defined]
-            sa.and_(
-                mc.company_id == m.company_id,
-                m.status == MembershipStatus.verified,
-                mc.starts_on <= today,
-                sa.or_(mc.ends_on.is_(None), mc.ends_on >= today),
-            ),
-        )
-        .where(col(User.id) == user_id)
+_M = Membership.__table__.c  # type: ignore[attr-defined]
+_MC = ManagementContract.__table__.c  # type: ignore[attr-defined]
+# Built once (bound parameters): this runs on every authenticated request.
+_USER_AND_MEMBERSHIPS = (
+    sa.select(  # type: ignore[call-overload]  # (a SQLModel class matches none of its overloads)
+        User, _M.role, _M.status, _M.community_id, _M.company_id, _M.household_id, _M.relation
     )
-    rows = (await session.execute(stmt)).all()
+    .outerjoin(
+        Membership.__table__,  # type: ignore[attr-defined]
+        sa.and_(_M.user_id == User.id, _M.status.in_([MembershipStatus.verified, MembershipStatus.pending])),
+    )
+    .where(col(User.id) == sa.bindparam("user_id"))
+)
+_MANAGED_TODAY = sa.select(_MC.company_id, _MC.community_id).where(
+    _MC.company_id.in_(sa.bindparam("companies", expanding=True)),
+    _MC.starts_on <= sa.bindparam("today"),
+    sa.or_(_MC.ends_on.is_(None), _MC.ends_on >= sa.bindparam("today")),
+)
+
+
+async def load_principal(session: AsyncSession, user_id: int) -> Principal:
+    """The user and their memberships in one statement; for property staff, a second one for the
+    communities their companies manage today."""
+    rows = (await session.execute(_USER_AND_MEMBERSHIPS, {"user_id": user_id})).all()
     if not rows:
         raise Unauthorized("auth.invalid_token")
     user: User = rows[0][0]
@@ -84,11 +79,10 @@ async def load_principal(session: AsyncSession, user_id: int) -> Principal:
         raise Unauthorized("auth.user_disabled")
     community_roles: dict[int, set[str]] = defaultdict(set)
     company_roles: dict[int, set[str]] = defaultdict(set)
-    managed: dict[int, set[int]] = defaultdict(set)
     households: dict[int, dict[int, str]] = defaultdict(dict)
     pending: set[int] = set()
     platform_admin = False
-    for _, role, status, community_id, company_id, household_id, relation, managed_id in rows:
+    for _, role, status, community_id, company_id, household_id, relation in rows:
         if role is None:  # no membership at all
             continue
         if status == MembershipStatus.pending:
@@ -99,15 +93,14 @@ async def load_principal(session: AsyncSession, user_id: int) -> Principal:
             platform_admin = True
         elif company_id is not None:
             company_roles[company_id].add(role)
-            if managed_id is not None:
-                managed[company_id].add(managed_id)
         elif community_id is not None:
             community_roles[community_id].add(role)
             if role == Role.resident and household_id is not None:
                 households[community_id][household_id] = relation or ""
-    # Property roles reach the communities their company manages under an active contract.
-    for company_id, communities in managed.items():
-        for community_id in communities:
+    if company_roles:
+        # Property roles reach the communities their company manages under an active contract.
+        params = {"companies": sorted(company_roles), "today": date.today()}
+        for company_id, community_id in (await session.execute(_MANAGED_TODAY, params)).all():
             community_roles[community_id] |= company_roles[company_id]
     return Principal(
         user=user,
