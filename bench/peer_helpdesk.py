@@ -72,6 +72,8 @@ from bench.common import (
     wait_quiet,
     wait_ready,
 )
+from bench.gen_tickets import marker as _marker  # the same database-comment marker
+from bench.gen_tickets import reset as _reset
 
 # --------------------------------------------------------------------------- constants
 
@@ -285,35 +287,6 @@ def _fill(sql: str, n: int, **extra: int) -> str:
 
 def pg_dsn(pg: str, db: str) -> str:
     return f"postgresql://{pg}/{db}"
-
-
-async def _marker(pg: str, db: str) -> str | None:
-    """The database comment, or None when the database is missing."""
-    admin = await asyncpg.connect(pg_dsn(pg, "postgres"))
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
-            return None
-        comment: str | None = await admin.fetchval(
-            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1", db
-        )
-        return comment or ""
-    finally:
-        await admin.close()
-
-
-async def _reset(pg: str, db: str) -> None:
-    admin = await asyncpg.connect(pg_dsn(pg, "postgres"))
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
-            await admin.execute(f'CREATE DATABASE "{db}"')
-        await admin.execute(f'COMMENT ON DATABASE "{db}" IS NULL')
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(pg_dsn(pg, db))
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    finally:
-        await conn.close()
 
 
 def _migrate(pg: str, db: str) -> float:

@@ -106,19 +106,9 @@ def sa_url(env: BenchEnv, sqlite_path: Path | None) -> str:
 
 
 async def reset_pg(env: BenchEnv) -> None:
-    import asyncpg
+    from bench.gen_tickets import reset
 
-    admin = await asyncpg.connect(env.dsn("postgres"))
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DB):
-            await admin.execute(f'CREATE DATABASE "{DB}"')
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(env.dsn(DB))
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    finally:
-        await conn.close()
+    await reset(env.pg, DB)
 
 
 async def seed(url: str) -> None:
