@@ -918,7 +918,12 @@ def _pg_expr(column: str, data_type: str) -> str:
 
 
 async def _copy_table(
-    conns: Sequence[asyncpg.Connection], lite: sqlite3.Connection, table: str, select: str, insert: str
+    conns: Sequence[asyncpg.Connection],
+    lite: sqlite3.Connection,
+    table: str,
+    select: str,
+    insert: str,
+    keyed: bool = True,
 ) -> int:
     """Copy one table in id ranges of SQLITE_CHUNK: the next ranges are fetched (one per connection,
     so the server formats them on as many cores) while this one is written, one transaction each."""
@@ -929,6 +934,11 @@ async def _copy_table(
         lite.execute("COMMIT")
 
     total = int(await conns[0].fetchval(f'SELECT count(*) FROM "{table}"'))  # noqa: S608  (catalog name)
+    if not keyed:  # small tables keyed otherwise (kpi_rollup_state: one row per community)
+        rows = await conns[0].fetch(select)
+        await asyncio.to_thread(write, rows)
+        Progress(table, total).finish(len(rows))
+        return len(rows)
     lo, hi = await conns[0].fetchrow(f'SELECT min(id), max(id) FROM "{table}"')  # noqa: S608
     starts = list(range(int(lo) - 1, int(hi), SQLITE_CHUNK))
     ranged = f"{select} WHERE id > $1 AND id <= $2 ORDER BY id"
@@ -1009,7 +1019,8 @@ async def build_sqlite(pg: str, db: str, path: Path, source_mark: str) -> dict[s
             select = f'SELECT {", ".join(_pg_expr(c, t) for c, t in columns)} FROM "{table}"'  # noqa: S608
             names = ", ".join(f'"{c}"' for c, _t in columns)
             insert = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'  # noqa: S608
-            rows += await _copy_table(conns, lite, table, select, insert)
+            keyed = any(c == "id" for c, _t in columns)
+            rows += await _copy_table(conns, lite, table, select, insert, keyed)
         times["tables"] = time.perf_counter() - t0
         say(f"  {rows:,} rows in {times['tables']:.1f} s")
         bar = Progress("indexes", len(indexes))

@@ -230,6 +230,10 @@ async def main(args: argparse.Namespace) -> int:
     if not pinned:
         env.facts["pinning"] = "NOT pinned (fewer than 2 CPUs)"
     await prepare(env, args)
+    if args.prepare_only:
+        for key, value in env.facts.items():
+            print(f"- {key}: {value}")
+        return 0
     await start_servers(env, args)
     runs = await run_repeats(env, args)
     figures = combine(runs)
@@ -251,6 +255,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tickets", type=int, default=None)
     parser.add_argument("--no-peer", dest="peer", action="store_false")
     parser.add_argument("--no-docs", dest="docs", action="store_false")
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="build the data sets and the peer, then stop"
+    )
     args = parser.parse_args(argv)
     if args.tickets is None:
         args.tickets = 100_000 if args.quick else 1_000_000

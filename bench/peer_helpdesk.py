@@ -372,7 +372,8 @@ async def ensure_data_async(
     finally:
         await admin.close()
     say(f"{db}: done in {total:.0f} s")
-    return {"tickets": tickets, "seconds": total, "reused": 0.0, **times}
+    # (times has a "tickets" phase too: the count must win)
+    return {**times, "tickets": tickets, "seconds": total, "reused": 0.0}
 
 
 def ensure_data(

@@ -1,7 +1,7 @@
 """Demo KPI history: a year of repairs, complaints, ratings and greening inspections for the demo
 community, generated deterministically (one seeded random stream per month), then rolled up.
 
-Eleven months meet every target; the eighth month back has four late repairs and two failed greening
+Eleven months meet every target; the second month back (recent enough to alert on) has four late repairs and two failed greening
 items, so it is below target and its roll-up sends the property manager and the community admin a
 `kpi.below_target` notification. Rows are inserted directly but follow the ticket model: due times
 come from the community's SLA policy (services.tickets.deadlines.initial), every step has its
@@ -19,19 +19,18 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.kpis import jobs
+from services.kpis import jobs, periods
 from services.models import Community, Household, User, utcnow
 from services.models.tickets import Inspection, InspectionItem, Ticket, TicketEvent, TicketRating
 from services.tickets.deadlines import initial, policy_for
 
 MARK = "[KPI演示]"
 MANAGER, TECHNICIAN, RESIDENT = "+8613800000001", "+8613800000002", "+8613700000001"
-BAD_MONTH_BACK = 8  # counting back from the current month (1 = last month)
+BAD_MONTH_BACK = 2  # counting back from the current month (1 = last month)
 
 
 def months_back(today: date, n: int) -> date:
-    total = today.year * 12 + today.month - 1 - n
-    return date(total // 12, total % 12 + 1, 1)
+    return periods.months_before(today, n)
 
 
 async def seed(session: AsyncSession, community_id: int) -> None:

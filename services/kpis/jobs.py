@@ -33,6 +33,9 @@ from services.notifications.outbox import notify
 from services.tickets.people import users_with_roles
 
 ALERT_GRANULARITIES = ("month",)
+# Only the most recently closed months page anyone: a first roll-up over years of history (a newly
+# onboarded community) or a late fix to an old month updates the snapshots but sends no alert.
+ALERT_RECENT_MONTHS = 3
 ALERT_ROLES = (Role.property_manager, Role.community_admin)
 CHUNK = 500
 
@@ -144,7 +147,8 @@ async def recompute(
     )
     for start in range(0, len(rows), CHUNK * 10):
         await session.execute(stmt, rows[start : start + CHUNK * 10])  # executemany, batched by the driver
-    await alert(session, c, month_cells, result)
+    oldest = P.months_before(P.local_date(now, tz), ALERT_RECENT_MONTHS)
+    await alert(session, c, [cell for cell in month_cells if cell[1].start >= oldest], result)
     return len(rows)
 
 

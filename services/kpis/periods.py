@@ -58,6 +58,11 @@ def _add_months(d: date, months: int) -> date:
     return date(total // 12, total % 12 + 1, 1)
 
 
+def months_before(first: date, n: int) -> date:
+    """The first day of the month `n` months before the month of `first`."""
+    return _add_months(first.replace(day=1), -n)
+
+
 def floor(day: date, granularity: str) -> Period:
     if granularity == "day":
         return Period(day, day + timedelta(days=1), granularity)

@@ -137,6 +137,32 @@ async def test_a_reopen_recomputes_its_period_and_alerts_once(db: AsyncSession) 
     assert "0.00%" in inbox[0].body and "100.00%" in inbox[0].body  # fmt: skip
 
 
+async def test_only_recent_months_alert_old_history_is_rolled_up_silently(db: AsyncSession) -> None:
+    # A community onboarded with old history: its first roll-up writes every month's snapshot, but
+    # pages the manager only about the last three closed months (here April–June).
+    w = await f.ticket_world(db)
+    ctx = await f.kpi_ctx(db, w.manager)
+    for month in (1, 5):  # a late repair in January and another in May
+        t = await _ticket(db, w, ctx, bj(2026, month, 5, 10))
+        for action, day in (("assign", 5), ("start", 6), ("resolve", 20)):
+            await _act(db, w, ctx, t, action, bj(2026, month, day, 12))
+    result = await jobs.rollup(db, now=bj(2026, 7, 3, 9), community_ids=[w.cid])
+    assert result.alerted == [(w.cid, "repair_timeliness", date(2026, 5, 1))]
+    old = (
+        await db.exec(
+            select(KpiSnapshot).where(
+                KpiSnapshot.scope_id == w.cid,
+                KpiSnapshot.metric == "repair_timeliness",
+                KpiSnapshot.granularity == "month",
+                KpiSnapshot.period_start == date(2026, 1, 1),
+            )
+        )
+    ).one()
+    assert (old.numerator, old.denominator) == (0, 1)  # still shown below target on the dashboard
+    alerts = (await db.exec(select(KpiAlert).where(KpiAlert.scope_id == w.cid))).all()
+    assert [a.period_start for a in alerts] == [date(2026, 5, 1)]
+
+
 async def test_the_worker_task_rolls_up_every_community(
     engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, db: AsyncSession
 ) -> None:
