@@ -31,6 +31,7 @@ from common import (
     Result,
     Server,
     VirtualUser,
+    empty_database,
     expect,
     fmt,
     machine_facts,
@@ -60,22 +61,6 @@ BARE, ME, LOGIN = "bare FastAPI GET /ping", "GET /v1/me", "OTP login (2 requests
 
 def pg_url(args: argparse.Namespace, driver: str = "postgresql+asyncpg") -> str:
     return f"{driver}://{args.pg}/{args.db}"
-
-
-async def reset_database(args: argparse.Namespace) -> str:
-    admin = await asyncpg.connect(f"postgresql://{args.pg}/postgres")
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", args.db):
-            await admin.execute(f'CREATE DATABASE "{args.db}"')
-        version: str = await admin.fetchval("SHOW server_version")
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(pg_url(args, "postgresql"))
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    finally:
-        await conn.close()
-    return version
 
 
 def me_phone(i: int) -> str:
@@ -577,7 +562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="linli-bench-") as tmp_name:
         tmp = Path(tmp_name)
         print(f"resetting database {args.db} and {args.redis}; seeding …", flush=True)
-        pg_version = asyncio.run(reset_database(args))
+        pg_version = asyncio.run(empty_database(args.pg, args.db))
         migrations.upgrade(pg_url(args))
         me_ids = asyncio.run(seed(args, slots))
         reset_redis(args.redis)

@@ -441,6 +441,14 @@ def start_uvicorn(
     cmd += ["--timeout-keep-alive", "120"]
     if factory:
         cmd.append("--factory")
+    return spawn(name, cmd, env=env, log_dir=log_dir, cpu=cpu, port=port)
+
+
+def spawn(
+    name: str, cmd: list[str], *, env: dict[str, str], log_dir: Path, cpu: int | None = 0, port: int = 0
+) -> Server:
+    """Start `cmd` in its own session (pinned to `cpu` when taskset exists), logging to log_dir/name.log;
+    stopped at exit."""
     if cpu is not None and shutil.which("taskset") and (os.cpu_count() or 1) > cpu:
         cmd = ["taskset", "-c", str(cpu), *cmd]
     log_path = log_dir / f"{name}.log"
@@ -550,3 +558,79 @@ def replace_section(name: str, content: str, path: Path = DOCS) -> None:
 def run_async(main: Callable[[], Awaitable[Any]]) -> Any:
     use_fast_loop()
     return asyncio.run(main())  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- databases
+
+
+async def empty_database(pg: str, db: str) -> str:
+    """Create `db` if missing and empty its public schema (migrations then build it); the server's
+    version for the report."""
+    import asyncpg
+
+    admin = await asyncpg.connect(f"postgresql://{pg}/postgres")
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
+            await admin.execute(f'CREATE DATABASE "{db}"')
+        version: str = await admin.fetchval("SHOW server_version")
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(f"postgresql://{pg}/{db}")
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
+    return version
+
+
+async def make_recipients(db_url: str, n: int, token_len: int = 140) -> list[int]:
+    """N users with one Android device each (tokens about as long as FCM's)."""
+    import sqlalchemy as sa
+
+    from services.db import create_engine
+    from services.models import Device, User, utcnow
+
+    engine = create_engine(db_url)
+    now = utcnow()
+    users = User.__table__  # type: ignore[attr-defined]
+    devices = Device.__table__  # type: ignore[attr-defined]
+    try:
+        async with engine.begin() as conn:
+            ids: list[int] = []
+            for start in range(0, n, 1000):
+                rows = [
+                    {"phone": f"+8613{i:09d}", "name": f"居民{i}", "locale": "zh-CN", "created_at": now}
+                    for i in range(start, min(n, start + 1000))
+                ]
+                ids += (await conn.execute(sa.insert(users).returning(users.c.id), rows)).scalars().all()
+            for start in range(0, n, 1000):
+                rows = [
+                    {
+                        "user_id": uid,
+                        "token": f"bench-{uid:07d}-{'x' * token_len}",
+                        "platform": "android",
+                        "created_at": now,
+                        "last_seen_at": now,
+                    }
+                    for uid in ids[start : start + 1000]
+                ]
+                await conn.execute(sa.insert(devices), rows)
+        return ids
+    finally:
+        await engine.dispose()
+
+
+def fcm_settings(db_url: str, redis_url: str, fcm_url: str, project: str) -> Any:
+    """App settings pointing firebase-admin at a local FCM stand-in (static bench credentials)."""
+    from services.config import Settings
+
+    return Settings(
+        env="dev",
+        database_url=db_url,
+        redis_url=redis_url,
+        jwt_secret="bench-secret-" + "x" * 40,  # type: ignore[arg-type]
+        embedded_worker=False,
+        fcm_base_url=fcm_url,
+        fcm_project_id=project,
+        fcm_credentials="static:bench",
+    )

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import fmt, machine_facts, percentile, replace_section, table, wait_quiet
+from common import empty_database, fmt, machine_facts, percentile, replace_section, table, wait_quiet
 
 from api.main import create_app
 from services import migrations
@@ -63,22 +63,6 @@ async def _timed_write_receipts(*args: Any, **kwargs: Any) -> int:
 
 
 audience.write_receipts = _timed_write_receipts  # type: ignore[assignment]
-
-
-async def reset_database(args: argparse.Namespace) -> str:
-    admin = await asyncpg.connect(f"postgresql://{args.pg}/postgres")
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", args.db):
-            await admin.execute(f'CREATE DATABASE "{args.db}"')
-        version: str = await admin.fetchval("SHOW server_version")
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(f"postgresql://{args.pg}/{args.db}")
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    finally:
-        await conn.close()
-    return version
 
 
 async def seed(args: argparse.Namespace) -> tuple[int, int, int]:
@@ -216,7 +200,7 @@ async def http_latencies(res: Resources, settings: Settings, path: str, user: in
 
 
 async def main(args: argparse.Namespace) -> int:
-    version = await reset_database(args)
+    version = await empty_database(args.pg, args.db)
     url = f"postgresql+asyncpg://{args.pg}/{args.db}"
     await asyncio.to_thread(migrations.upgrade, url)
     t0 = time.perf_counter()

@@ -33,16 +33,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     PYTHON,
     ROOT,
+    empty_database,
+    fcm_settings,
     fmt,
     machine_facts,
+    make_recipients,
     replace_section,
     table,
     wait_quiet,
 )
 
 DB_NAME = "linli_bench_notify"
-ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-DB_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}"
+PG = "postgres@127.0.0.1:5432"
+DB_URL = f"postgresql+asyncpg://{PG}/{DB_NAME}"
 REDIS_URL = "redis://127.0.0.1:6379/8"
 PROJECT = "linli-bench"
 BODY = {
@@ -143,71 +146,6 @@ async def ceiling(url: str, concurrency: int, total: int) -> tuple[float, int]:
 # --------------------------------------------------------------------------- database
 
 
-async def reset_database() -> None:
-    import sqlalchemy as sa
-
-    from services.db import create_engine
-
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-            await conn.execute(sa.text(f"CREATE DATABASE {DB_NAME}"))
-    finally:
-        await admin.dispose()
-
-
-async def make_recipients(n: int) -> list[int]:
-    import sqlalchemy as sa
-
-    from services.db import create_engine
-    from services.models import Device, User, utcnow
-
-    engine = create_engine(DB_URL)
-    now = utcnow()
-    users = User.__table__  # type: ignore[attr-defined]
-    devices = Device.__table__  # type: ignore[attr-defined]
-    try:
-        async with engine.begin() as conn:
-            ids: list[int] = []
-            for start in range(0, n, 1000):
-                rows = [
-                    {"phone": f"+8613{i:09d}", "name": f"居民{i}", "locale": "zh-CN", "created_at": now}
-                    for i in range(start, min(n, start + 1000))
-                ]
-                ids += (await conn.execute(sa.insert(users).returning(users.c.id), rows)).scalars().all()
-            for start in range(0, n, 1000):
-                rows = [
-                    {
-                        "user_id": uid,
-                        "token": f"bench-{uid:07d}-{'x' * 120}",
-                        "platform": "android",
-                        "created_at": now,
-                        "last_seen_at": now,
-                    }
-                    for uid in ids[start : start + 1000]
-                ]
-                await conn.execute(sa.insert(devices), rows)
-        return ids
-    finally:
-        await engine.dispose()
-
-
-def settings_for(url: str) -> object:
-    from services.config import Settings
-
-    return Settings(
-        env="dev",
-        database_url=DB_URL,
-        redis_url=REDIS_URL,
-        jwt_secret="bench-secret-" + "x" * 40,  # type: ignore[arg-type]
-        embedded_worker=False,
-        fcm_base_url=url,
-        fcm_project_id=PROJECT,
-        fcm_credentials="static:bench",
-    )
-
-
 # --------------------------------------------------------------------------- (b)/(c) end to end
 
 
@@ -263,7 +201,7 @@ async def end_to_end(
     redis = Redis.from_url(REDIS_URL)
     await redis.flushdb()
     await redis.aclose()
-    resources = build_resources(settings_for(url))  # type: ignore[arg-type]
+    resources = build_resources(fcm_settings(DB_URL, REDIS_URL, url, PROJECT))  # type: ignore[arg-type]
     async with resources.engine.begin() as conn:
         await conn.execute(sa.delete(Delivery.__table__))  # type: ignore[attr-defined]
         await conn.execute(sa.delete(Notification.__table__))  # type: ignore[attr-defined]
@@ -329,7 +267,7 @@ async def profile_channel(url: str, n: int, out: Path) -> float:
     from workers.channels.fcm import FcmChannel
     from workers.channels.push import Push
 
-    channel = FcmChannel(settings_for(url))  # type: ignore[arg-type]
+    channel = FcmChannel(fcm_settings(DB_URL, REDIS_URL, url, PROJECT))  # type: ignore[arg-type]
     pushes = [Push(delivery_id=i, token=f"profile-{i:05d}", title="t", body="b") for i in range(n)]
     profiler = cProfile.Profile()
     started = time.perf_counter()
@@ -366,9 +304,9 @@ async def main(args: argparse.Namespace) -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="notify-bench-"))
     print(f"logs in {tmp}", flush=True)
-    await reset_database()
+    await empty_database(PG, DB_NAME)
     await asyncio.to_thread(migrations.upgrade, DB_URL)
-    users = await make_recipients(args.n)
+    users = await make_recipients(DB_URL, args.n, token_len=120)
     standin, url = start_standin(tmp)
     rows: list[list[str]] = []
     profile_rows: list[tuple[str, str, str, str]] = []

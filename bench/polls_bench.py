@@ -29,13 +29,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import fmt, machine_facts, percentile, replace_section, table
+from common import empty_database, fmt, machine_facts, percentile, replace_section, table
 
 from services import migrations
 from services.db import create_engine, session_factory
@@ -51,22 +50,6 @@ FLATS_PER_BUILDING = 100
 
 def area(i: int) -> Decimal:
     return Decimal("45.00") + Decimal(i % 61) * Decimal("0.85")
-
-
-async def reset_pg(args: argparse.Namespace) -> str:
-    admin = await asyncpg.connect(f"postgresql://{args.pg}/postgres")
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", args.db):
-            await admin.execute(f'CREATE DATABASE "{args.db}"')
-        version: str = await admin.fetchval("SHOW server_version")
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(f"postgresql://{args.pg}/{args.db}")
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    finally:
-        await conn.close()
-    return version
 
 
 async def build(url: str, args: argparse.Namespace) -> tuple[int, float]:
@@ -238,7 +221,7 @@ async def measure(url: str, poll_id: int, args: argparse.Namespace) -> dict[str,
 
 
 async def run(args: argparse.Namespace) -> str:
-    version = await reset_pg(args)
+    version = await empty_database(args.pg, args.db)
     targets = [(f"PostgreSQL {version.split()[0]}", f"postgresql+asyncpg://{args.pg}/{args.db}")]
     tmp = tempfile.TemporaryDirectory()
     if not args.no_sqlite:

@@ -49,15 +49,18 @@ from bench.common import (
     _db_ticks,
     _proc_ticks,
     _system_busy_ticks,
+    empty_database,
+    fcm_settings,
     fmt,
     free_port,
+    make_recipients,
     table,
     wait_quiet,
 )
 
 DB_NAME = "linli_bench_push"
-ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-DB_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}"
+PG = "postgres@127.0.0.1:5432"
+DB_URL = f"postgresql+asyncpg://{PG}/{DB_NAME}"
 REDIS_URL = "redis://127.0.0.1:6379/8"
 PROJECT = "linli-bench"
 SEND_PATH = f"/v1/projects/{PROJECT}/messages:send"
@@ -213,72 +216,6 @@ async def standin_ceiling(standin: StandIn, conns: int, seconds: float) -> Figur
 # --------------------------------------------------------------------------- database
 
 
-async def reset_database() -> None:
-    import sqlalchemy as sa
-
-    from services.db import create_engine
-
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-            await conn.execute(sa.text(f"CREATE DATABASE {DB_NAME}"))
-    finally:
-        await admin.dispose()
-
-
-async def make_recipients(n: int) -> list[int]:
-    """N users with one Android device each (FCM-token-sized tokens)."""
-    import sqlalchemy as sa
-
-    from services.db import create_engine
-    from services.models import Device, User, utcnow
-
-    engine = create_engine(DB_URL)
-    now = utcnow()
-    users = User.__table__  # type: ignore[attr-defined]
-    devices = Device.__table__  # type: ignore[attr-defined]
-    try:
-        async with engine.begin() as conn:
-            ids: list[int] = []
-            for start in range(0, n, 1000):
-                rows = [
-                    {"phone": f"+8613{i:09d}", "name": f"居民{i}", "locale": "zh-CN", "created_at": now}
-                    for i in range(start, min(n, start + 1000))
-                ]
-                ids += (await conn.execute(sa.insert(users).returning(users.c.id), rows)).scalars().all()
-            for start in range(0, n, 1000):
-                rows = [
-                    {
-                        "user_id": uid,
-                        "token": f"bench-{uid:07d}-{'x' * 140}",
-                        "platform": "android",
-                        "created_at": now,
-                        "last_seen_at": now,
-                    }
-                    for uid in ids[start : start + 1000]
-                ]
-                await conn.execute(sa.insert(devices), rows)
-        return ids
-    finally:
-        await engine.dispose()
-
-
-def bench_settings(url: str) -> Any:
-    from services.config import Settings
-
-    return Settings(
-        env="dev",
-        database_url=DB_URL,
-        redis_url=REDIS_URL,
-        jwt_secret="bench-secret-" + "x" * 40,  # type: ignore[arg-type]
-        embedded_worker=False,
-        fcm_base_url=url,
-        fcm_project_id=PROJECT,
-        fcm_credentials="static:bench",
-    )
-
-
 async def write_deliveries(resources: Any, users: list[int], key: str) -> tuple[list[int], float]:
     """The real notify() path, one transaction: returns the new delivery ids and the seconds it took."""
     import sqlalchemy as sa
@@ -361,7 +298,7 @@ async def drain(
     redis = Redis.from_url(REDIS_URL)
     await redis.flushdb()
     await redis.aclose()
-    settings = bench_settings(standin.base_url)
+    settings = fcm_settings(DB_URL, REDIS_URL, standin.base_url, PROJECT)
     resources = build_resources(settings)
     broker = make_broker(settings)
     ids, write_s = await write_deliveries(resources, users, f"bench:push:{label}")
@@ -495,9 +432,9 @@ async def run(
     from services import migrations
 
     tmp = log_dir or Path(tempfile.mkdtemp(prefix="push-bench-"))
-    await reset_database()
+    await empty_database(PG, DB_NAME)
     await asyncio.to_thread(migrations.upgrade, DB_URL)
-    users = await make_recipients(n)
+    users = await make_recipients(DB_URL, n)
     standin = StandIn(tmp, h2c=h2c, delay_ms=50)
     out: dict[str, float | int | bool] = {"h2c": h2c}
     try:

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +39,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common
-from bench.common import PYTHON, ROOT, Server, expect, percentile, start_uvicorn, wait_ready
+from bench.common import PYTHON, Server, expect, percentile, start_uvicorn, wait_ready
 from bench.env import JWT_SECRET, BenchEnv, auth
 from bench.figures import Figure, combine
 
@@ -163,22 +161,7 @@ async def _ids(dsn: str) -> tuple[int, int]:
 
 def start_process(name: str, args: list[str], env: dict[str, str], log_dir: Path, cpu: int = 0) -> Server:
     """A `linli …` process, pinned to `cpu`; stopped by bench.common's atexit like the uvicorns."""
-    cmd = [PYTHON, "-m", "api.cli", *args]
-    if shutil.which("taskset") and (os.cpu_count() or 1) > cpu:
-        cmd = ["taskset", "-c", str(cpu), *cmd]
-    log_path = log_dir / f"{name}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(name, 0, proc, log_path)
-    common._RUNNING.append(server)
-    return server
+    return common.spawn(name, [PYTHON, "-m", "api.cli", *args], env=env, log_dir=log_dir, cpu=cpu)
 
 
 def _app_env(env: BenchEnv) -> dict[str, str]:

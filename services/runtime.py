@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.config import Settings
 from services.i18n import DEFAULT_LOCALE, Locale
+from services.lru import Lru
 from services.notifications.sms import SmsProvider
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ class Runtime:
     relay: Callable[[list[int]], Awaitable[None]] | None = None
     # Starts expanding committed fan-out jobs (services.notifications.fanout); workers.jobs.LocalFanouts.
     fanout_relay: Callable[[list[int]], Awaitable[None]] | None = None
+    # Company KPI dashboards built from roll-ups (services.kpis.service.company_table), per process.
+    kpi_dashboards: Lru[Hashable, Any] = field(default_factory=lambda: Lru(128))
 
 
 @dataclass

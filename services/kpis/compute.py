@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -87,6 +88,14 @@ async def stored(
     )
     rows = (await session.execute(stmt)).all()
     return {(cid, m, start): Cell(num, den, "snapshot", at) for cid, m, start, num, den, at in rows}
+
+
+async def rollup_version(session: AsyncSession, cids: list[int]) -> tuple[Any, ...]:
+    """When these communities were last rolled up: every roll-up run moves it, so a table built from
+    their snapshots can be reused until it changes."""
+    r = KpiRollupState.__table__.c  # type: ignore[attr-defined]
+    stmt = sa.select(sa.func.max(r.last_rollup_at), sa.func.count()).where(r.community_id.in_(cids))
+    return tuple((await session.execute(stmt)).one())
 
 
 async def stored_totals(

@@ -12,10 +12,11 @@ managed under contract on any day of that period, each community counted in its 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -27,10 +28,11 @@ from services.access import Principal, require_community
 from services.errors import Forbidden, NotFound
 from services.kpis import periods as P
 from services.kpis import targets
-from services.kpis.compute import Cell, figures, is_closed, stored_totals
+from services.kpis.compute import Cell, figures, is_closed, rollup_version, stored_totals
 from services.kpis.metrics import METRICS
 from services.kpis.schemas import KpiPeriod, KpiSeries, KpiTable, TargetOut, TargetsIn
 from services.kpis.targets import check_metrics, effective
+from services.lru import Lru
 from services.models import Community, ManagementContract, PropertyCompany, Role, utcnow
 from services.runtime import Ctx
 
@@ -185,11 +187,18 @@ async def community_table(
 
 async def company_kpis(ctx: Ctx, company_id: int, q: Query, now: datetime | None = None) -> KpiTable:
     await require_company_reader(ctx, company_id, COMPANY_READERS)
-    return await company_table(ctx.session, company_id, q, now or utcnow(), ctx.locale)
+    return await company_table(
+        ctx.session, company_id, q, now or utcnow(), ctx.locale, cache=ctx.runtime.kpi_dashboards
+    )
 
 
 async def company_table(
-    session: AsyncSession, company_id: int, q: Query, now: datetime, locale: str = "zh-CN"
+    session: AsyncSession,
+    company_id: int,
+    q: Query,
+    now: datetime,
+    locale: str = "zh-CN",
+    cache: Lru[Hashable, Any] | None = None,
 ) -> KpiTable:
     spans = [
         (cid, s, e)
@@ -204,13 +213,33 @@ async def company_table(
     )
     zones = {c.id: zone_of(c) for c in communities if c.id is not None and c.deleted_at is None}
     targets = await effective(session, "company", company_id)
+    key: Hashable = None
+    if cache is not None and _summable(spans, zones, q, now):
+        # Everything the table is built from; a roll-up run moves last_rollup_at, so it is a new key.
+        key = (
+            company_id,
+            tuple(spans),
+            tuple(sorted((cid, str(tz)) for cid, tz in zones.items())),
+            tuple((m, t.target, t.source) for m, t in sorted(targets.items())),
+            tuple(q.metrics),
+            q.granularity,
+            q.first,
+            q.last,
+            locale,
+            await rollup_version(session, sorted(zones)),
+        )
+        if (hit := cache.get(key)) is not None:
+            return cast(KpiTable, hit)
     summed = await _from_totals(session, spans, zones, q, now)
     if summed is not None:
         ordered, totals = summed
         series = [
             _series(m, targets[m], [(p, [totals[(m, p.start)]]) for p in ordered], locale) for m in q.metrics
         ]
-        return _company_out(company_id, q, communities, zones, series)
+        table = _company_out(company_id, q, communities, zones, series)
+        if cache is not None and key is not None:
+            cache.put(key, table)
+        return table
     periods, cells = await figures(
         session, zones, q.metrics, q.granularity, q.first, q.last, now, force_live=q.live
     )
@@ -251,6 +280,18 @@ def _company_out(
     )
 
 
+def _summable(
+    spans: list[tuple[int, date, date | None]], zones: dict[int, ZoneInfo], q: Query, now: datetime
+) -> bool:
+    """Every community under contract for the whole range and every period closed everywhere."""
+    if q.live or not zones:
+        return False
+    if any(s > q.first or (e is not None and e < q.last) for cid, s, e in spans if cid in zones):
+        return False
+    ordered = P.periods_between(q.first, q.last, q.granularity)
+    return bool(ordered) and all(is_closed(ordered[-1], tz, now) for tz in zones.values())
+
+
 async def _from_totals(
     session: AsyncSession,
     spans: list[tuple[int, date, date | None]],
@@ -261,13 +302,9 @@ async def _from_totals(
     """The dashboard summed in the database, when that gives exactly what the per-community path
     would: every community under contract for the whole range, every period closed everywhere, and
     a snapshot of every community for every cell. Otherwise None (the general path decides)."""
-    if q.live or not zones:
-        return None
-    if any(s > q.first or (e is not None and e < q.last) for cid, s, e in spans if cid in zones):
+    if not _summable(spans, zones, q, now):
         return None
     ordered = P.periods_between(q.first, q.last, q.granularity)
-    if not ordered or any(not is_closed(ordered[-1], tz, now) for tz in zones.values()):
-        return None
     totals = await stored_totals(session, sorted(zones), q.metrics, q.granularity, q.first, q.last)
     cells: dict[tuple[str, date], Cell] = {}
     for m in q.metrics:

@@ -9,12 +9,14 @@ import httpx
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.kpis import jobs as kpi_jobs
 from services.models import AuditLog, Role
 from services.models.tickets import Ticket
 from services.tickets.schemas import TransitionIn
 from services.tickets.service import open_ticket
 from services.tickets.transitions import Call, apply
 from tests import factories as f
+from tests.conftest import App
 
 BJ = ZoneInfo("Asia/Shanghai")
 RANGE = {"from": "2026-03-01", "to": "2026-04-30", "granularity": "month"}
@@ -134,6 +136,38 @@ async def test_values_targets_met_and_drilldown(client: httpx.AsyncClient, db: A
         headers=f.auth(w.technician),
     )
     assert r.status_code == 403  # fmt: skip
+
+
+async def test_company_dashboard_is_reused_until_a_rollup_or_a_target_changes(app: App, db: AsyncSession) -> None:
+    # From roll-ups the company table is kept per process; anything it is built from is part of its key.
+    w, _ = await _world(db)
+    ctx = await f.kpi_ctx(db, w.manager)
+    t4 = await _repair(db, w, ctx, bj(2026, 4, 27, 10), timedelta(hours=24))  # on time in April
+    await kpi_jobs.rollup(db, now=bj(2026, 5, 2, 9), community_ids=[w.cid])
+    url = f"/v1/companies/{w.company.id}/kpis"
+
+    async def repairs() -> list[tuple[object, ...]]:
+        r = await app.client.get(url, params=RANGE, headers=f.auth(w.manager))
+        assert r.status_code == 200, r.text
+        s = _series(r.json(), "repair_timeliness")
+        return [(s["target"], p["numerator"], p["denominator"], p["source"]) for p in s["periods"]]  # type: ignore[attr-defined]
+
+    assert await repairs() == [(100.0, 1, 2, "snapshot"), (100.0, 1, 2, "snapshot")]
+    assert await repairs() == [(100.0, 1, 2, "snapshot"), (100.0, 1, 2, "snapshot")]
+    assert len(app.runtime.kpi_dashboards) == 1  # the second answer was the first table
+    r = await app.client.put(
+        f"/v1/companies/{w.company.id}/kpi-targets",
+        json={"targets": {"repair_timeliness": 50}},
+        headers=f.auth(w.manager),
+    )
+    assert r.status_code == 200, r.text
+    assert await repairs() == [(50.0, 1, 2, "snapshot"), (50.0, 1, 2, "snapshot")]
+    # The April repair is reopened in May: the next roll-up recomputes April, and the table follows.
+    body = TransitionIn(action="reopen", version=t4.version, reason="又漏了")  # type: ignore[call-arg]
+    await apply(Call(db, ctx, t4, body, bj(2026, 5, 2, 10), w.manager.id), "reopen")  # type: ignore[arg-type]
+    await kpi_jobs.rollup(db, now=bj(2026, 5, 2, 15), community_ids=[w.cid])
+    assert await repairs() == [(50.0, 1, 2, "snapshot"), (50.0, 0, 2, "snapshot")]
+    assert len(app.runtime.kpi_dashboards) == 3
 
 
 async def test_csv_and_chart(client: httpx.AsyncClient, db: AsyncSession) -> None:
