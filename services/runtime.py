@@ -29,7 +29,7 @@ class Runtime:
     # Starts expanding committed fan-out jobs (services.notifications.fanout); workers.jobs.LocalFanouts.
     fanout_relay: Callable[[list[int]], Awaitable[None]] | None = None
     # Company KPI dashboards built from roll-ups (services.kpis.service.company_table), per process.
-    kpi_dashboards: Lru[Hashable, Any] = field(default_factory=lambda: Lru(128))
+    kpi_dashboards: Lru[Hashable, Any] = field(default_factory=lambda: Lru(32))
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import AuthCtx, CommunityId, ObjectId
+from api.responses import ModelResponse
 from services.kpis import drilldown, export, service
 from services.kpis.schemas import DrillPage, KpiTable, TargetOut, TargetsIn
 
@@ -65,7 +66,7 @@ async def community_kpis(
     q = period.query(await _zone(ctx, cid), metrics, live)
     if format == "csv":
         return _csv(await export.community_csv(ctx, cid, q), f"kpis-community-{cid}")
-    return await service.community_kpis(ctx, cid, q)
+    return ModelResponse(await service.community_kpis(ctx, cid, q))
 
 
 @router.get("/companies/{company_id}/kpis", response_model=KpiTable, summary="A property company's KPIs")
@@ -80,7 +81,7 @@ async def company_kpis(
     q = period.query(service.DEFAULT_ZONE, metrics, live)
     if format == "csv":
         return _csv(await export.company_csv(ctx, company_id, q), f"kpis-company-{company_id}")
-    return await service.company_kpis(ctx, company_id, q)
+    return ModelResponse(await service.company_kpis(ctx, company_id, q))
 
 
 @router.get("/communities/{cid}/kpis.csv", summary="A community's KPIs as CSV")

@@ -12,7 +12,7 @@ managed under contract on any day of that period, each community counted in its 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,7 +20,6 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import services.kpis.messages  # noqa: F401
@@ -79,8 +78,12 @@ def parse_query(
 
 
 def zone_of(c: Community) -> ZoneInfo:
+    return zone_named(c.time_zone)
+
+
+def zone_named(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(c.time_zone)
+        return ZoneInfo(name)
     except (KeyError, ValueError):
         return ZoneInfo(DEFAULT_ZONE)
 
@@ -93,9 +96,20 @@ async def load_community(ctx: Ctx, cid: int, roles: tuple[str, ...]) -> Communit
     return c
 
 
+_MC = ManagementContract.__table__.c  # type: ignore[attr-defined]
+_C = Community.__table__.c  # type: ignore[attr-defined]
+# Plain rows, not ORM objects: a dashboard reads every contract and community of a company.
+_CONTRACTS = sa.select(_MC.community_id, _MC.starts_on, _MC.ends_on).where(
+    _MC.company_id == sa.bindparam("company_id")
+)
+_ZONES = sa.select(_C.id, _C.time_zone).where(
+    _C.id.in_(sa.bindparam("ids", expanding=True)), _C.deleted_at.is_(None)
+)
+
+
 async def contracts(session: AsyncSession, company_id: int) -> list[tuple[int, date, date | None]]:
-    stmt = select(ManagementContract).where(ManagementContract.company_id == company_id)
-    return [(r.community_id, r.starts_on, r.ends_on) for r in (await session.exec(stmt)).all()]
+    rows = (await session.execute(_CONTRACTS, {"company_id": company_id})).all()
+    return [(cid, s, e) for cid, s, e in rows]
 
 
 async def require_company_reader(ctx: Ctx, company_id: int, roles: tuple[str, ...]) -> None:
@@ -206,12 +220,10 @@ async def company_table(
         if s <= q.last and (e is None or e >= q.first)
     ]
     cids = sorted({cid for cid, _, _ in spans})
-    communities = (
-        (await session.exec(select(Community).where(col(Community.id).in_(cids), sa.true()))).all()
-        if cids
-        else []
+    names: dict[int, str] = (
+        dict((await session.execute(_ZONES, {"ids": cids})).tuples().all()) if cids else {}
     )
-    zones = {c.id: zone_of(c) for c in communities if c.id is not None and c.deleted_at is None}
+    zones = {cid: zone_named(name) for cid, name in names.items()}
     targets = await effective(session, "company", company_id)
     key: Hashable = None
     if cache is not None and _summable(spans, zones, q, now):
@@ -236,7 +248,7 @@ async def company_table(
         series = [
             _series(m, targets[m], [(p, [totals[(m, p.start)]]) for p in ordered], locale) for m in q.metrics
         ]
-        table = _company_out(company_id, q, communities, zones, series)
+        table = _company_out(company_id, q, names, series)
         if cache is not None and key is not None:
             cache.put(key, table)
         return table
@@ -258,24 +270,18 @@ async def company_table(
     for m in q.metrics:
         rows = [(p, [cells[k] for cid in members(p) if (k := (cid, m, p.start)) in cells]) for p in ordered]
         series.append(_series(m, targets[m], rows, locale))
-    return _company_out(company_id, q, communities, zones, series)
+    return _company_out(company_id, q, names, series)
 
 
-def _company_out(
-    company_id: int,
-    q: Query,
-    communities: Sequence[Community],
-    zones: dict[int, ZoneInfo],
-    series: list[KpiSeries],
-) -> KpiTable:
+def _company_out(company_id: int, q: Query, names: dict[int, str], series: list[KpiSeries]) -> KpiTable:
     return KpiTable(
         scope="company",
         scope_id=company_id,
         granularity=q.granularity,
         from_=q.first,
         to=q.last,
-        time_zones={c.id: c.time_zone for c in communities if c.id in zones},
-        community_ids=sorted(zones),
+        time_zones=dict(sorted(names.items())),
+        community_ids=sorted(names),
         metrics=series,
     )
 
