@@ -12,6 +12,7 @@ from api.deps import AuthCtx, CommunityId, ObjectId
 from api.responses import ModelResponse
 from services.kpis import drilldown, export, service
 from services.kpis.schemas import DrillPage, KpiTable, TargetOut, TargetsIn
+from services.models import Community
 
 router = APIRouter(prefix="/v1", tags=["kpis"])
 
@@ -50,8 +51,10 @@ def _csv(body: str, name: str) -> Response:
     )
 
 
-async def _zone(ctx: AuthCtx, cid: int) -> str:
-    return (await service.load_community(ctx, cid, service.READERS)).time_zone
+async def _community(ctx: AuthCtx, cid: int) -> Community:
+    """The community (readers only), for its time zone. Routes keep the object while the service runs:
+    the session's identity map then answers the service's own load without a second query."""
+    return await service.load_community(ctx, cid, service.READERS)
 
 
 @router.get("/communities/{cid}/kpis", response_model=KpiTable, summary="A community's KPIs per period")
@@ -63,7 +66,8 @@ async def community_kpis(
     live: Live = False,
     format: Format = "json",
 ) -> Response | KpiTable:
-    q = period.query(await _zone(ctx, cid), metrics, live)
+    community = await _community(ctx, cid)
+    q = period.query(community.time_zone, metrics, live)
     if format == "csv":
         return _csv(await export.community_csv(ctx, cid, q), f"kpis-community-{cid}")
     return ModelResponse(await service.community_kpis(ctx, cid, q))
@@ -91,7 +95,8 @@ async def community_kpis_csv(
     period: PeriodQ,
     metrics: Metrics = None,
 ) -> Response:
-    q = period.query(await _zone(ctx, cid), metrics)
+    community = await _community(ctx, cid)
+    q = period.query(community.time_zone, metrics)
     return _csv(await export.community_csv(ctx, cid, q), f"kpis-community-{cid}")
 
 
@@ -119,7 +124,8 @@ async def community_chart(
     ctx: AuthCtx,
     period: PeriodQ,
 ) -> Response:
-    q = period.query(await _zone(ctx, cid), metric)
+    community = await _community(ctx, cid)
+    q = period.query(community.time_zone, metric)
     return Response(await export.community_chart(ctx, cid, metric, q), media_type=SVG)
 
 
