@@ -634,3 +634,25 @@ def fcm_settings(db_url: str, redis_url: str, fcm_url: str, project: str) -> Any
         fcm_project_id=project,
         fcm_credentials="static:bench",
     )
+
+
+def fcm_worker_env(
+    db_url: str, redis_url: str, fcm_url: str, project: str, var_dir: Path, **extra: str
+) -> dict[str, str]:
+    """The environment of a `linli worker` sending through a local FCM stand-in (no LINLI_* inherited)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
+    env.update(
+        LINLI_ENV="dev",
+        LINLI_DATABASE_URL=db_url,
+        LINLI_REDIS_URL=redis_url,
+        LINLI_JWT_SECRET="bench-secret-" + "x" * 40,
+        LINLI_VAR_DIR=str(var_dir),
+        LINLI_EMBEDDED_WORKER="false",
+        LINLI_LOG_JSON="false",
+        LINLI_FCM_BASE_URL=fcm_url,
+        LINLI_FCM_PROJECT_ID=project,
+        LINLI_FCM_CREDENTIALS="static:bench",
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+    return env

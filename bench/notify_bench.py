@@ -35,6 +35,7 @@ from bench.common import (
     ROOT,
     empty_database,
     fcm_settings,
+    fcm_worker_env,
     fmt,
     machine_facts,
     make_recipients,
@@ -143,29 +144,7 @@ async def ceiling(url: str, concurrency: int, total: int) -> tuple[float, int]:
         return total / (time.perf_counter() - started), errors
 
 
-# --------------------------------------------------------------------------- database
-
-
 # --------------------------------------------------------------------------- (b)/(c) end to end
-
-
-def worker_env(url: str, var_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
-    env.update(
-        LINLI_ENV="dev",
-        LINLI_DATABASE_URL=DB_URL,
-        LINLI_REDIS_URL=REDIS_URL,
-        LINLI_JWT_SECRET="bench-secret-" + "x" * 40,
-        LINLI_VAR_DIR=str(var_dir),
-        LINLI_EMBEDDED_WORKER="false",
-        LINLI_LOG_JSON="false",
-        LINLI_FCM_BASE_URL=url,
-        LINLI_FCM_PROJECT_ID=PROJECT,
-        LINLI_FCM_CREDENTIALS="static:bench",
-        LINLI_FCM_TIMEOUT_SECONDS="120",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
 
 
 def _read(log: Path) -> str:
@@ -213,12 +192,22 @@ async def end_to_end(
             cmd = [PYTHON, "-m", "api.cli", "worker"]
             if profile is not None:
                 cmd = [PYTHON, "-m", "cProfile", "-o", str(profile), "-m", "api.cli", "worker"]
-            proc = spawn_worker(cmd, worker_env(url, tmp), log)
+            proc = spawn_worker(
+                cmd,
+                fcm_worker_env(DB_URL, REDIS_URL, url, PROJECT, tmp, LINLI_FCM_TIMEOUT_SECONDS="120"),
+                log,
+            )
             procs.append(proc)
             await wait_started(log, proc)
         # As deployed: one scheduler beside the workers (its sweeper re-kicks expired claims).
         log = tmp / f"scheduler-{workers}.log"
-        procs.append(spawn_worker([PYTHON, "-m", "api.cli", "scheduler"], worker_env(url, tmp), log))
+        procs.append(
+            spawn_worker(
+                [PYTHON, "-m", "api.cli", "scheduler"],
+                fcm_worker_env(DB_URL, REDIS_URL, url, PROJECT, tmp, LINLI_FCM_TIMEOUT_SECONDS="120"),
+                log,
+            )
+        )
         await wait_quiet(max_busy=60, within=30)
 
         async with background(resources, embedded=False):  # the API side: relay to Redis after commit

@@ -51,6 +51,7 @@ from bench.common import (
     _system_busy_ticks,
     empty_database,
     fcm_settings,
+    fcm_worker_env,
     fmt,
     free_port,
     make_recipients,
@@ -135,24 +136,6 @@ def _stop(proc: subprocess.Popen[bytes], within: float = 30.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-
-
-def worker_env(url: str, var_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
-    env.update(
-        LINLI_ENV="dev",
-        LINLI_DATABASE_URL=DB_URL,
-        LINLI_REDIS_URL=REDIS_URL,
-        LINLI_JWT_SECRET="bench-secret-" + "x" * 40,
-        LINLI_VAR_DIR=str(var_dir),
-        LINLI_EMBEDDED_WORKER="false",
-        LINLI_LOG_JSON="false",
-        LINLI_FCM_BASE_URL=url,
-        LINLI_FCM_PROJECT_ID=PROJECT,
-        LINLI_FCM_CREDENTIALS="static:bench",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
 
 
 def spawn(cmd: list[str], env: dict[str, str], log: Path, cpu: int | None) -> subprocess.Popen[bytes]:
@@ -308,7 +291,7 @@ async def drain(
         "/_control",
         {"reset": True, "quota_seconds": quota_seconds, "retry_after": retry_after, "delay_ms": 50},
     )
-    env = worker_env(standin.base_url, tmp)
+    env = fcm_worker_env(DB_URL, REDIS_URL, standin.base_url, PROJECT, tmp)
     procs: list[subprocess.Popen[bytes]] = []
     prof_out = tmp / f"worker-{label}.prof"
     try:
