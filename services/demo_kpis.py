@@ -1,9 +1,10 @@
 """Demo KPI history: a year of repairs, complaints, ratings and greening inspections for the demo
 community, generated deterministically (one seeded random stream per month), then rolled up.
 
-Eleven months meet every target; the second month back (recent enough to alert on) has four late repairs and two failed greening
-items, so it is below target and its roll-up sends the property manager and the community admin a
-`kpi.below_target` notification. Rows are inserted directly but follow the ticket model: due times
+Eleven months meet every target; the second month back (recent enough to alert on: only the last
+three closed months do) has four late repairs and two failed greening items, so it is below target
+and its roll-up sends the property manager and the community admin a `kpi.below_target`
+notification. Rows are inserted directly but follow the ticket model: due times
 come from the community's SLA policy (services.tickets.deadlines.initial), every step has its
 ticket_event, ratings mirror ticket.rating_overall. Idempotent: a community that already has demo
 KPI tickets gets only the roll-up again (which sends nothing twice).
