@@ -138,7 +138,9 @@ async def test_values_targets_met_and_drilldown(client: httpx.AsyncClient, db: A
     assert r.status_code == 403  # fmt: skip
 
 
-async def test_company_dashboard_is_reused_until_a_rollup_or_a_target_changes(app: App, db: AsyncSession) -> None:
+async def test_company_dashboard_is_reused_until_a_rollup_or_a_target_changes(
+    app: App, db: AsyncSession
+) -> None:
     # From roll-ups the company table is kept per process; anything it is built from is part of its key.
     w, _ = await _world(db)
     ctx = await f.kpi_ctx(db, w.manager)
