@@ -656,3 +656,17 @@ def fcm_worker_env(
         **extra,
     )
     return env
+
+
+def stop_processes(*procs: subprocess.Popen[bytes], within: float = 30.0) -> None:
+    """SIGTERM every process first (they shut down side by side), then wait for each; kill stragglers."""
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(within)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)

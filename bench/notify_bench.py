@@ -40,6 +40,7 @@ from bench.common import (
     machine_facts,
     make_recipients,
     replace_section,
+    stop_processes,
     table,
     wait_quiet,
 )
@@ -108,16 +109,6 @@ def start_standin(log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     if not url.startswith("http"):
         raise RuntimeError("the stand-in did not start")
     return proc, url
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 # --------------------------------------------------------------------------- (a) the ceiling
@@ -240,11 +231,7 @@ async def end_to_end(
             "rate": sent / (t_done - t_commit),
         }
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            stop(proc)
+        stop_processes(*procs)
         await resources.close()
 
 
@@ -337,7 +324,7 @@ async def main(args: argparse.Namespace) -> None:
             profile_seconds = await profile_channel(url, 500, profile)
             profile_rows = top_functions(profile)
     finally:
-        stop(standin)
+        stop_processes(standin)
     load_after = os.getloadavg()
     headers = ["scenario", "commit s", "relay s", "drain s", "deliveries/s", "stand-in req/s", "errors"]
     result = table(headers, rows)

@@ -55,6 +55,7 @@ from bench.common import (
     fmt,
     free_port,
     make_recipients,
+    stop_processes,
     table,
     wait_quiet,
 )
@@ -124,18 +125,7 @@ class StandIn:
         raise RuntimeError("the FCM stand-in did not start")
 
     def stop(self) -> None:
-        _stop(self.proc)
-
-
-def _stop(proc: subprocess.Popen[bytes], within: float = 30.0) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(within)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_processes(self.proc)
 
 
 def spawn(cmd: list[str], env: dict[str, str], log: Path, cpu: int | None) -> subprocess.Popen[bytes]:
@@ -341,11 +331,7 @@ async def drain(
         stats = await standin.call("GET", "/_stats")
         state = await delivery_state(resources)
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            _stop(proc)
+        stop_processes(*procs)
         with contextlib.suppress(Exception):
             await broker.shutdown()
         await resources.close()
