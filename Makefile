@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-areas install clean
+.PHONY: run test lint format fuzz bench bench-areas install clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required"; exit 1; }
@@ -23,6 +23,10 @@ run: $(STAMP)
 ## Run the whole test suite (SQLite; PostgreSQL + Redis when LINLI_TEST_* are set)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## schemathesis over every operation, once per role, against a live server (FUZZ_ARGS: --database-url …)
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.run $(FUZZ_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import time_machine
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,10 +27,23 @@ from services.config import Settings
 from services.db import create_engine
 from services.notifications.sms import LogSmsProvider
 from services.runtime import Runtime
+from tests import clock
 
 DB_URL = os.environ.get("LINLI_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("LINLI_TEST_REDIS_URL")
 REQUIRE = os.environ.get("LINLI_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Coordinates | None]:
+    """Every test starts at tests.clock.START and time flows on from there (`tick`), so orderings and
+    timeouts behave. Tests that drive other processes (which keep the machine's clock) opt out with
+    `@pytest.mark.real_clock`."""
+    if request.node.get_closest_marker("real_clock"):
+        yield None
+        return
+    with time_machine.travel(clock.START, tick=True) as traveller:
+        yield traveller
 
 
 def _unavailable(reason: str) -> None:
@@ -170,3 +184,7 @@ def client(app: App) -> httpx.AsyncClient:
 @pytest.fixture(scope="session")
 def project_root() -> Iterator[Path]:
     yield Path(__file__).resolve().parent.parent
+
+
+def pytest_report_header() -> str:
+    return f"linli test clock starts at {clock.START.isoformat()} (LINLI_TEST_NOW)"

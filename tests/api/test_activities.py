@@ -6,12 +6,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
+import pytest
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.models import Notification
 from services.models.duty import Activity, ActivitySignup, ServiceLog
 from tests import factories as f
+
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 
 def code(r: httpx.Response) -> str:

@@ -12,6 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.models import OtpChallenge, User, utcnow
 from tests.conftest import App
 
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
+
 PHONE = "13800138000"
 E164 = "+8613800138000"
 

@@ -8,12 +8,15 @@ from datetime import timedelta
 
 import httpx
 import jwt
+import pytest
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.models import RefreshToken, utcnow
 from tests import factories as f
 from tests.conftest import App
+
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 PASSWORD = "staff-password-123"
 

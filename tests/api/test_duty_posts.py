@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -10,6 +11,8 @@ from services.models import AuditLog, Membership, MembershipStatus, Role
 from services.models.duty import DutyAssignment, DutyContactPref, DutyLog, DutyPost, PartyOrganisation
 from services.models.tickets import Ticket
 from tests import factories as f
+
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 
 def code(r: httpx.Response) -> str:

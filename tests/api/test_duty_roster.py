@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import httpx
+import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.models import MembershipStatus, Role
 from services.models.duty import DutyAssignment
 from tests import factories as f
 from tests.conftest import App
+
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 
 def code(r: httpx.Response) -> str:

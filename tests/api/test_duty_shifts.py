@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import httpx
+import pytest
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,6 +17,8 @@ from services.models.duty import DutyCheckin, DutyShift, DutyShiftAssignee, Serv
 from tests import factories as f
 from tests.conftest import App
 from workers.tasks import duty as duty_tasks
+
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 
 def code(r: httpx.Response) -> str:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +18,8 @@ from services.tickets.service import open_ticket
 from services.tickets.transitions import Call, apply
 from tests import factories as f
 from tests.conftest import App
+
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 BJ = ZoneInfo("Asia/Shanghai")
 RANGE = {"from": "2026-03-01", "to": "2026-04-30", "granularity": "month"}

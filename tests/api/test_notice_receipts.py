@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -12,6 +13,8 @@ from services.models import Notification, NotificationFanout, Role
 from services.models.notices import NoticeReceipt
 from tests import factories as f
 from tests.conftest import App
+
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 
 def code(r: httpx.Response) -> str:

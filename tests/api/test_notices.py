@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -12,6 +13,8 @@ from services.models import Notification, Role, utcnow
 from services.models.notices import Notice, NoticeReceipt
 from services.notices import jobs
 from tests import factories as f
+
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 
 def code(r: httpx.Response) -> str:

@@ -15,6 +15,8 @@ from services.models.polls import Poll, PollOption, PollQuestion
 from services.polls import jobs
 from tests import factories as f
 
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
+
 
 def code(r: httpx.Response) -> str:
     return str(r.json()["error"]["code"])

@@ -6,6 +6,7 @@ from datetime import date, time
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
@@ -15,6 +16,8 @@ from services.models import AuditLog, Community, Role, User
 from services.models.sla import CalendarException, SlaPolicy
 from services.tickets.sla import DEFAULT_TARGETS, resolve_policy
 from tests import factories as f
+
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 
 def url(c: Community, what: str = "sla-policies") -> str:

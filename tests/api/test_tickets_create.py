@@ -12,6 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.models.tickets import Ticket
 from tests import factories as f
 
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
+
 
 def _code(r: httpx.Response) -> str:
     return str(r.json()["error"]["code"])

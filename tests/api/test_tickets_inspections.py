@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.models.tickets import InspectionItem
 from tests import factories as f
+
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 BODY = {
     "kind": "greening",

@@ -6,10 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.models import Role
 from tests import factories as f
+
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 
 async def _ids(client: httpx.AsyncClient, who: Any, query: str = "") -> list[int]:

@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import httpx
+import pytest
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.models import Notification
 from services.models.tickets import Ticket
 from tests import factories as f
+
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 
 def _code(r: httpx.Response) -> str:

@@ -24,6 +24,8 @@ from services.phones import normalise_mobile
 from services.security import verify_password
 from tests.conftest import App
 
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
+
 Maker = async_sessionmaker[AsyncSession]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,6 +20,8 @@ from services.notifications.sms import LogSmsProvider
 from services.runtime import Runtime
 from tests import factories as f
 from workers.tasks import sla as sla_jobs
+
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 Maker = async_sessionmaker[AsyncSession]
 

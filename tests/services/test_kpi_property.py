@@ -20,6 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.models.tickets import Inspection, InspectionItem, Ticket, TicketEvent, TicketRating
 from tests import factories as f
 
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
+
 FIRST = date(2026, 1, 1)
 LAST = date(2026, 4, 30)
 CASES = 12

@@ -7,6 +7,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,6 +26,8 @@ from services.tickets.service import open_ticket
 from services.tickets.transitions import Call, apply
 from tests import factories as f
 from workers.tasks.kpis import rollup_kpis
+
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 BJ = ZoneInfo("Asia/Shanghai")
 METRICS = ["repair_timeliness", "response_timeliness", "owner_satisfaction", "rating_rate",

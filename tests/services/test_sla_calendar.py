@@ -20,6 +20,8 @@ from services.tickets.sla import (
     working_minutes_between,
 )
 
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
+
 SH = ZoneInfo("Asia/Shanghai")
 BIZ = ResolvedPolicy(
     policy_id=None,

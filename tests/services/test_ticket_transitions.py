@@ -22,6 +22,8 @@ from services.tickets.transitions import HANDLERS, TABLE, allowed_actions, check
 from tests import factories as f
 from workers.tasks import sla as sla_jobs
 
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
+
 
 def _ticket(**kw: Any) -> Ticket:
     base: dict[str, Any] = {

@@ -21,6 +21,8 @@ from tests.conftest import App
 from workers.channels.push import LogPushChannel
 from workers.tasks.deliveries import drain_once
 
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
+
 register_templates(
     {"test.queue": (("维修进度", "工单 {n} 已派单"), ("Repair update", "Ticket {n} assigned"))}
 )

@@ -32,6 +32,8 @@ from tests.conftest import App
 from workers import jobs
 from workers.jobs import LocalFanouts
 
+pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
+
 register_templates({"test.fan": (("停水通知", "{what}"), ("Water cut", "{what}"))})
 
 

@@ -56,6 +56,8 @@ from workers.runner import SWEEP_BATCH, sweep_deliveries
 register_templates({"test.proc": (("通知", "第 {n} 条"), ("Notice", "Number {n}"))})
 
 ROOT = Path(__file__).resolve().parents[2]
+# The worker processes keep the machine's clock; rows they compare against must be written by it too.
+pytestmark = pytest.mark.real_clock
 # Seconds. The production default is 60. It must outlast the slowest batch (or a live worker's rows are
 # claimed again and sent twice): here ~200 pushes at the stand-in's few dozen per second on a busy box.
 LEASE = 10.0
