@@ -106,7 +106,10 @@ def main() -> int:
                 if role not in wanted:
                     continue
                 token = login(base, phone, password, var / "sms-outbox.jsonl")
-                print(f"== schemathesis as {role} ({phone}), {args.max_examples} examples per operation", flush=True)
+                print(
+                    f"== schemathesis as {role} ({phone}), {args.max_examples} examples per operation",
+                    flush=True,
+                )
                 cmd = [
                     str(BIN / "schemathesis"), "run", f"{base}/openapi.json",
                     "--header", f"Authorization: Bearer {token}",
@@ -123,18 +126,26 @@ def main() -> int:
                     "--output-truncate", "true",
                     *[a for p in EXCLUDE_PATHS for a in ("--exclude-path", p)],
                 ]  # fmt: skip
-                done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "SCHEMATHESIS_HOOKS": ""}, check=False)
+                done = subprocess.run(
+                    cmd, cwd=ROOT, env={**os.environ, "SCHEMATHESIS_HOOKS": ""}, check=False
+                )
                 if done.returncode != 0:
                     failed.append(role)
         finally:
             server.terminate()
             server.wait(timeout=30)
             log.close()
-            errors = [ln for ln in (var / "server.log").read_text(errors="replace").splitlines() if "Traceback" in ln]
+            errors = [
+                ln
+                for ln in (var / "server.log").read_text(errors="replace").splitlines()
+                if "Traceback" in ln
+            ]
             print(f"server tracebacks: {len(errors)}")
             if errors:
                 print((var / "server.log").read_text(errors="replace")[-4000:])
-        print("fuzz:", "FAILED for " + ", ".join(failed) if failed else "0 server errors, 0 schema violations")
+        print(
+            "fuzz:", "FAILED for " + ", ".join(failed) if failed else "0 server errors, 0 schema violations"
+        )
         return 1 if failed else 0
 
 
