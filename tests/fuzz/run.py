@@ -1,7 +1,8 @@
 """Fuzz every operation of the live API with schemathesis, once per role, and fail on any 5xx or any
 response that does not match the published schema.
 
-    python -m tests.fuzz.run [--database-url URL] [--redis-url URL] [--max-examples N]
+    python -m tests.fuzz.run [--database-url URL] [--redis-url URL] [--max-examples N] [--roles a,b]
+                             [--phases examples,coverage,fuzzing]
 
 Starts `linli serve` on a free port against a fresh database (SQLite under a temp dir by default),
 seeds the demo community, logs in a resident (SMS code from the log-only outbox), a technician, the
@@ -70,6 +71,7 @@ def main() -> int:
     ap.add_argument("--max-examples", type=int, default=int(os.environ.get("LINLI_FUZZ_EXAMPLES", "15")))
     ap.add_argument("--seed", type=int, default=20261202)
     ap.add_argument("--roles", default=",".join(r for r, *_ in ROLES))
+    ap.add_argument("--phases", default="examples,coverage,fuzzing")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="linli-fuzz-") as tmp:
@@ -114,7 +116,7 @@ def main() -> int:
                     str(BIN / "schemathesis"), "run", f"{base}/openapi.json",
                     "--header", f"Authorization: Bearer {token}",
                     "--checks", "not_a_server_error,response_schema_conformance",
-                    "--phases", os.environ.get("LINLI_FUZZ_PHASES", "examples,coverage,fuzzing"),
+                    "--phases", args.phases,
                     "--max-examples", str(args.max_examples),
                     "--seed", str(args.seed),
                     "--workers", "2",
