@@ -25,15 +25,19 @@ INSTANTS = {
 }
 
 
-def start() -> datetime:
-    raw = os.environ.get("LINLI_TEST_NOW") or DEFAULT
+def parse(raw: str) -> datetime:
+    """An ISO 8601 instant with offset, a name from INSTANTS, or `today`."""
     if raw == "today":
         return datetime.now(UTC)
     raw = INSTANTS.get(raw, raw)
     at = datetime.fromisoformat(raw)
     if at.tzinfo is None:
-        raise ValueError(f"LINLI_TEST_NOW must carry an offset: {raw!r}")
+        raise ValueError(f"a test instant must carry an offset: {raw!r}")
     return at
+
+
+def start() -> datetime:
+    return parse(os.environ.get("LINLI_TEST_NOW") or DEFAULT)
 
 
 START = start()

@@ -37,12 +37,15 @@ REQUIRE = os.environ.get("LINLI_REQUIRE_SERVICES") == "1"
 @pytest.fixture(autouse=True)
 def frozen_clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Coordinates | None]:
     """Every test starts at tests.clock.START and time flows on from there (`tick`), so orderings and
-    timeouts behave. Tests that drive other processes (which keep the machine's clock) opt out with
+    timeouts behave. A test written around a fixed history names its instant with `@pytest.mark.at(...)`;
+    tests that drive other processes (which keep the machine's clock) opt out with
     `@pytest.mark.real_clock`."""
     if request.node.get_closest_marker("real_clock"):
         yield None
         return
-    with time_machine.travel(clock.START, tick=True) as traveller:
+    pinned = request.node.get_closest_marker("at")
+    start = clock.parse(pinned.args[0]) if pinned else clock.START
+    with time_machine.travel(start, tick=True) as traveller:
         yield traveller
 
 
