@@ -36,12 +36,12 @@ from services.duty.schemas import (
     SwapCreate,
     SwapOut,
 )
-from services.schemas import Page
+from services.schemas import Page, Text
 
 router = APIRouter(prefix="/v1", tags=["duty"])
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
-Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
+Cursor = Annotated[Text | None, Query(max_length=200, description="next_cursor of the previous page")]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 

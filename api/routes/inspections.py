@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from api.deps import AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep
-from services.schemas import Page
+from services.schemas import Page, Text
 from services.tickets import inspections
 from services.tickets.schemas import AttachmentRef, InspectionCreate, InspectionOut
 
@@ -30,7 +30,7 @@ async def list_inspections(
     cid: CommunityId,
     ctx: AuthCtx,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[Text | None, Query(max_length=200)] = None,
     kind: Literal["greening", "sanitation"] | None = None,
 ) -> Page[InspectionOut]:
     return await inspections.list_inspections(ctx, cid, limit, cursor, kind)

@@ -27,12 +27,12 @@ from services.notices.schemas import (
     RevisionIn,
     WithdrawIn,
 )
-from services.schemas import Page
+from services.schemas import Page, Text
 
 router = APIRouter(prefix="/v1", tags=["notices"])
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+Cursor = Annotated[Text | None, Query(description="next_cursor of the previous page")]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 

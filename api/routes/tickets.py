@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep
 from api.responses import OrjsonResponse
-from services.schemas import Page
+from services.schemas import Instant, Page, Text
 from services.tickets import followups, queries, ratings, service
 from services.tickets.schemas import (
     AttachmentRef,
@@ -28,7 +28,7 @@ from services.tickets.schemas import (
 router = APIRouter(prefix="/v1", tags=["tickets"])
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
-Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
+Cursor = Annotated[Text | None, Query(max_length=200, description="next_cursor of the previous page")]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Status = Literal[
     "submitted",
@@ -92,13 +92,13 @@ async def list_tickets(
     cursor: Cursor = None,
     status: Annotated[list[Status] | None, Query()] = None,
     kind: Kind | None = None,
-    category: Annotated[str | None, Query(max_length=30)] = None,
+    category: Annotated[Text | None, Query(max_length=30)] = None,
     community_id: OptionalId = None,
     building_id: OptionalId = None,
     overdue: bool | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    created_from: Instant | None = None,
+    created_to: Instant | None = None,
+    q: Annotated[Text | None, Query(min_length=1, max_length=100)] = None,
     queue: Annotated[
         Literal["grab", "assigned"] | None, Query(description="grab: the unassigned queue")
     ] = None,

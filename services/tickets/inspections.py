@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from services.access import community_filter, require_community
 from services.attachments.schemas import AttachmentOut
 from services.attachments.service import list_for_many, store_upload
+from services.communities.common import load_community
 from services.errors import NotFound
 from services.models import Building, Role, utcnow
 from services.models.tickets import Inspection, InspectionItem, IntakeChannel
@@ -30,6 +31,7 @@ KIND_ZH = {"greening": "绿化", "sanitation": "环境卫生"}
 async def record(ctx: Ctx, community_id: int, body: InspectionCreate) -> InspectionOut:
     principal = ctx.require_principal()
     require_community(principal, community_id, INSPECTORS)
+    await load_community(ctx, community_id)  # a platform admin passes the check for any id
     if body.building_id is not None:
         building = await ctx.session.get(Building, body.building_id)
         if building is None or building.community_id != community_id:
