@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import BackgroundTasks, Depends, Path, Request
 
 from services.access import load_principal
 from services.db import transaction
+from services.deferred_writes import run_deferred_writes, take_deferred_writes
 from services.errors import Unauthorized
 from services.i18n import negotiate
 from services.notifications import relay
@@ -28,7 +29,7 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-async def _ctx(request: Request) -> AsyncIterator[Ctx]:
+async def _ctx(request: Request, background: BackgroundTasks) -> AsyncIterator[Ctx]:
     runtime: Runtime = request.app.state.runtime
     reads_only = request.method in ("GET", "HEAD")
     maker = request.app.state.read_sessionmaker if reads_only else request.app.state.sessionmaker
@@ -44,6 +45,9 @@ async def _ctx(request: Request) -> AsyncIterator[Ctx]:
         async with transaction(session):
             yield ctx
         await relay.after_commit(session, runtime)
+        writes = take_deferred_writes(session)
+        if writes:  # after the response is sent, each in a write transaction of its own
+            background.add_task(run_deferred_writes, request.app.state.sessionmaker, writes)
 
 
 # scope="function": commit before the response is sent, so a client never reads ahead of it.
