@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, Query, Response
 
 from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep
+from api.uploads import Photo
 from services.attachments.schemas import AttachmentOut
 from services.duty import checkins, logs, party, posts, roster, shifts, swaps
 from services.duty.schemas import (
@@ -152,10 +153,9 @@ async def checkout(shift_id: ObjectId, body: CheckoutIn, ctx: AuthCtx) -> Checki
 @router.post(
     "/duty/shifts/{shift_id}/checkin/attachments", status_code=201, summary="Add a check-in photo (≤ 9)"
 )
-async def add_checkin_photo(
-    shift_id: ObjectId, ctx: AuthCtx, file: Annotated[UploadFile, File()]
-) -> AttachmentOut:
-    return await checkins.add_photo(ctx, shift_id, await file.read(), file.filename)
+async def add_checkin_photo(shift_id: ObjectId, photo: Photo, ctx: AuthCtx) -> AttachmentOut:
+    # `photo` before ctx: decoded before the transaction opens
+    return await checkins.add_photo(ctx, shift_id, photo)
 
 
 @router.post(

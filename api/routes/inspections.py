@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, Query, Response
 
 from api.deps import AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep
+from api.uploads import Photo
 from services.schemas import Page, Text
 from services.tickets import inspections
 from services.tickets.schemas import AttachmentRef, InspectionCreate, InspectionOut
@@ -37,7 +38,6 @@ async def list_inspections(
 
 
 @router.post("/inspections/{iid}/attachments", status_code=201, summary="Add a photo to an inspection (≤ 9)")
-async def add_inspection_photo(
-    iid: ObjectId, ctx: AuthCtx, file: Annotated[UploadFile, File()]
-) -> AttachmentRef:
-    return await inspections.add_photo(ctx, iid, await file.read(), file.filename)
+async def add_inspection_photo(iid: ObjectId, photo: Photo, ctx: AuthCtx) -> AttachmentRef:
+    # `photo` before ctx: decoded before the transaction opens
+    return await inspections.add_photo(ctx, iid, photo)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Form, Query, Response
 
 from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep
 from api.responses import OrjsonResponse
+from api.uploads import Photo
 from services.schemas import Instant, Page, Text
 from services.tickets import followups, queries, ratings, service
 from services.tickets.schemas import (
@@ -138,12 +139,11 @@ async def transition(tid: ObjectId, body: TransitionIn, ctx: AuthCtx) -> TicketO
 @router.post("/tickets/{tid}/attachments", status_code=201, summary="Add a before/after photo (≤ 9)")
 async def add_attachment(
     tid: ObjectId,
+    photo: Photo,  # before ctx: decoded before the transaction opens
     ctx: AuthCtx,
-    file: Annotated[UploadFile, File()],
     purpose: Annotated[Literal["before", "after"], Form()],
 ) -> AttachmentRef:
-    data = await file.read()
-    return await service.add_photo(ctx, tid, purpose, data, file.filename)
+    return await service.add_photo(ctx, tid, purpose, photo)
 
 
 @router.post("/tickets/{tid}/rating", summary="Rate a resolved ticket (again within 7 days to change)")

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from services import access, audit
 from services.attachments.schemas import AttachmentOut
-from services.attachments.service import DOCUMENT_TYPES, list_for, store_upload
+from services.attachments.service import DOCUMENT_TYPES, PreparedUpload, list_for, store_upload
 from services.communities.common import load_community
 from services.deferred_writes import defer_write
 from services.errors import Conflict, Forbidden, InvalidInput
@@ -266,7 +266,7 @@ async def revise(ctx: Ctx, notice_id: int, body: RevisionIn) -> NoticeOut:
     return await notice_out(ctx, revision)
 
 
-async def add_attachment(ctx: Ctx, notice_id: int, data: bytes, filename: str | None) -> AttachmentOut:
+async def add_attachment(ctx: Ctx, notice_id: int, upload: PreparedUpload) -> AttachmentOut:
     """Images and PDFs, checked from their bytes like ticket photos; at most 9; unpublished only."""
     notice = await load_managed(ctx, notice_id)
     if notice.status not in UNPUBLISHED:
@@ -277,8 +277,7 @@ async def add_attachment(ctx: Ctx, notice_id: int, data: bytes, filename: str | 
         owner_type="notice",
         owner_id=notice.id or 0,
         purpose="document",
-        data=data,
-        original_name=filename,
+        upload=upload,
         allowed=DOCUMENT_TYPES,
         max_count=MAX_ATTACHMENTS,
     )

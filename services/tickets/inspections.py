@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from services.access import community_filter, require_community
 from services.attachments.schemas import AttachmentOut
-from services.attachments.service import list_for_many, store_upload
+from services.attachments.service import PreparedUpload, list_for_many, store_upload
 from services.communities.common import load_community
 from services.errors import NotFound
 from services.models import Building, Role, utcnow
@@ -115,7 +115,7 @@ async def list_inspections(
     )
 
 
-async def add_photo(ctx: Ctx, inspection_id: int, data: bytes, original_name: str | None) -> AttachmentRef:
+async def add_photo(ctx: Ctx, inspection_id: int, upload: PreparedUpload) -> AttachmentRef:
     """Evidence of what was seen (e.g. a dead shrub bed), at most 9 per inspection."""
     principal = ctx.require_principal()
     inspection = (
@@ -134,8 +134,7 @@ async def add_photo(ctx: Ctx, inspection_id: int, data: bytes, original_name: st
         owner_type="inspection",
         owner_id=inspection.id,
         purpose="photo",
-        data=data,
-        original_name=original_name,
+        upload=upload,
         max_count=MAX_PHOTOS,
     )
     return AttachmentRef.model_validate(stored, from_attributes=True)
