@@ -4,7 +4,7 @@ every request field and query parameter is built from."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Generic, TypeVar
 
 from pydantic import (
@@ -93,6 +93,20 @@ def in_instant_range(value: datetime) -> datetime:
 
 Instant = Annotated[AwareDatetime, AfterValidator(in_instant_range)]
 
+# Local days (KPI ranges, shifts, contracts, calendars) in the same years: a day's midnight is turned
+# into an instant in the community's zone, which overflows near year 1 or 9999 too.
+MIN_DAY = date(1900, 1, 2)
+MAX_DAY = date(2199, 12, 30)
+
+
+def in_day_range(value: date) -> date:
+    if not MIN_DAY <= value <= MAX_DAY:
+        raise ValueError(f"date out of range ({MIN_DAY} to {MAX_DAY})")
+    return value
+
+
+Day = Annotated[date, AfterValidator(in_day_range)]
+
 
 _WALL_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
 
@@ -129,7 +143,10 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 __all__ = [
+    "MAX_DAY",
     "MAX_ID",
+    "MIN_DAY",
+    "Day",
     "Id",
     "Instant",
     "Line",

@@ -3,7 +3,6 @@ check-in/out, swaps, the duty log and the service-hours ledger."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -37,7 +36,7 @@ from services.duty.schemas import (
     SwapCreate,
     SwapOut,
 )
-from services.schemas import Page, Text
+from services.schemas import Day, Page, Text
 
 router = APIRouter(prefix="/v1", tags=["duty"])
 
@@ -129,8 +128,8 @@ async def create_shifts(post_id: ObjectId, body: ShiftCreate, idem: IdempotentDe
 async def list_shifts(
     cid: CommunityId,
     ctx: AuthCtx,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[Day | None, Query(alias="from")] = None,
+    end: Annotated[Day | None, Query(alias="to")] = None,
 ) -> list[ShiftOut]:
     return await shifts.list_shifts(ctx, cid, start, end)
 

@@ -13,12 +13,12 @@ from api.responses import ModelResponse
 from services.kpis import drilldown, export, service
 from services.kpis.schemas import DrillPage, KpiTable, TargetOut, TargetsIn
 from services.models import Community
-from services.schemas import Text
+from services.schemas import Day, Text
 
 router = APIRouter(prefix="/v1", tags=["kpis"])
 
-From = Annotated[date | None, Query(alias="from", description="first local day (default: 12 months back)")]
-To = Annotated[date | None, Query(description="last local day, inclusive (default: today)")]
+From = Annotated[Day | None, Query(alias="from", description="first local day (default: 12 months back)")]
+To = Annotated[Day | None, Query(description="last local day, inclusive (default: today)")]
 Gran = Annotated[Text, Query(description="day | week | month | quarter | year")]
 Metrics = Annotated[Text | None, Query(description="comma-separated metric keys (default: all)")]
 Live = Annotated[bool, Query(description="compute every period live instead of reading snapshots")]

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from services.models import Role
-from services.schemas import Line, RequestBody, ResponseBody, Text, no_control_chars
+from services.schemas import Day, Line, RequestBody, ResponseBody, Text, no_control_chars
 
 __all__ = ["no_control_chars"]  # re-exported: other areas imported it from here
 
@@ -142,8 +142,8 @@ class CompanyOut(ResponseBody):
 
 class ContractCreate(RequestBody):
     company_id: int = Field(ge=1, le=2**53 - 1)
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
 
 
 class ContractOut(ResponseBody):

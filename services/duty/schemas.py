@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from services.models.duty import PostCategory
-from services.schemas import Instant, Line, LocalTime, RequestBody, ResponseBody, Text
+from services.schemas import Day, Instant, Line, LocalTime, RequestBody, ResponseBody, Text
 
 MAX_ID = 2**53 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -84,8 +84,8 @@ class PostOut(ResponseBody):
 class AssignmentCreate(RequestBody):
     user_id: Id
     role: Literal["lead", "member"] = "member"
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
 
 
 class AssignmentOut(ResponseBody):
@@ -163,8 +163,8 @@ class Recurrence(RequestBody):
     )
     start_time: LocalTime
     end_time: LocalTime
-    from_date: date
-    to_date: date
+    from_date: Day
+    to_date: Day
 
 
 class ShiftCreate(RequestBody):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from services.schemas import LocalTime, RequestBody, ResponseBody, Text
+from services.schemas import Day, LocalTime, RequestBody, ResponseBody, Text
 
 
 class SlaPolicyIn(RequestBody):
@@ -60,7 +60,7 @@ class SlaTableOut(ResponseBody):
 
 
 class CalendarExceptionIn(RequestBody):
-    day: date
+    day: Day
     working: bool = Field(description="true = an extra working day, false = an extra day off")
     note: Text = Field(default="", max_length=100)
 

@@ -338,3 +338,25 @@ async def test_every_free_text_input_is_published_and_checked_as_nul_free(app: A
                     if nul_passes and field not in PARSED_NOT_KEPT:
                         unchecked.append(f"{method.upper()} {path} {field}")
     assert unchecked == [], "\n".join(unchecked)
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "error"),
+    [
+        ("kpis", {"from": "0001-01-01", "to": "0001-01-31", "granularity": "day"}, ["query", "from"]),
+        ("kpis", {"from": "9999-12-01", "to": "9999-12-31", "granularity": "year"}, ["query", "from"]),
+        ("kpis.csv", {"from": "0001-01-01", "to": "0001-12-31"}, ["query", "from"]),
+        ("duty/shifts", {"from": "9999-12-01", "to": "9999-12-31"}, ["query", "from"]),
+        ("kpis/repair_timeliness/tickets", {"period": "0001-01"}, "kpi.invalid_period"),
+        ("kpis/repair_timeliness/tickets", {"period": "9999-W52"}, "kpi.invalid_period"),
+        ("kpis/repair_timeliness/tickets", {"period": "9999-12-31"}, "kpi.invalid_period"),
+    ],
+)
+async def test_a_local_day_whose_midnight_overflows_utc_is_422(
+    client: httpx.AsyncClient, world: World, path: str, params: dict[str, str], error: str | list[str]
+) -> None:
+    r = await client.get(f"/v1/communities/{world.t.cid}/{path}", params=params, headers=f.auth(world.admin))
+    if isinstance(error, list):
+        assert error in _fields(r)
+    else:
+        assert r.status_code == 422 and r.json()["error"]["code"] == error, r.text
