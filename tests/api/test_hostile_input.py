@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -86,13 +87,17 @@ def _poll(**fields: Any) -> Case:
     return case
 
 
+def _days_ahead(days: int) -> datetime:
+    return datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
+
+
 def _activity(w: World, v: str) -> tuple[str, str, dict[str, Any], User]:
     body = {
         "title": "义诊",
         "description": v,
         "place": "活动室",
-        "starts_at": "2027-01-01T10:00:00+08:00",
-        "ends_at": "2027-01-01T12:00:00+08:00",
+        "starts_at": _days_ahead(10).isoformat(),
+        "ends_at": (_days_ahead(10) + timedelta(hours=2)).isoformat(),
         "capacity": 10,
     }
     return "POST", f"/v1/communities/{w.t.cid}/activities", body, w.t.admin
@@ -113,7 +118,7 @@ NUL_BODY_CASES: dict[str, tuple[Case, list[str]]] = {
         lambda w, v: (
             "PUT",
             f"/v1/communities/{w.t.cid}/calendar-exceptions",
-            {"items": [{"day": "2026-12-10", "working": False, "note": v}]},
+            {"items": [{"day": _days_ahead(10).date().isoformat(), "working": False, "note": v}]},
             w.t.admin,
         ),
         ["body", "items", "0", "note"],
