@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from services.errors import Unauthorized
 from services.models.base import utcnow
+from services.schemas import MAX_ID
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # A real hash to verify against when the user does not exist, so timing does not reveal it.
@@ -65,7 +66,10 @@ def decode_access_token(key: str, issuer: str, token: str) -> AccessClaims:
         )
         if payload.get("typ") != "access":
             raise Unauthorized("auth.invalid_token")
-        return AccessClaims(user_id=int(payload["sub"]), expires_at=utcnow())
+        user_id = int(payload["sub"])
+        if not 0 < user_id <= MAX_ID:  # a forged or foreign `sub` must not reach a bigint bind
+            raise Unauthorized("auth.invalid_token")
+        return AccessClaims(user_id=user_id, expires_at=utcnow())
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise Unauthorized("auth.invalid_token") from exc
 

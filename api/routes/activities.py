@@ -10,12 +10,12 @@ from api.deps import AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep
 from services.duty import activities
 from services.duty.schemas import ActivityCreate, ActivityOut, AttendanceIn, AttendanceOut, SignupOut
-from services.schemas import Page
+from services.schemas import Page, Text
 
 router = APIRouter(prefix="/v1", tags=["activities"])
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
-Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
+Cursor = Annotated[Text | None, Query(max_length=200, description="next_cursor of the previous page")]
 
 
 @router.post(

@@ -10,7 +10,7 @@ from api.deps import AuthCtx, CommunityId
 from api.routes.communities import Cursor, Limit, OptionalId
 from services.communities import places
 from services.communities.schemas import DirectoryCommunityOut, DirectoryHouseholdOut
-from services.schemas import Page
+from services.schemas import Page, Text
 
 router = APIRouter(prefix="/v1/directory", tags=["directory"])
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/directory", tags=["directory"])
 @router.get("/communities", summary="Search communities by name or address (public fields)")
 async def search_communities(
     ctx: AuthCtx,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[Text | None, Query(max_length=100)] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[DirectoryCommunityOut]:

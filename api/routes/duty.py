@@ -3,13 +3,13 @@ check-in/out, swaps, the duty log and the service-hours ledger."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, Query, Response
 
 from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep
+from api.uploads import Photo
 from services.attachments.schemas import AttachmentOut
 from services.duty import checkins, logs, party, posts, roster, shifts, swaps
 from services.duty.schemas import (
@@ -36,12 +36,12 @@ from services.duty.schemas import (
     SwapCreate,
     SwapOut,
 )
-from services.schemas import Page
+from services.schemas import Day, Page, Text
 
 router = APIRouter(prefix="/v1", tags=["duty"])
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
-Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
+Cursor = Annotated[Text | None, Query(max_length=200, description="next_cursor of the previous page")]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
@@ -128,8 +128,8 @@ async def create_shifts(post_id: ObjectId, body: ShiftCreate, idem: IdempotentDe
 async def list_shifts(
     cid: CommunityId,
     ctx: AuthCtx,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[Day | None, Query(alias="from")] = None,
+    end: Annotated[Day | None, Query(alias="to")] = None,
 ) -> list[ShiftOut]:
     return await shifts.list_shifts(ctx, cid, start, end)
 
@@ -152,10 +152,9 @@ async def checkout(shift_id: ObjectId, body: CheckoutIn, ctx: AuthCtx) -> Checki
 @router.post(
     "/duty/shifts/{shift_id}/checkin/attachments", status_code=201, summary="Add a check-in photo (≤ 9)"
 )
-async def add_checkin_photo(
-    shift_id: ObjectId, ctx: AuthCtx, file: Annotated[UploadFile, File()]
-) -> AttachmentOut:
-    return await checkins.add_photo(ctx, shift_id, await file.read(), file.filename)
+async def add_checkin_photo(shift_id: ObjectId, photo: Photo, ctx: AuthCtx) -> AttachmentOut:
+    # `photo` before ctx: decoded before the transaction opens
+    return await checkins.add_photo(ctx, shift_id, photo)
 
 
 @router.post(

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Response
 from api.deps import MAX_ID, AnonCtx, ObjectId
 from services.attachments import service
 from services.attachments.urls import Variant
+from services.schemas import Text
 
 router = APIRouter(prefix="/v1", tags=["files"])
 
@@ -29,7 +30,7 @@ async def get_file(
     ctx: AnonCtx,
     variant: Variant = "original",
     exp: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-    sig: Annotated[str, Query(max_length=100)] = "",
+    sig: Annotated[Text, Query(max_length=100)] = "",
 ) -> Response:
     served = await service.open_file(ctx, attachment_id, variant, exp, sig)
     return Response(

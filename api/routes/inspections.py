@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, Query, Response
 
 from api.deps import AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep
-from services.schemas import Page
+from api.uploads import Photo
+from services.schemas import Page, Text
 from services.tickets import inspections
 from services.tickets.schemas import AttachmentRef, InspectionCreate, InspectionOut
 
@@ -30,14 +31,13 @@ async def list_inspections(
     cid: CommunityId,
     ctx: AuthCtx,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[Text | None, Query(max_length=200)] = None,
     kind: Literal["greening", "sanitation"] | None = None,
 ) -> Page[InspectionOut]:
     return await inspections.list_inspections(ctx, cid, limit, cursor, kind)
 
 
 @router.post("/inspections/{iid}/attachments", status_code=201, summary="Add a photo to an inspection (≤ 9)")
-async def add_inspection_photo(
-    iid: ObjectId, ctx: AuthCtx, file: Annotated[UploadFile, File()]
-) -> AttachmentRef:
-    return await inspections.add_photo(ctx, iid, await file.read(), file.filename)
+async def add_inspection_photo(iid: ObjectId, photo: Photo, ctx: AuthCtx) -> AttachmentRef:
+    # `photo` before ctx: decoded before the transaction opens
+    return await inspections.add_photo(ctx, iid, photo)

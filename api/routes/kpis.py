@@ -13,13 +13,14 @@ from api.responses import ModelResponse
 from services.kpis import drilldown, export, service
 from services.kpis.schemas import DrillPage, KpiTable, TargetOut, TargetsIn
 from services.models import Community
+from services.schemas import Day, Text
 
 router = APIRouter(prefix="/v1", tags=["kpis"])
 
-From = Annotated[date | None, Query(alias="from", description="first local day (default: 12 months back)")]
-To = Annotated[date | None, Query(description="last local day, inclusive (default: today)")]
-Gran = Annotated[str, Query(description="day | week | month | quarter | year")]
-Metrics = Annotated[str | None, Query(description="comma-separated metric keys (default: all)")]
+From = Annotated[Day | None, Query(alias="from", description="first local day (default: 12 months back)")]
+To = Annotated[Day | None, Query(description="last local day, inclusive (default: today)")]
+Gran = Annotated[Text, Query(description="day | week | month | quarter | year")]
+Metrics = Annotated[Text | None, Query(description="comma-separated metric keys (default: all)")]
 Live = Annotated[bool, Query(description="compute every period live instead of reading snapshots")]
 Format = Annotated[Literal["json", "csv"], Query()]
 CSV = "text/csv; charset=utf-8"
@@ -107,12 +108,12 @@ async def community_kpis_csv(
 )
 async def community_drilldown(
     cid: CommunityId,
-    metric: str,
+    metric: Text,
     ctx: AuthCtx,
-    period: Annotated[str, Query(description="2026-10, 2026-W40, 2026-Q4, 2026 or 2026-10-01")],
-    part: Annotated[str, Query(description="numerator | denominator | excluded")] = "denominator",
+    period: Annotated[Text, Query(description="2026-10, 2026-W40, 2026-Q4, 2026 or 2026-10-01")],
+    part: Annotated[Text, Query(description="numerator | denominator | excluded")] = "denominator",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Text | None = None,
 ) -> DrillPage:
     return await drilldown.drilldown(ctx, cid, metric, period, part, limit, cursor)
 
@@ -120,7 +121,7 @@ async def community_drilldown(
 @router.get("/communities/{cid}/kpis/{metric}/chart.svg", summary="A metric over time with its target line")
 async def community_chart(
     cid: CommunityId,
-    metric: str,
+    metric: Text,
     ctx: AuthCtx,
     period: PeriodQ,
 ) -> Response:
@@ -132,7 +133,7 @@ async def community_chart(
 @router.get("/companies/{company_id}/kpis/{metric}/chart.svg", summary="A company metric over time")
 async def company_chart(
     company_id: ObjectId,
-    metric: str,
+    metric: Text,
     ctx: AuthCtx,
     period: PeriodQ,
 ) -> Response:

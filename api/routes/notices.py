@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, Query, Response
 
 from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep
+from api.uploads import Document
 from services.attachments.schemas import AttachmentOut
 from services.models.notices import NoticeKind
 from services.notices import comments, feed, receipts, service
@@ -27,12 +28,12 @@ from services.notices.schemas import (
     RevisionIn,
     WithdrawIn,
 )
-from services.schemas import Page
+from services.schemas import Page, Text
 
 router = APIRouter(prefix="/v1", tags=["notices"])
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+Cursor = Annotated[Text | None, Query(description="next_cursor of the previous page")]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
@@ -93,9 +94,9 @@ async def history(nid: ObjectId, ctx: AuthCtx) -> list[HistoryItem]:
 
 
 @router.post("/notices/{nid}/attachments", status_code=201, summary="Attach an image or PDF (≤ 9, drafts)")
-async def add_attachment(nid: ObjectId, ctx: AuthCtx, file: Annotated[UploadFile, File()]) -> AttachmentOut:
-    data = await file.read()
-    return await service.add_attachment(ctx, nid, data, file.filename)
+async def add_attachment(nid: ObjectId, document: Document, ctx: AuthCtx) -> AttachmentOut:
+    # `document` before ctx: decoded before the transaction opens
+    return await service.add_attachment(ctx, nid, document)
 
 
 @router.post("/notices/{nid}/read", summary="Mark read")

@@ -15,7 +15,7 @@ from services.notifications.schemas import (
     ReadAllResult,
     UnreadCount,
 )
-from services.schemas import Page
+from services.schemas import Page, Text
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -25,7 +25,7 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 async def list_notifications(
     ctx: AuthCtx,
     limit: Limit = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[Text | None, Query(max_length=200)] = None,
     unread: bool = False,
 ) -> Page[NotificationOut]:
     return await inbox.list_inbox(ctx, limit, cursor, unread)
@@ -77,7 +77,7 @@ async def list_deliveries(
     ctx: AuthCtx,
     status: admin.DeliveryState = "dead",
     limit: Limit = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[Text | None, Query(max_length=200)] = None,
 ) -> Page[admin.DeliveryOut]:
     return await admin.list_deliveries(ctx, status, limit, cursor)
 

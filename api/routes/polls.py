@@ -20,12 +20,12 @@ from services.polls.schemas import (
     Status,
     VerifyOut,
 )
-from services.schemas import Page
+from services.schemas import Page, Text
 
 router = APIRouter(prefix="/v1", tags=["polls"])
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
-Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
+Cursor = Annotated[Text | None, Query(max_length=200, description="next_cursor of the previous page")]
 
 
 @router.post(

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Form, Query, Response
 
 from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep
 from api.responses import OrjsonResponse
-from services.schemas import Page
+from api.uploads import Photo
+from services.schemas import Instant, Page, Text
 from services.tickets import followups, queries, ratings, service
 from services.tickets.schemas import (
     AttachmentRef,
@@ -28,7 +29,7 @@ from services.tickets.schemas import (
 router = APIRouter(prefix="/v1", tags=["tickets"])
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
-Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
+Cursor = Annotated[Text | None, Query(max_length=200, description="next_cursor of the previous page")]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Status = Literal[
     "submitted",
@@ -92,13 +93,13 @@ async def list_tickets(
     cursor: Cursor = None,
     status: Annotated[list[Status] | None, Query()] = None,
     kind: Kind | None = None,
-    category: Annotated[str | None, Query(max_length=30)] = None,
+    category: Annotated[Text | None, Query(max_length=30)] = None,
     community_id: OptionalId = None,
     building_id: OptionalId = None,
     overdue: bool | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    created_from: Instant | None = None,
+    created_to: Instant | None = None,
+    q: Annotated[Text | None, Query(min_length=1, max_length=100)] = None,
     queue: Annotated[
         Literal["grab", "assigned"] | None, Query(description="grab: the unassigned queue")
     ] = None,
@@ -138,12 +139,11 @@ async def transition(tid: ObjectId, body: TransitionIn, ctx: AuthCtx) -> TicketO
 @router.post("/tickets/{tid}/attachments", status_code=201, summary="Add a before/after photo (≤ 9)")
 async def add_attachment(
     tid: ObjectId,
+    photo: Photo,  # before ctx: decoded before the transaction opens
     ctx: AuthCtx,
-    file: Annotated[UploadFile, File()],
     purpose: Annotated[Literal["before", "after"], Form()],
 ) -> AttachmentRef:
-    data = await file.read()
-    return await service.add_photo(ctx, tid, purpose, data, file.filename)
+    return await service.add_photo(ctx, tid, purpose, photo)
 
 
 @router.post("/tickets/{tid}/rating", summary="Rate a resolved ticket (again within 7 days to change)")

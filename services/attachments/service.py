@@ -1,6 +1,7 @@
 """Store, list and serve attachments. Callers check access to the owner record first.
 
-Order of checks in `store_upload`: size, type (from the bytes), count, then decoding. Files are written to
+Order of checks: `prepare_upload` (before the request's transaction opens) checks size and type (from the
+bytes) and decodes; `store_upload` (in the transaction) checks the count. Files are written to
 storage before the row is flushed; if the flush fails the files are removed again. If the surrounding
 transaction rolls back later, the written files stay behind unreferenced: harmless (their keys are random
 and no URL can be signed for them) and left for a future sweep of keys without rows.
@@ -39,11 +40,13 @@ log = logging.getLogger("linli.attachments")
 __all__ = [
     "DOCUMENT_TYPES",
     "PHOTO_TYPES",
+    "PreparedUpload",
     "ServedFile",
     "count_for",
     "list_for",
     "list_for_many",
     "open_file",
+    "prepare_upload",
     "soft_delete",
     "store_upload",
 ]
@@ -54,6 +57,45 @@ class StorageUnavailable(DomainError):
     code = "attachment.storage_unavailable"
 
 
+@dataclass(frozen=True)
+class PreparedUpload:
+    """An upload checked and cleaned, ready to store: the CPU-heavy part, done before any transaction
+    opens so that decoding never holds a lock (on SQLite the database's only write lock)."""
+
+    kind: str  # the type sniffed from the bytes
+    data: bytes  # what is stored: the cleaned image, or the PDF as uploaded
+    content_type: str
+    thumb: bytes | None
+    width: int | None
+    height: int | None
+    original_name: str | None
+
+
+async def prepare_upload(
+    settings: Settings, data: bytes, original_name: str | None, allowed: frozenset[str] = PHOTO_TYPES
+) -> PreparedUpload:
+    """Size, type (from the bytes), then decoding, cleaning and thumbnailing in a thread."""
+    if len(data) > settings.max_photo_bytes:
+        raise PayloadTooLarge("attachment.too_large", details={"max_bytes": settings.max_photo_bytes})
+    kind = sniff(data)
+    if kind is None or kind not in allowed or not (kind == PDF or images.supported(kind)):
+        raise InvalidInput("attachment.unsupported_type", details={"allowed": sorted(allowed)})
+    if kind == PDF:
+        # Stored as uploaded: PDFs are only offered as downloads (Content-Disposition: attachment).
+        return PreparedUpload(kind, data, PDF, None, None, None, original_name)
+    try:
+        clean = await asyncio.to_thread(images.clean_image, data, kind, max_pixels=settings.max_image_pixels)
+    except images.TooManyPixels as exc:
+        raise InvalidInput(
+            "attachment.too_many_pixels", details={"max_pixels": settings.max_image_pixels}
+        ) from exc
+    except images.UnreadableImage as exc:
+        raise InvalidInput("attachment.unreadable") from exc
+    return PreparedUpload(
+        kind, clean.data, clean.content_type, clean.thumb, clean.width, clean.height, original_name
+    )
+
+
 async def store_upload(
     ctx: Ctx,
     *,
@@ -61,45 +103,28 @@ async def store_upload(
     owner_type: str,
     owner_id: int,
     purpose: str,
-    data: bytes,
-    original_name: str | None,
+    upload: PreparedUpload | None = None,
+    data: bytes | None = None,
+    original_name: str | None = None,
     allowed: frozenset[str] = PHOTO_TYPES,
     max_count: int | None = None,
     storage: Storage | None = None,
 ) -> AttachmentOut:
-    """Check, clean and store one uploaded file for (owner_type, owner_id); flushes, never commits."""
+    """Store one upload for (owner_type, owner_id); flushes, never commits. The API passes an `upload`
+    prepared before its transaction; raw `data` is prepared here (scripts and tests)."""
     principal = ctx.require_principal()
     settings = ctx.settings
     session = ctx.session
-    if len(data) > settings.max_photo_bytes:
-        raise PayloadTooLarge("attachment.too_large", details={"max_bytes": settings.max_photo_bytes})
-    kind = sniff(data)
-    if kind is None or kind not in allowed or not (kind == PDF or images.supported(kind)):
+    if upload is None:
+        upload = await prepare_upload(settings, data or b"", original_name, allowed)
+    elif upload.kind not in allowed:
         raise InvalidInput("attachment.unsupported_type", details={"allowed": sorted(allowed)})
     if max_count is not None:
         await _lock_owner(session, owner_type, owner_id)
         if await count_for(session, owner_type, owner_id) >= max_count:
             raise InvalidInput("attachment.too_many", details={"max_count": max_count})
 
-    thumb: bytes | None = None
-    width = height = None
-    if kind == PDF:
-        # Stored as uploaded: PDFs are only offered as downloads (Content-Disposition: attachment).
-        stored, content_type = data, PDF
-    else:
-        try:
-            clean = await asyncio.to_thread(
-                images.clean_image, data, kind, max_pixels=settings.max_image_pixels
-            )
-        except images.TooManyPixels as exc:
-            raise InvalidInput(
-                "attachment.too_many_pixels", details={"max_pixels": settings.max_image_pixels}
-            ) from exc
-        except images.UnreadableImage as exc:
-            raise InvalidInput("attachment.unreadable") from exc
-        stored, content_type, thumb = clean.data, clean.content_type, clean.thumb
-        width, height = clean.width, clean.height
-
+    stored, content_type, thumb = upload.data, upload.content_type, upload.thumb
     store = storage or storage_for(settings)
     key = new_key(community_id, EXTENSIONS[content_type])
     thumb_key = thumb_key_for(key) if thumb is not None else None
@@ -115,7 +140,7 @@ async def store_upload(
         await _discard(store, written)
         raise StorageUnavailable() from exc
 
-    name = _display_name(original_name)
+    name = _display_name(upload.original_name)
     row = Attachment(
         community_id=community_id,
         owner_type=owner_type,
@@ -124,8 +149,8 @@ async def store_upload(
         content_type=content_type,
         size_bytes=len(stored),
         sha256=hashlib.sha256(stored).hexdigest(),
-        width=width,
-        height=height,
+        width=upload.width,
+        height=upload.height,
         storage_key=key,
         thumb_key=thumb_key,
         original_name=name,

@@ -4,11 +4,11 @@ from datetime import datetime
 
 from pydantic import Field
 
-from services.schemas import RequestBody, ResponseBody
+from services.schemas import Line, RequestBody, ResponseBody, Text
 
 
 class OtpRequest(RequestBody):
-    phone: str = Field(min_length=1, max_length=32, examples=["13800000001"])
+    phone: Line = Field(min_length=1, max_length=32, examples=["13800000001"])
 
 
 class OtpSent(ResponseBody):
@@ -18,13 +18,13 @@ class OtpSent(ResponseBody):
 
 
 class LoginRequest(RequestBody):
-    phone: str = Field(min_length=1, max_length=32)
-    code: str | None = Field(default=None, pattern=r"^\d{6}$")
-    password: str | None = Field(default=None, min_length=1, max_length=200)
+    phone: Line = Field(min_length=1, max_length=32)
+    code: Text | None = Field(default=None, pattern=r"^\d{6}$")
+    password: Text | None = Field(default=None, min_length=1, max_length=200)
 
 
 class RefreshRequest(RequestBody):
-    refresh_token: str = Field(min_length=10, max_length=200)
+    refresh_token: Text = Field(min_length=10, max_length=200)
 
 
 class UserOut(ResponseBody):

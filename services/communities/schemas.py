@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import Field, field_validator
 
 from services.models import Role
-from services.schemas import RequestBody, ResponseBody
+from services.schemas import Day, Line, RequestBody, ResponseBody, Text, no_control_chars
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+__all__ = ["no_control_chars"]  # re-exported: other areas imported it from here
 
-
-def no_control_chars(value: str) -> str:
-    # PostgreSQL refuses NUL in text; other control characters are never meant in a name.
-    if _CONTROL.search(value):
-        raise ValueError("control characters are not allowed")
-    return value
-
-
-Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(no_control_chars)]
+Name = Annotated[Line, Field(min_length=1, max_length=100)]
 Area = Annotated[Decimal, Field(gt=0, le=10000, max_digits=7, decimal_places=2)]
-Password = Annotated[str, Field(min_length=10, max_length=128)]
+Password = Annotated[Text, Field(min_length=10, max_length=128)]
 
 
 # --- communities and buildings ---------------------------------------------------------------
@@ -51,14 +42,14 @@ class MyCommunityOut(CommunityOut):
 
 class CommunityCreate(RequestBody):
     name: Name
-    address: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(no_control_chars)]
-    district: Annotated[str, Field(max_length=100), AfterValidator(no_control_chars)] | None = None
+    address: Annotated[Line, Field(min_length=1, max_length=300)]
+    district: Annotated[Line, Field(max_length=100)] | None = None
     built_year: int | None = Field(default=None, ge=1800, le=2200)
     renovated_year: int | None = Field(default=None, ge=1800, le=2200)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     radius_m: int = Field(default=500, ge=10, le=10_000)
-    time_zone: str = Field(default="Asia/Shanghai", max_length=64)
+    time_zone: Line = Field(default="Asia/Shanghai", max_length=64)
 
     @field_validator("time_zone")
     @classmethod
@@ -87,7 +78,7 @@ class BuildingOut(ResponseBody):
 
 
 class BuildingCreate(RequestBody):
-    name: Annotated[str, Field(min_length=1, max_length=50), AfterValidator(no_control_chars)]
+    name: Annotated[Line, Field(min_length=1, max_length=50)]
     floors: int | None = Field(default=None, ge=1, le=200)
 
 
@@ -117,8 +108,8 @@ class DirectoryHouseholdOut(ResponseBody):
 
 class HouseholdCreate(RequestBody):
     building_id: int = Field(ge=1, le=2**53 - 1)
-    entrance: Annotated[str, Field(max_length=20), AfterValidator(no_control_chars)] = ""
-    room: Annotated[str, Field(min_length=1, max_length=20), AfterValidator(no_control_chars)]
+    entrance: Annotated[Line, Field(max_length=20)] = ""
+    room: Annotated[Line, Field(min_length=1, max_length=20)]
     area_m2: Area
 
 
@@ -134,11 +125,11 @@ class ImportResult(ResponseBody):
 
 
 class CompanyCreate(RequestBody):
-    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_control_chars)]
-    credit_code: str | None = Field(
+    name: Annotated[Line, Field(min_length=1, max_length=200)]
+    credit_code: Text | None = Field(
         default=None, pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$", description="统一社会信用代码"
     )
-    phone: str | None = Field(default=None, max_length=20, pattern=r"^[0-9+\- ]{3,20}$")
+    phone: Text | None = Field(default=None, max_length=20, pattern=r"^[0-9+\- ]{3,20}$")
 
 
 class CompanyOut(ResponseBody):
@@ -151,8 +142,8 @@ class CompanyOut(ResponseBody):
 
 class ContractCreate(RequestBody):
     company_id: int = Field(ge=1, le=2**53 - 1)
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
 
 
 class ContractOut(ResponseBody):
@@ -165,8 +156,8 @@ class ContractOut(ResponseBody):
 
 
 class MemberCreate(RequestBody):
-    phone: str = Field(min_length=1, max_length=32)
-    name: Annotated[str, Field(min_length=1, max_length=50), AfterValidator(no_control_chars)]
+    phone: Line = Field(min_length=1, max_length=32)
+    name: Annotated[Line, Field(min_length=1, max_length=50)]
     role: Role
     password: Password | None = Field(
         default=None, description="Staff password (≥ 10 characters); only for a new account"
@@ -192,11 +183,11 @@ class MemberOut(ResponseBody):
 class ClaimCreate(RequestBody):
     household_id: int = Field(ge=1, le=2**53 - 1)
     relation: Literal["owner", "tenant", "family"]
-    note: Annotated[str, Field(max_length=200), AfterValidator(no_control_chars)] | None = None
+    note: Annotated[Line, Field(max_length=200)] | None = None
 
 
 class ClaimReject(RequestBody):
-    reason: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_control_chars)]
+    reason: Annotated[Line, Field(min_length=1, max_length=200)]
 
 
 ClaimStatus = Literal["pending", "verified", "rejected", "revoked"]

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.attachments.schemas import AttachmentOut
-from services.attachments.service import store_upload
+from services.attachments.service import PreparedUpload, store_upload
 from services.communities.common import flush_unique
 from services.db import insert_for
 from services.duty.common import MANAGERS, load_shift
@@ -183,7 +183,7 @@ async def checkout(ctx: Ctx, shift_id: int, body: CheckoutIn) -> CheckinOut:
     return checkin_out(row, hours)
 
 
-async def add_photo(ctx: Ctx, shift_id: int, data: bytes, filename: str | None) -> AttachmentOut:
+async def add_photo(ctx: Ctx, shift_id: int, upload: PreparedUpload) -> AttachmentOut:
     shift = await load_shift(ctx, shift_id)
     user_id = await _on_shift(ctx, shift)
     row = await _mine(ctx, shift, user_id)
@@ -195,8 +195,7 @@ async def add_photo(ctx: Ctx, shift_id: int, data: bytes, filename: str | None) 
         owner_type="duty_checkin",
         owner_id=row.id or 0,
         purpose="checkin",
-        data=data,
-        original_name=filename,
+        upload=upload,
         max_count=MAX_PHOTOS,
     )
 

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
-from services.communities.schemas import no_control_chars
 from services.models.duty import PostCategory
-from services.schemas import RequestBody, ResponseBody
+from services.schemas import Day, Instant, Line, LocalTime, RequestBody, ResponseBody, Text
 
 MAX_ID = 2**53 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Text = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(no_control_chars)]
-Short = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(no_control_chars)]
-Note = Annotated[str, Field(max_length=1000)]
+LogText = Annotated[Line, Field(min_length=1, max_length=2000)]
+Short = Annotated[Line, Field(min_length=1, max_length=100)]
+Note = Annotated[Text, Field(max_length=1000)]
 
 
 def _aware(*values: datetime | None) -> None:
@@ -33,8 +32,8 @@ class PartyCreate(RequestBody):
 
 
 class PartyMemberIn(RequestBody):
-    phone: Annotated[str, Field(min_length=5, max_length=32)]
-    name: Annotated[str, Field(min_length=1, max_length=50), AfterValidator(no_control_chars)]
+    phone: Annotated[Line, Field(min_length=5, max_length=32)]
+    name: Annotated[Line, Field(min_length=1, max_length=50)]
 
 
 class PartyMemberOut(ResponseBody):
@@ -60,7 +59,7 @@ class PartyOut(ResponseBody):
 class PostCreate(RequestBody):
     category: PostCategory
     custom_category: Short | None = None
-    description: Annotated[str, Field(max_length=1000)] = ""
+    description: Annotated[Text, Field(max_length=1000)] = ""
     building_ids: list[Id] = Field(default_factory=list, max_length=200)
     headcount: int = Field(default=1, ge=1, le=100)
 
@@ -85,8 +84,8 @@ class PostOut(ResponseBody):
 class AssignmentCreate(RequestBody):
     user_id: Id
     role: Literal["lead", "member"] = "member"
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
 
 
 class AssignmentOut(ResponseBody):
@@ -162,17 +161,17 @@ class Recurrence(RequestBody):
     weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(
         min_length=1, max_length=7, description="ISO weekdays: 1 = Monday … 7 = Sunday"
     )
-    start_time: time
-    end_time: time
-    from_date: date
-    to_date: date
+    start_time: LocalTime
+    end_time: LocalTime
+    from_date: Day
+    to_date: Day
 
 
 class ShiftCreate(RequestBody):
     """Either one shift (starts_at, ends_at) or a recurrence in the community's time zone."""
 
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     recurrence: Recurrence | None = None
     assignee_ids: list[Id] = Field(min_length=1, max_length=20)
 
@@ -233,7 +232,7 @@ class CheckinOut(ResponseBody):
 
 class SwapCreate(RequestBody):
     to_user_id: Id
-    reason: Annotated[str, Field(max_length=500)] | None = None
+    reason: Annotated[Text, Field(max_length=500)] | None = None
 
 
 class SwapOut(ResponseBody):
@@ -261,7 +260,7 @@ class OpenTicket(RequestBody):
 
 
 class DutyLogCreate(RequestBody):
-    body: Text
+    body: LogText
     ticket_id: Id | None = None
     open_ticket: OpenTicket | None = None
 
@@ -305,10 +304,10 @@ class ServiceLogPage(ResponseBody):
 
 class ActivityCreate(RequestBody):
     title: Short
-    description: Annotated[str, Field(max_length=2000)] = ""
-    place: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_control_chars)]
-    starts_at: datetime
-    ends_at: datetime
+    description: Annotated[Text, Field(max_length=2000)] = ""
+    place: Annotated[Line, Field(min_length=1, max_length=200)]
+    starts_at: Instant
+    ends_at: Instant
     capacity: int = Field(ge=1, le=10_000)
     hours: Decimal | None = Field(
         default=None, gt=0, le=24, max_digits=4, decimal_places=2, description="Default: the duration"

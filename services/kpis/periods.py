@@ -14,6 +14,7 @@ from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from services.errors import InvalidInput
+from services.schemas import MAX_DAY, MIN_DAY
 
 Granularity = Literal["day", "week", "month", "quarter", "year"]
 GRANULARITIES: tuple[str, ...] = get_args(Granularity)
@@ -121,6 +122,8 @@ def parse_label(label: str) -> Period:
         if m is None:
             continue
         parts = [int(x) for x in m.groups()]
+        if not MIN_DAY.year < parts[0] < MAX_DAY.year:  # its local midnights must convert to UTC
+            break
         try:
             if granularity == "day":
                 return floor(date(parts[0], parts[1], parts[2]), "day")

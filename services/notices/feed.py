@@ -1,7 +1,8 @@
 """GET /v1/notices: what the caller's memberships entitle them to see, pinned first, newest first.
 
-One SELECT of columns (SQLAlchemy Core) with the caller's receipt LEFT JOINed for the unread marker,
-then one UPDATE marking the page delivered: two statements per page, whatever its size.
+One SELECT of columns (SQLAlchemy Core) with the caller's receipt LEFT JOINed for the unread marker;
+then, after the read and in a write transaction of its own, one UPDATE marking the page delivered:
+two statements per page, whatever its size. The read never takes the write lock.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services import access
+from services.deferred_writes import Write, defer_write
 from services.errors import InvalidInput
 from services.models import utcnow
 from services.models.notices import AudienceType, Notice, NoticeReceipt, NoticeStatus
@@ -40,6 +43,19 @@ COLUMNS = (
     R.c.read_at,
     R.c.acked_at,
 )
+
+
+def mark_delivered(user_id: int, notice_ids: list[int], at: datetime) -> Write:
+    """The write that records `user_id` received these notices (first time only)."""
+
+    async def write(session: AsyncSession) -> None:
+        await session.execute(
+            sa.update(R)
+            .where(R.c.user_id == user_id, R.c.notice_id.in_(notice_ids), R.c.delivered_at.is_(None))
+            .values(delivered_at=at)
+        )
+
+    return write
 
 
 def _cursor(cursor: str | None) -> tuple[bool, datetime, int] | None:
@@ -124,15 +140,7 @@ async def feed(
     ]
     if items:
         # Fetched by the app = delivered (push delivery is tracked per device in `delivery`).
-        await ctx.session.execute(
-            sa.update(R)
-            .where(
-                R.c.user_id == p.user_id,
-                R.c.notice_id.in_([i.id for i in items]),
-                R.c.delivered_at.is_(None),
-            )
-            .values(delivered_at=now)
-        )
+        defer_write(ctx.session, mark_delivered(p.user_id, [i.id for i in items], now))
     next_cursor = None
     if len(items) == limit:
         last = items[-1]

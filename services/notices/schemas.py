@@ -5,44 +5,37 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import Field
 
 from services.attachments.schemas import AttachmentOut
-from services.communities.schemas import no_control_chars
 from services.models import Role
 from services.models.notices import AudienceType, NoticeKind
-from services.schemas import RequestBody, ResponseBody
+from services.schemas import Id, Instant, Line, RequestBody, ResponseBody, Text, Version
 
-Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_control_chars)]
+Title = Annotated[Line, Field(min_length=1, max_length=200)]
 # Markdown keeps its newlines; only NUL is refused (PostgreSQL cannot store it).
-BodyMd = Annotated[str, Field(min_length=1, max_length=20_000)]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
+BodyMd = Annotated[Text, Field(min_length=1, max_length=20_000)]
+Prose = Annotated[Text, Field(min_length=1, max_length=2000)]
 AuthorRole = Literal["committee_member", "property_manager", "party_secretary", "community_admin"]
-
-
-def _no_nul(value: str | None) -> str | None:
-    if value is not None and "\x00" in value:
-        raise ValueError("NUL characters are not allowed")
-    return value
 
 
 class NoticeCreate(RequestBody):
     kind: NoticeKind
     title: Title
-    body_md: Annotated[BodyMd, AfterValidator(_no_nul)]
+    body_md: BodyMd
     author_role: AuthorRole | None = Field(
         default=None, description="Which of your roles signs the notice; default: your first author role"
     )
     audience_type: AudienceType = AudienceType.community
-    audience_building_ids: list[int] = Field(default_factory=list, max_length=500)
+    audience_building_ids: list[Id] = Field(default_factory=list, max_length=500)
     audience_roles: list[Role] = Field(default_factory=list, max_length=10)
     pinned: bool = False
     requires_ack: bool = False
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
     comment_window_days: int | None = Field(
         default=None, le=90, description="Publicity only; at least 5 days (default 5)"
     )
-    publish_at: AwareDatetime | None = Field(
+    publish_at: Instant | None = Field(
         default=None, description="Schedule at once for this future time (otherwise a draft)"
     )
 
@@ -50,41 +43,41 @@ class NoticeCreate(RequestBody):
 class NoticeUpdate(RequestBody):
     """Drafts and scheduled notices: any field. Published notices: only `pinned` and `expires_at`."""
 
-    version: int = Field(ge=1)
+    version: Version
     title: Title | None = None
-    body_md: Annotated[BodyMd | None, AfterValidator(_no_nul)] = None
+    body_md: BodyMd | None = None
     audience_type: AudienceType | None = None
-    audience_building_ids: list[int] | None = Field(default=None, max_length=500)
+    audience_building_ids: list[Id] | None = Field(default=None, max_length=500)
     audience_roles: list[Role] | None = Field(default=None, max_length=10)
     requires_ack: bool | None = None
     comment_window_days: int | None = Field(default=None, le=90)
     pinned: bool | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
 
 
 class PublishIn(RequestBody):
-    publish_at: AwareDatetime | None = Field(default=None, description="Future time → scheduled; none → now")
+    publish_at: Instant | None = Field(default=None, description="Future time → scheduled; none → now")
 
 
 class WithdrawIn(RequestBody):
-    reason: Annotated[str, Field(min_length=1, max_length=500), AfterValidator(no_control_chars)]
+    reason: Annotated[Line, Field(min_length=1, max_length=500)]
 
 
 class RevisionIn(RequestBody):
-    change_summary: Annotated[Text, AfterValidator(_no_nul)]
+    change_summary: Prose
     title: Title | None = None
-    body_md: Annotated[BodyMd | None, AfterValidator(_no_nul)] = None
+    body_md: BodyMd | None = None
     comment_window_days: int | None = Field(default=None, le=90)
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
 
 
 class CommentIn(RequestBody):
-    body: Annotated[Text, AfterValidator(_no_nul)]
+    body: Prose
     is_objection: bool = False
 
 
 class AnswerIn(RequestBody):
-    body: Annotated[Text, AfterValidator(_no_nul)]
+    body: Prose
 
 
 class RemindIn(RequestBody):

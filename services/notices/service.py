@@ -9,12 +9,13 @@ from sqlmodel import select
 
 from services import access, audit
 from services.attachments.schemas import AttachmentOut
-from services.attachments.service import DOCUMENT_TYPES, list_for, store_upload
+from services.attachments.service import DOCUMENT_TYPES, PreparedUpload, list_for, store_upload
 from services.communities.common import load_community
+from services.deferred_writes import defer_write
 from services.errors import Conflict, Forbidden, InvalidInput
 from services.models import User, utcnow
 from services.models.notices import Notice, NoticeKind, NoticeStatus
-from services.notices import audience
+from services.notices import audience, feed
 from services.notices.common import (
     AUTHOR_ROLES,
     DEFAULT_WINDOW_DAYS,
@@ -265,7 +266,7 @@ async def revise(ctx: Ctx, notice_id: int, body: RevisionIn) -> NoticeOut:
     return await notice_out(ctx, revision)
 
 
-async def add_attachment(ctx: Ctx, notice_id: int, data: bytes, filename: str | None) -> AttachmentOut:
+async def add_attachment(ctx: Ctx, notice_id: int, upload: PreparedUpload) -> AttachmentOut:
     """Images and PDFs, checked from their bytes like ticket photos; at most 9; unpublished only."""
     notice = await load_managed(ctx, notice_id)
     if notice.status not in UNPUBLISHED:
@@ -276,8 +277,7 @@ async def add_attachment(ctx: Ctx, notice_id: int, data: bytes, filename: str | 
         owner_type="notice",
         owner_id=notice.id or 0,
         purpose="document",
-        data=data,
-        original_name=filename,
+        upload=upload,
         allowed=DOCUMENT_TYPES,
         max_count=MAX_ATTACHMENTS,
     )
@@ -304,10 +304,11 @@ async def notice_out(ctx: Ctx, n: Notice, *, mark_delivered: bool = False) -> No
     assert n.id is not None
     author = await ctx.session.get(User, n.author_id)
     receipt = await receipt_of(ctx, n.id, p.user_id)
-    if receipt is not None and mark_delivered and receipt.delivered_at is None:
-        receipt.delivered_at = utcnow()
-        ctx.session.add(receipt)
-        await ctx.session.flush()
+    mine = MyReceipt.model_validate(receipt) if receipt else None
+    if mine is not None and mark_delivered and mine.delivered_at is None:
+        # Recorded after the read, in a write transaction of its own (a GET never takes the write lock).
+        mine.delivered_at = utcnow()
+        defer_write(ctx.session, feed.mark_delivered(p.user_id, [n.id], mine.delivered_at))
     next_id = (await ctx.session.exec(select(Notice.id).where(Notice.previous_id == n.id))).first()
     now = utcnow()
     return NoticeOut(
@@ -318,6 +319,6 @@ async def notice_out(ctx: Ctx, n: Notice, *, mark_delivered: bool = False) -> No
         ),
         next_id=next_id,
         attachments=await list_for(ctx, "notice", n.id),
-        my_receipt=MyReceipt.model_validate(receipt) if receipt else None,
+        my_receipt=mine,
         can_manage=can_manage(p, n),
     )

@@ -13,7 +13,7 @@ from services.models import Delivery, Notification
 from services.notifications import deliveries
 from services.pagination import id_after, next_id_cursor
 from services.runtime import Ctx
-from services.schemas import Page, RequestBody, ResponseBody
+from services.schemas import Id, Page, RequestBody, ResponseBody
 
 DeliveryState = Literal["pending", "sending", "sent", "failed", "dead", "skipped"]
 
@@ -33,7 +33,7 @@ class DeliveryOut(ResponseBody):
 
 
 class RedriveIn(RequestBody):
-    ids: list[int] | None = Field(
+    ids: list[Id] | None = Field(
         default=None, max_length=1000, description="Omit to re-drive every dead letter"
     )
 

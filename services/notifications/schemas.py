@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
 
-from services.schemas import RequestBody, ResponseBody
+from services.schemas import Line, LocalTime, RequestBody, ResponseBody, Text
 
 
 class NotificationOut(ResponseBody):
@@ -31,9 +31,9 @@ class ReadAllResult(ResponseBody):
 
 
 class DeviceIn(RequestBody):
-    token: str = Field(min_length=20, max_length=512, pattern=r"^[A-Za-z0-9_:\-\.]+$")
+    token: Text = Field(min_length=20, max_length=512, pattern=r"^[A-Za-z0-9_:\-\.]+$")
     platform: Literal["android", "ios"]
-    app_version: str | None = Field(default=None, max_length=40)
+    app_version: Text | None = Field(default=None, max_length=40)
 
 
 class DeviceOut(ResponseBody):
@@ -45,15 +45,15 @@ class DeviceOut(ResponseBody):
 
 
 class PreferenceItem(RequestBody):
-    category: str = Field(min_length=1, max_length=40)
+    category: Line = Field(min_length=1, max_length=40)
     channel: Literal["push", "sms"]
     enabled: bool
 
 
 class QuietHoursIn(RequestBody):
-    starts: time
-    ends: time
-    time_zone: str = Field(default="Asia/Shanghai", max_length=64)
+    starts: LocalTime
+    ends: LocalTime
+    time_zone: Line = Field(default="Asia/Shanghai", max_length=64)
 
 
 class PreferencesIn(RequestBody):

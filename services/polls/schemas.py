@@ -9,14 +9,14 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
-from services.schemas import RequestBody, ResponseBody
+from services.schemas import Instant, RequestBody, ResponseBody, Text
 
 MAX_ID = 2**53 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Kind = Literal["survey", "vote"]
 QType = Literal["single", "multiple", "text"]
 Status = Literal["scheduled", "open", "closed", "cancelled"]
-OptionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OptionText = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 def parse_ratio(value: object) -> str:
@@ -42,7 +42,7 @@ Ratio = Annotated[str, BeforeValidator(parse_ratio)]
 
 
 class QuestionIn(RequestBody):
-    text: str = Field(min_length=1, max_length=500)
+    text: Text = Field(min_length=1, max_length=500)
     type: QType
     required: bool = True
     options: list[OptionText] = Field(default_factory=list, max_length=50)
@@ -66,13 +66,13 @@ class QuestionIn(RequestBody):
 
 
 class PollCreate(RequestBody):
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=4000)
+    title: Text = Field(min_length=1, max_length=200)
+    description: Text = Field(default="", max_length=4000)
     kind: Kind
     notice_id: Id | None = None
     questions: list[QuestionIn] = Field(min_length=1, max_length=50)
-    opens_at: datetime | None = Field(default=None, description="Default: now")
-    closes_at: datetime
+    opens_at: Instant | None = Field(default=None, description="Default: now")
+    closes_at: Instant
     anonymous: bool = False
     eligibility: Literal["owners", "households"] | None = Field(
         default=None, description="Default: owners for votes, households for surveys"
@@ -108,7 +108,7 @@ class PollCreate(RequestBody):
 class AnswerIn(RequestBody):
     question_id: Id
     option_ids: list[Id] | None = Field(default=None, max_length=50)
-    text: str | None = Field(default=None, max_length=2000)
+    text: Text | None = Field(default=None, max_length=2000)
 
 
 class BallotIn(RequestBody):

@@ -13,7 +13,7 @@ from services.errors import Conflict, NotFound
 from services.models import Role, Ticket, TicketFollowup, utcnow
 from services.pagination import id_after, next_id_cursor
 from services.runtime import Ctx
-from services.schemas import Page, RequestBody, ResponseBody
+from services.schemas import Page, RequestBody, ResponseBody, Text
 from services.tickets import messages  # noqa: F401  (registers error texts)
 
 MANAGERS = (Role.property_manager,)
@@ -34,7 +34,7 @@ class FollowupOut(ResponseBody):
 
 
 class FollowupDone(RequestBody):
-    note: str = Field(min_length=1, max_length=1000, description="What the resident said on the call")
+    note: Text = Field(min_length=1, max_length=1000, description="What the resident said on the call")
 
 
 async def list_followups(

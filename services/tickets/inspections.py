@@ -12,7 +12,8 @@ from sqlmodel import col, select
 
 from services.access import community_filter, require_community
 from services.attachments.schemas import AttachmentOut
-from services.attachments.service import list_for_many, store_upload
+from services.attachments.service import PreparedUpload, list_for_many, store_upload
+from services.communities.common import load_community
 from services.errors import NotFound
 from services.models import Building, Role, utcnow
 from services.models.tickets import Inspection, InspectionItem, IntakeChannel
@@ -30,6 +31,7 @@ KIND_ZH = {"greening": "绿化", "sanitation": "环境卫生"}
 async def record(ctx: Ctx, community_id: int, body: InspectionCreate) -> InspectionOut:
     principal = ctx.require_principal()
     require_community(principal, community_id, INSPECTORS)
+    await load_community(ctx, community_id)  # a platform admin passes the check for any id
     if body.building_id is not None:
         building = await ctx.session.get(Building, body.building_id)
         if building is None or building.community_id != community_id:
@@ -113,7 +115,7 @@ async def list_inspections(
     )
 
 
-async def add_photo(ctx: Ctx, inspection_id: int, data: bytes, original_name: str | None) -> AttachmentRef:
+async def add_photo(ctx: Ctx, inspection_id: int, upload: PreparedUpload) -> AttachmentRef:
     """Evidence of what was seen (e.g. a dead shrub bed), at most 9 per inspection."""
     principal = ctx.require_principal()
     inspection = (
@@ -132,8 +134,7 @@ async def add_photo(ctx: Ctx, inspection_id: int, data: bytes, original_name: st
         owner_type="inspection",
         owner_id=inspection.id,
         purpose="photo",
-        data=data,
-        original_name=original_name,
+        upload=upload,
         max_count=MAX_PHOTOS,
     )
     return AttachmentRef.model_validate(stored, from_attributes=True)

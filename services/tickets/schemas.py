@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from services.schemas import RequestBody, ResponseBody
+from services.schemas import Instant, RequestBody, ResponseBody, Text, Version
 
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "repair": (
@@ -47,20 +47,20 @@ Action = Literal[
     "classify",
     "dispute",
 ]
-Text500 = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Text500 = Annotated[Text, StringConstraints(min_length=1, max_length=500)]
 MAX_ID = 2**53 - 1
 
 
 class TicketCreate(RequestBody):
     kind: Kind
-    category: str = Field(min_length=1, max_length=30)
+    category: Text = Field(min_length=1, max_length=30)
     priority: Priority = "normal"
-    title: str = Field(min_length=1, max_length=100)
-    description: str = Field(default="", max_length=2000)
+    title: Text = Field(min_length=1, max_length=100)
+    description: Text = Field(default="", max_length=2000)
     household_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     complaint_target: ComplaintTarget | None = None
-    appointment_start: datetime | None = None
-    appointment_end: datetime | None = None
+    appointment_start: Instant | None = None
+    appointment_end: Instant | None = None
     on_behalf_of_user_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     intake_channel: Literal["app", "phone", "walk_in"] = "app"
 
@@ -82,11 +82,11 @@ class TicketCreate(RequestBody):
 
 class TransitionIn(RequestBody):
     action: Action
-    version: int = Field(ge=1)
-    reason: str | None = Field(default=None, max_length=500)
+    version: Version
+    reason: Text | None = Field(default=None, max_length=500)
     # pause: one of PauseReason; reject: duplicate | invalid (details go in `note`).
-    reason_code: str | None = Field(default=None, max_length=30)
-    note: str | None = Field(default=None, max_length=2000)
+    reason_code: Text | None = Field(default=None, max_length=30)
+    note: Text | None = Field(default=None, max_length=2000)
     assignee_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     priority: Priority | None = None
     valid: bool | None = None
@@ -96,7 +96,7 @@ class RatingIn(RequestBody):
     overall: int = Field(ge=1, le=5)
     speed: int = Field(ge=1, le=5)
     attitude: int = Field(ge=1, le=5)
-    comment: str = Field(default="", max_length=500)
+    comment: Text = Field(default="", max_length=500)
 
 
 class RatingOut(ResponseBody):
@@ -185,17 +185,17 @@ class TicketCounts(ResponseBody):
 
 
 class InspectionItemIn(RequestBody):
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
     passed: bool
-    note: str = Field(default="", max_length=500)
+    note: Text = Field(default="", max_length=500)
 
 
 class InspectionCreate(RequestBody):
     kind: Literal["greening", "sanitation"]
-    area: str = Field(min_length=1, max_length=100)
+    area: Text = Field(min_length=1, max_length=100)
     building_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    note: str = Field(default="", max_length=1000)
-    inspected_at: datetime | None = None
+    note: Text = Field(default="", max_length=1000)
+    inspected_at: Instant | None = None
     items: list[InspectionItemIn] = Field(min_length=1, max_length=50)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import services.models.tickets
 import services.tickets.actions  # fills the transition handlers
@@ -18,6 +19,9 @@ from services.tickets import deadlines, people, queries
 from services.tickets.events import event_key, tell, template_data, write_event
 from services.tickets.schemas import AttachmentRef, TicketCreate, TicketOut, TransitionIn
 from services.tickets.transitions import Call, actor_roles, allowed_actions, apply, check
+
+if TYPE_CHECKING:  # imported lazily below (attachments imports tickets)
+    from services.attachments.service import PreparedUpload
 
 MAX_PHOTOS = 9
 STAFF = (Role.property_staff, Role.property_manager)
@@ -160,9 +164,7 @@ async def transition(ctx: Ctx, ticket_id: int, body: TransitionIn) -> TicketOut:
     return await ticket_out(ctx, t)
 
 
-async def add_photo(
-    ctx: Ctx, ticket_id: int, purpose: str, data: bytes, original_name: str | None
-) -> AttachmentRef:
+async def add_photo(ctx: Ctx, ticket_id: int, purpose: str, upload: PreparedUpload) -> AttachmentRef:
     """Before-photos from the reporter (or who filed) while open; after-photos from the worker."""
     from services.attachments.service import store_upload
 
@@ -188,8 +190,7 @@ async def add_photo(
         owner_type="ticket",
         owner_id=t.id,
         purpose=purpose,
-        data=data,
-        original_name=original_name,
+        upload=upload,
         max_count=MAX_PHOTOS,
     )
     return AttachmentRef.model_validate(stored, from_attributes=True)

@@ -7,20 +7,20 @@ from typing import Literal
 
 from pydantic import Field
 
-from services.schemas import RequestBody, ResponseBody
+from services.schemas import Day, LocalTime, RequestBody, ResponseBody, Text
 
 
 class SlaPolicyIn(RequestBody):
     # Kind, priority, calendar and the minute bounds are checked by the service, which answers
     # with stable error codes (sla.unknown_kind, sla.invalid_minutes, ...).
-    kind: str = Field(max_length=20)
-    category: str = Field(default="", max_length=40, description='"" applies to every category')
-    priority: str = Field(max_length=10)
+    kind: Text = Field(max_length=20)
+    category: Text = Field(default="", max_length=40, description='"" applies to every category')
+    priority: Text = Field(max_length=10)
     response_minutes: int
     resolution_minutes: int
-    calendar: str = Field(default="24x7", max_length=20, description='"24x7" or "business_hours"')
-    business_start: time = time(8, 30)
-    business_end: time = time(17, 30)
+    calendar: Text = Field(default="24x7", max_length=20, description='"24x7" or "business_hours"')
+    business_start: LocalTime = time(8, 30)
+    business_end: LocalTime = time(17, 30)
 
 
 class SlaPoliciesIn(RequestBody):
@@ -45,8 +45,8 @@ class SlaPolicyOut(ResponseBody):
     response_minutes: int
     resolution_minutes: int
     calendar: str
-    business_start: time
-    business_end: time
+    business_start: LocalTime
+    business_end: LocalTime
     updated_at: datetime | None
 
 
@@ -60,9 +60,9 @@ class SlaTableOut(ResponseBody):
 
 
 class CalendarExceptionIn(RequestBody):
-    day: date
+    day: Day
     working: bool = Field(description="true = an extra working day, false = an extra day off")
-    note: str = Field(default="", max_length=100)
+    note: Text = Field(default="", max_length=100)
 
 
 class CalendarExceptionsIn(RequestBody):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from services.schemas import RequestBody, ResponseBody
+from services.schemas import Line, RequestBody, ResponseBody
 
 
 class HouseholdRef(ResponseBody):
@@ -47,5 +47,5 @@ class MeOut(ResponseBody):
 
 
 class MeUpdate(RequestBody):
-    name: str | None = Field(default=None, min_length=1, max_length=50)
+    name: Line | None = Field(default=None, min_length=1, max_length=50)
     locale: Literal["zh-CN", "en"] | None = None
