@@ -40,7 +40,7 @@ async def get_community(ctx: Ctx, community_id: int) -> CommunityOut:
             select(Community).where(
                 Community.id == community_id,
                 col(Community.deleted_at).is_(None),
-                access.community_filter(p, Community.id, public=True),
+                access.community_filter(p, Community.id),
             )
         )
     ).first()
@@ -56,7 +56,7 @@ async def list_my_communities(ctx: Ctx, limit: int, cursor: str | None) -> Page[
         await ctx.session.exec(
             select(Community)
             .where(
-                access.community_filter(p, Community.id, public=True),
+                access.claims_filter(p, Community.id),
                 col(Community.deleted_at).is_(None),
                 col(Community.id) > after_id(cursor),
             )

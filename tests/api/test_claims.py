@@ -8,7 +8,7 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services import access
-from services.errors import Forbidden
+from services.errors import NotFound
 from services.models import AuditLog, Membership, MembershipStatus, Role
 from tests import factories as f
 
@@ -47,16 +47,17 @@ async def test_claim_approve_makes_verified_resident(client: httpx.AsyncClient, 
         row is not None and row.status == "pending" and row.relation == "owner" and row.user_id == newcomer.id
     )
 
-    # Pending: readable public things, not verified; visible in /v1/communities as pending.
+    # Pending: nothing of the community is readable (issue 13), only the claim's status, shown in
+    # /v1/communities as pending.
     me = (await client.get("/v1/me", headers=f.auth(newcomer))).json()
     assert me["verified"] is False and me["households"] == []
     mine = (await client.get("/v1/communities", headers=f.auth(newcomer))).json()["items"]
     assert [(i["id"], i["pending"]) for i in mine] == [(c.id, True)]
-    assert (await client.get(f"/v1/communities/{c.id}", headers=f.auth(newcomer))).status_code == 200
+    assert (await client.get(f"/v1/communities/{c.id}", headers=f.auth(newcomer))).status_code == 404
     principal = await access.load_principal(db, newcomer.id or 0)
-    with pytest.raises(Forbidden) as exc:
+    with pytest.raises(NotFound) as exc:
         access.require_verified_resident(principal, c.id or 0)
-    assert exc.value.code == "access.unverified"
+    assert exc.value.code == "community.not_found"
     # A pending claimant sees no claims list and cannot decide anything.
     assert (await client.get(f"/v1/communities/{c.id}/claims", headers=f.auth(newcomer))).status_code == 404
 
