@@ -12,5 +12,13 @@ register(
             "This phone number already has an account; its password cannot be set here. Retry without one",
         ),
         "claim.self_decision": ("不能审核自己的认证申请", "You cannot decide on your own claim"),
+        "claim.user_limit": (
+            "您待审核的认证申请已达上限，请等待审核结果后再申请",
+            "You have too many claims waiting for approval; wait for a decision before filing another",
+        ),
+        "claim.household_limit": (
+            "该房屋待审核的认证申请已达上限，请联系物业或业委会",
+            "This household has too many claims waiting for approval; contact the property office",
+        ),
     }
 )
