@@ -20,7 +20,6 @@ from services.notifications.outbox import notify
 from services.runtime import Ctx
 from services.schemas import Page
 
-
 # Claims are free to file (the directory is public), so they are capped while they wait: a user may
 # not spray claims over a community, nor bury one home's approvers in claims. 409, not 429: the cap
 # lifts when an approver decides, not after a time we could put in Retry-After.

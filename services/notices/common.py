@@ -48,9 +48,7 @@ async def load_notice(ctx: Ctx, notice_id: int, *, lock: bool = False) -> Notice
     published ones for their audience (receipt), everyone in the community when addressed to the
     whole community (verified members; never a pending claimant), and the community's staff."""
     p = ctx.require_principal()
-    stmt = select(Notice).where(
-        Notice.id == notice_id, access.community_filter(p, col(Notice.community_id))
-    )
+    stmt = select(Notice).where(Notice.id == notice_id, access.community_filter(p, col(Notice.community_id)))
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     notice = (await ctx.session.exec(stmt)).first()
