@@ -29,7 +29,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.main import create_app
 from services.config import Settings
 from services.models import Device, MembershipStatus, Notification, Role, User
-from services.models.duty import Activity, DutyPost, DutyShift, DutyShiftAssignee, DutySwapRequest
+from services.models.duty import (
+    Activity,
+    DutyPost,
+    DutyShift,
+    DutyShiftAssignee,
+    DutySwapRequest,
+    ServiceLog,
+)
 from services.models.notices import NoticeComment
 from services.models.tickets import Inspection, InspectionItem, TicketFollowup
 from tests import factories as f
@@ -66,6 +73,7 @@ class World:
     # Same parameter name, another resource, under one path prefix.
     by_prefix: dict[tuple[str, str], int] = field(default_factory=dict)
     outsiders: dict[str, User] = field(default_factory=dict)
+    query_ids: dict[str, int] = field(default_factory=dict)
 
 
 # Every path parameter the matrix knows how to fill; an unknown one fails test_every_path_parameter_is_known.
@@ -89,6 +97,8 @@ KNOWN_PARAMS = {
     "poll_id",
     "metric",
 }
+# Query parameters naming a record (`…_id`): a filter on A's id answers as a filter on a missing id.
+KNOWN_QUERY_IDS = {"community_id", "building_id", "member_id"}
 NOT_IDS = {"metric": "repair_timeliness"}  # not ids: filled with a valid value in both requests
 # (method, path) pairs are in the OpenAPI; the notifications router reuses the name `nid`.
 PREFIXED = {("/v1/notifications/", "nid")}
@@ -114,6 +124,14 @@ def spec() -> dict[str, Any]:
     return create_app(settings).openapi()
 
 
+def query_id_params(op: dict[str, Any]) -> list[str]:
+    return [
+        p["name"]
+        for p in op.get("parameters", [])
+        if p["in"] == "query" and (p["name"].endswith("_id") or p["name"].endswith("_ids"))
+    ]
+
+
 def test_every_path_parameter_is_known(spec: dict[str, Any]) -> None:
     unknown = {
         (m, p, name)
@@ -123,6 +141,14 @@ def test_every_path_parameter_is_known(spec: dict[str, Any]) -> None:
     }
     assert not unknown, f"teach the access matrix these path parameters (seed A with one): {sorted(unknown)}"
     assert len(spec_operations(spec)) > 80  # the generator really walks the app
+    unknown_query = {
+        (m.upper(), p, name)
+        for p, ops in spec["paths"].items()
+        for m, op in ops.items()
+        for name in query_id_params(op)
+        if name not in KNOWN_QUERY_IDS
+    }
+    assert not unknown_query, f"teach the access matrix these query parameters: {sorted(unknown_query)}"
 
 
 # --- the smallest valid body -----------------------------------------------------------------------
@@ -249,6 +275,11 @@ async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
     await db.flush()
     assert shift.id is not None
     db.add(DutyShiftAssignee(shift_id=shift.id, user_id=party.id))
+    db.add(
+        ServiceLog(
+            user_id=party.id, community_id=a, source="shift", source_id=shift.id, hours=Decimal("2"), at=now
+        )
+    )
     swap = DutySwapRequest(shift_id=shift.id, from_user_id=party.id, to_user_id=secretary.id)
     invited = await f.user(db, "受邀人")
     invitation = await f.member(
@@ -286,6 +317,8 @@ async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
         by_prefix={("/v1/notifications/", "nid"): notification.id or 0},
     )
     assert set(world.ids) == KNOWN_PARAMS
+    world.query_ids = {"community_id": a, "building_id": t.building.id or 0, "member_id": party.id}
+    assert set(world.query_ids) == KNOWN_QUERY_IDS
 
     # Community B: every role, including the property roles of the company that manages B.
     b = await f.community(db)
@@ -358,3 +391,41 @@ async def test_another_communitys_resources_do_not_exist(
         if real != CAPABILITY_LINKS.get((method, path), 404) or (real, real_body) != (gone, gone_body):
             leaks.append(f"{method} {path}: A's id → {real} {real_body!r}; missing id → {gone} {gone_body!r}")
     assert not leaks, f"{outsider}: {len(leaks)} leak(s) or untested operation(s):\n" + "\n".join(leaks)
+
+
+def _echo_masked(body: Any, asked: set[int]) -> Any:
+    """The body with the ids the caller asked for masked: echoing the caller's own input is no leak."""
+    if isinstance(body, dict):
+        return {k: _echo_masked(v, asked) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_echo_masked(v, asked) for v in body]
+    return "<asked id>" if isinstance(body, int) and not isinstance(body, bool) and body in asked else body
+
+
+@pytest.mark.parametrize("outsider", [str(o) for o in OUTSIDERS])
+async def test_filtering_on_another_communitys_ids_answers_as_for_missing_ids(
+    client: httpx.AsyncClient, db: AsyncSession, spec: dict[str, Any], outsider: str
+) -> None:
+    """The lists filtered by a record id in the query (`?community_id=`, `?building_id=`, …): A's id
+    and a missing id give the same answer (an empty page, or the same 404), never A's rows."""
+    world = await seed(client, db)
+    headers = f.auth(world.outsiders[outsider])
+    leaks, checked = [], 0
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            names = query_id_params(op)
+            if not names or method not in METHODS or (method.upper(), path) in PUBLIC:
+                continue
+            answers = []
+            for missing in (False, True):
+                params = {n: MISSING if missing else world.query_ids[n] for n in names}
+                url = fill(world, path, missing=False) if "{" in path else path
+                r = await client.request(method.upper(), url, params=params, headers=headers)
+                answers.append((r.status_code, _echo_masked(r.json(), set(params.values()))))
+            checked += 1
+            if answers[0] != answers[1] or answers[0][0] >= 500:
+                leaks.append(
+                    f"{method.upper()} {path} {names}: A's ids → {answers[0]}; missing → {answers[1]}"
+                )
+    assert checked >= 5
+    assert not leaks, f"{outsider}:\n" + "\n".join(leaks)
