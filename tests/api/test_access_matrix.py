@@ -2,8 +2,8 @@
 it is added.
 
 Community A holds at least one of every resource. For every operation with a path parameter, each
-outsider — every role of a second community B, a user with no community, and a pending claimant of
-A — sends the request once with A's ids and once with ids that do not exist. Both must answer the
+outsider — every role of a second community B, a user with no community, a pending claimant of A
+and a person invited to a role in A who has not accepted — sends the request once with A's ids and once with ids that do not exist. Both must answer the
 same: 404 with the same error body, so nothing tells an outsider that A's record exists.
 
 Bodies: each write gets the smallest body its published schema accepts (required fields only; BODIES
@@ -337,6 +337,15 @@ async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
         world.outsiders[role] = await f.community_staff(db, b, role)
     world.outsiders["no community"] = await f.user(db, "无小区用户")
     world.outsiders["pending claimant of A"] = claimant
+    # Invited to a role in A and not yet accepted: an invitation grants nothing.
+    world.outsiders["invited to A"] = await f.user(db, "未接受邀请")
+    await f.member(
+        db,
+        world.outsiders["invited to A"],
+        Role.committee_member,
+        community_id=a,
+        status=MembershipStatus.invited,
+    )
     return world
 
 
@@ -362,6 +371,7 @@ OUTSIDERS = [
     Role.community_admin,
     "no community",
     "pending claimant of A",
+    "invited to A",
 ]
 
 
