@@ -3,8 +3,10 @@ it is added.
 
 Community A holds at least one of every resource. For every operation with a path parameter, each
 outsider — every role of a second community B, a user with no community, a pending claimant of A
-and a person invited to a role in A who has not accepted — sends the request once with A's ids and once with ids that do not exist. Both must answer the
-same: 404 with the same error body, so nothing tells an outsider that A's record exists.
+and a person invited to a role in A who has not accepted — sends the request once with A's ids and
+once with ids that do not exist. Both must answer the same: 404 with the same error body, so nothing
+tells an outsider that A's record exists. Lists filtered by a record id in the query are checked the
+same way (A's id and a missing id give the same answer).
 
 Bodies: each write gets the smallest body its published schema accepts (required fields only; BODIES
 adds what a model validator needs beyond the schema), so it passes FastAPI's validation and reaches the
