@@ -47,10 +47,12 @@ def member_out(m: Membership, u: User) -> MemberOut:
 async def find_or_create_user(
     ctx: Ctx, raw_phone: str, name: str, password: str | None, *, reset_password: bool = False
 ) -> User:
-    """The account for a phone, created when new.
+    """The account for a phone, created when new, with `name` and `password`.
 
-    A password is only ever set on a new account (or by a trusted operator with `reset_password`):
-    otherwise whoever adds a resident as staff could choose that resident's password and log in as them.
+    An existing account is left as its owner made it: whoever adds a resident as staff must not choose
+    their password (and log in as them) nor rename them. A password given for it is still hashed, then
+    dropped, so the answer takes as long whether the phone was known or not, and says nothing else
+    either. Only a trusted operator (`reset_password`, the command line) overwrites name and password.
     """
     phone = normalise_mobile(raw_phone, ctx.settings.default_region)
     user = (await ctx.session.exec(select(User).where(User.phone == phone))).first()
@@ -60,13 +62,10 @@ async def find_or_create_user(
         ctx.session.add(user)
         await flush_unique(ctx, "membership.duplicate")
         return user
-    if password_hash is not None:
-        if not reset_password:
-            raise Conflict("user.password_exists")
-        user.password_hash = password_hash
-    if not user.name or reset_password:
+    if reset_password:
+        user.password_hash = password_hash or user.password_hash
         user.name = name
-    ctx.session.add(user)
+        ctx.session.add(user)
     return user
 
 
@@ -128,10 +127,7 @@ async def invite(
 
     An existing account keeps its name and password (a password given for it is ignored, not
     refused: a refusal would tell the inviter the phone is a staff account)."""
-    phone = normalise_mobile(raw_phone, ctx.settings.default_region)
-    user = (await ctx.session.exec(select(User).where(User.phone == phone))).first()
-    if user is None:
-        user = await find_or_create_user(ctx, phone, name, password)
+    user = await find_or_create_user(ctx, raw_phone, name, password)
     assert user.id is not None
     held = (
         await ctx.session.exec(
