@@ -53,6 +53,7 @@ async def test_claim_approve_makes_verified_resident(client: httpx.AsyncClient, 
     assert me["verified"] is False and me["households"] == []
     mine = (await client.get("/v1/communities", headers=f.auth(newcomer))).json()["items"]
     assert [(i["id"], i["pending"]) for i in mine] == [(c.id, True)]
+    assert mine[0]["built_year"] is None and mine[0]["name"] == c.name  # the directory's fields only
     assert (await client.get(f"/v1/communities/{c.id}", headers=f.auth(newcomer))).status_code == 404
     principal = await access.load_principal(db, newcomer.id or 0)
     with pytest.raises(NotFound) as exc:
