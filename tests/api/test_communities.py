@@ -319,6 +319,8 @@ async def test_adding_another_communitys_person_is_an_invitation(
     mine = (await client.get("/v1/me/memberships", headers=f.auth(resident))).json()
     invitation = next(m for m in mine if m["status"] == "invited")
     assert invitation["community_id"] == b.id and invitation["role"] == "grid_worker"
+    inbox = (await client.get("/v1/notifications", headers=f.auth(resident))).json()["items"]
+    assert [i["category"] for i in inbox] == ["account"], inbox  # told in the inbox, to accept or decline
     # Only the invitee answers it; anyone else gets the same 404 as for no invitation at all.
     for who, mid in ((staff, invitation["id"]), (resident, 99999999)):
         r = await client.post(f"/v1/me/invitations/{mid}/accept", headers=f.auth(who))
