@@ -27,9 +27,9 @@ from services.security import hash_password
 
 
 def member_out(m: Membership, u: User) -> MemberOut:
-    # Until the person accepts, the inviter sees only what they typed: the phone and the name they
-    # gave (kept in the note), not the account's name or id.
-    unaccepted = m.verified_at is None
+    # Until the person accepts (and after they decline), the inviter sees only what they typed: the
+    # phone and the name they gave (kept in the note), not the account's name or id.
+    unaccepted = m.status in (MembershipStatus.invited, MembershipStatus.rejected)
     return MemberOut(
         id=m.id or 0,
         user_id=None if unaccepted else u.id,

@@ -343,6 +343,9 @@ async def test_adding_another_communitys_person_is_an_invitation(
     r = await client.post(f"/v1/me/invitations/{staff_inv['id']}/decline", headers=f.auth(staff))
     assert r.status_code == 200 and r.json()["status"] == "rejected"
     assert (await client.get(f"/v1/communities/{b.id}", headers=f.auth(staff))).status_code == 404
+    listed = (await client.get(url, headers=f.auth(b_admin))).json()["items"]
+    assert "李四真名" not in str(listed)  # declined: B never learns whose phone it was
+    assert {i["name"] for i in listed if i["role"] == "community_admin"} == {"工作人员"}  # staff: real names
 
 
 async def test_new_member_password_is_hashed(client: httpx.AsyncClient, db: AsyncSession) -> None:
