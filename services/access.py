@@ -28,7 +28,8 @@ class Principal:
     company_roles: Mapping[int, frozenset[str]] = field(default_factory=dict)
     # Verified resident households per community, with the relation (owner / tenant / family).
     households: Mapping[int, Mapping[int, str]] = field(default_factory=dict)
-    # Communities where the user only has a pending claim: public reading only.
+    # Communities where the user only has a pending claim. They grant nothing: a claimant sees only
+    # their claim's status (GET /v1/me/memberships, /v1/communities) until an approver verifies it.
     pending_communities: frozenset[int] = frozenset()
 
     @property
@@ -42,10 +43,6 @@ class Principal:
     @property
     def member_community_ids(self) -> frozenset[int]:
         return frozenset(self.community_roles)
-
-    @property
-    def visible_community_ids(self) -> frozenset[int]:
-        return self.member_community_ids | self.pending_communities
 
 
 _M = Membership.__table__.c  # type: ignore[attr-defined]
@@ -112,22 +109,29 @@ async def load_principal(session: AsyncSession, user_id: int) -> Principal:
     )
 
 
-def community_filter(principal: Principal, column: Any, *, public: bool = False) -> Any:
-    """A WHERE clause limiting `column` (a community id) to what the principal may see."""
+def community_filter(principal: Principal, column: Any) -> Any:
+    """A WHERE clause limiting `column` (a community id) to the communities where the principal holds
+    a verified role. A pending claim is not one: it would open the community to anyone who claims."""
     if principal.is_platform_admin:
         return sa.true()
-    ids = principal.visible_community_ids if public else principal.member_community_ids
+    ids = principal.member_community_ids
     return column.in_(sorted(ids)) if ids else sa.false()
 
 
-def require_community(
-    principal: Principal, community_id: int, roles: Iterable[str] = (), *, public: bool = False
-) -> None:
+def claims_filter(principal: Principal, column: Any) -> Any:
+    """Communities where the principal holds a role or only a pending claim: for listing the
+    claimant's own communities with their claim status, never for reading their content."""
+    if principal.is_platform_admin:
+        return sa.true()
+    ids = principal.member_community_ids | principal.pending_communities
+    return column.in_(sorted(ids)) if ids else sa.false()
+
+
+def require_community(principal: Principal, community_id: int, roles: Iterable[str] = ()) -> None:
     """404 when the community is outside the principal's reach; 403 when no listed role is held."""
     if principal.is_platform_admin:
         return
-    visible = principal.visible_community_ids if public else principal.member_community_ids
-    if community_id not in visible:
+    if community_id not in principal.member_community_ids:
         raise NotFound("community.not_found")
     wanted = set(roles)
     if wanted and not (wanted & principal.roles_in(community_id)):
@@ -157,7 +161,7 @@ def require_verified_resident(
     relations: Iterable[str] = (),
 ) -> None:
     """Filing tickets and voting need a verified household; unverified users may only read."""
-    require_community(principal, community_id, public=True)
+    require_community(principal, community_id)
     homes = principal.households.get(community_id, {})
     if household_id is None:
         ok = bool(homes) and (not relations or bool(set(relations) & set(homes.values())))

@@ -134,7 +134,8 @@ async def create_contract(cid: CommunityId, body: ContractCreate, idem: Idempote
     "/communities/{cid}/members",
     status_code=201,
     response_model=MemberOut,
-    summary="Appoint a committee member, party member/secretary, grid worker or community admin",
+    summary="Invite a committee member, party member/secretary, grid worker or community admin by phone; "
+    "the role holds once they accept under /v1/me/invitations",
 )
 async def add_member(cid: CommunityId, body: MemberCreate, idem: IdempotentDep) -> Response:
     return await idem.run(lambda: members.add_community_member(idem.ctx, cid, body))

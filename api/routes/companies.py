@@ -19,7 +19,8 @@ async def create_company(body: CompanyCreate, idem: IdempotentDep) -> Response:
     "/{company_id}/members",
     status_code=201,
     response_model=MemberOut,
-    summary="Add property staff or a property manager (creates the account for a new phone)",
+    summary="Invite property staff or a property manager by phone (account created for a new phone); "
+    "the role holds once they accept under /v1/me/invitations",
 )
 async def add_member(company_id: ObjectId, body: MemberCreate, idem: IdempotentDep) -> Response:
     return await idem.run(lambda: companies.add_company_member(idem.ctx, company_id, body))

@@ -64,7 +64,7 @@ async def create_party(cid: CommunityId, body: PartyCreate, idem: IdempotentDep)
     "/communities/{cid}/party/members",
     status_code=201,
     response_model=PartyMemberOut,
-    summary="Add a party member (secretary)",
+    summary="Invite a party member by phone (secretary); the role holds once they accept",
 )
 async def add_party_member(cid: CommunityId, body: PartyMemberIn, idem: IdempotentDep) -> Response:
     return await idem.run(lambda: party.add_member(idem.ctx, cid, body))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import AuthCtx
+from api.deps import AuthCtx, ObjectId
 from services.users import service
 from services.users.schemas import MembershipOut, MeOut, MeUpdate
 
@@ -22,3 +22,16 @@ async def patch_me(body: MeUpdate, ctx: AuthCtx) -> MeOut:
 @router.get("/memberships", summary="Every role and household claim of the caller, with status")
 async def get_memberships(ctx: AuthCtx) -> list[MembershipOut]:
     return await service.memberships(ctx)
+
+
+@router.post(
+    "/invitations/{membership_id}/accept",
+    summary="Accept a role offered by phone (a membership with status invited); it becomes verified",
+)
+async def accept_invitation(membership_id: ObjectId, ctx: AuthCtx) -> MembershipOut:
+    return await service.answer_invitation(ctx, membership_id, accept=True)
+
+
+@router.post("/invitations/{membership_id}/decline", summary="Decline a role offered by phone")
+async def decline_invitation(membership_id: ObjectId, ctx: AuthCtx) -> MembershipOut:
+    return await service.answer_invitation(ctx, membership_id, accept=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from services import access, audit
@@ -18,6 +19,12 @@ from services.models import Building, Household, Membership, MembershipStatus, R
 from services.notifications.outbox import notify
 from services.runtime import Ctx
 from services.schemas import Page
+
+# Claims are free to file (the directory is public), so they are capped while they wait: a user may
+# not spray claims over a community, nor bury one home's approvers in claims. 409, not 429: the cap
+# lifts when an approver decides, not after a time we could put in Retry-After.
+MAX_PENDING_PER_USER = 3
+MAX_PENDING_PER_HOUSEHOLD = 5
 
 
 def _claim_query() -> Any:
@@ -60,7 +67,9 @@ async def create_claim(ctx: Ctx, community_id: int, body: ClaimCreate) -> ClaimO
     """Anyone logged in may claim a home in an existing community; the claim waits for approval."""
     p = ctx.require_principal()
     await load_community(ctx, community_id)
-    # The row lock serialises concurrent claims of one household on PostgreSQL (SQLite: one writer).
+    # The row locks serialise concurrent claims of one user and of one household on PostgreSQL
+    # (SQLite: one writer), so neither cap below can be raced past.
+    await ctx.session.exec(select(User.id).where(User.id == p.user_id).with_for_update())
     household = (
         await ctx.session.exec(
             select(Household)
@@ -82,6 +91,10 @@ async def create_claim(ctx: Ctx, community_id: int, body: ClaimCreate) -> ClaimO
     ).first()
     if dup is not None:
         raise Conflict("claim.duplicate", details={"claim_id": dup})
+    if await _pending_count(ctx, Membership.user_id == p.user_id) >= MAX_PENDING_PER_USER:
+        raise Conflict("claim.user_limit", details={"max_pending": MAX_PENDING_PER_USER})
+    if await _pending_count(ctx, Membership.household_id == body.household_id) >= MAX_PENDING_PER_HOUSEHOLD:
+        raise Conflict("claim.household_limit", details={"max_pending": MAX_PENDING_PER_HOUSEHOLD})
     row = Membership(
         user_id=p.user_id,
         community_id=community_id,
@@ -103,6 +116,13 @@ async def create_claim(ctx: Ctx, community_id: int, body: ClaimCreate) -> ClaimO
         after={"household_id": body.household_id, "relation": body.relation, "status": row.status},
     )
     return out
+
+
+async def _pending_count(ctx: Ctx, where: Any) -> int:
+    stmt = select(sa.func.count()).where(
+        where, Membership.role == Role.resident, Membership.status == MembershipStatus.pending
+    )
+    return int((await ctx.session.exec(stmt)).one())
 
 
 async def list_claims(

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from services import access, audit
 from services.communities.common import flush_unique, load_community
-from services.communities.members import find_or_create_user, grant_role, member_out
+from services.communities.members import invite, member_out
 from services.communities.schemas import (
     CompanyCreate,
     CompanyOut,
@@ -43,11 +43,18 @@ async def _company(ctx: Ctx, company_id: int) -> PropertyCompany:
 
 
 async def create_contract(ctx: Ctx, community_id: int, body: ContractCreate) -> ContractOut:
-    """A company manages a community from starts_on to ends_on (open-ended when missing)."""
-    access.require_community(ctx.require_principal(), community_id, access.MANAGE_COMMUNITY)
+    """A company manages a community from starts_on to ends_on (open-ended when missing).
+
+    A contract gives the company's staff the community and the company's dashboard the community's
+    figures, so both sides consent: the platform admin, or someone who is both this community's admin
+    and the company's property manager. Anyone else naming a company gets 404 company.not_found, as
+    for a company that does not exist (a 403 would confirm another tenant's company id)."""
+    p = ctx.require_principal()
+    access.require_community(p, community_id, access.MANAGE_COMMUNITY)
     await load_community(ctx, community_id)
     if body.ends_on is not None and body.ends_on < body.starts_on:
         raise InvalidInput("contract.invalid_dates")
+    access.require_company(p, body.company_id, (Role.property_manager,))
     await _company(ctx, body.company_id)
     row = ManagementContract(
         company_id=body.company_id,
@@ -70,13 +77,12 @@ async def create_contract(ctx: Ctx, community_id: int, body: ContractCreate) -> 
 
 
 async def add_company_member(ctx: Ctx, company_id: int, body: MemberCreate) -> MemberOut:
-    """Platform admins or the company's property managers add property staff and managers."""
+    """Platform admins or the company's property managers invite property staff and managers."""
     access.require_company(ctx.require_principal(), company_id, (Role.property_manager,))
     await _company(ctx, company_id)
     if body.role not in COMPANY_ROLES:
         raise InvalidInput("membership.invalid_role", details={"allowed": sorted(COMPANY_ROLES)})
-    user = await find_or_create_user(ctx, body.phone, body.name, body.password)
-    m = await grant_role(ctx, user, body.role, company_id=company_id)
+    m, user = await invite(ctx, body.phone, body.name, body.password, body.role, company_id=company_id)
     out = member_out(m, user)
     await audit.record(ctx, "membership.create", "membership", m.id, after=out.model_dump())
     return out

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from services.i18n import register
+from services.notifications.catalog import register_templates
+
+register_templates(
+    {
+        "account.invited": (
+            ("角色邀请", "您被邀请担任 {role}，请在“我的”中接受或拒绝。"),
+            ("Role invitation", "You are invited to the role {role}. Accept or decline it under Me."),
+        ),
+    }
+)
 
 register(
     {
         "company.name_taken": ("同名物业服务企业已存在", "A property company with this name already exists"),
-        "user.password_exists": (
-            "该手机号已注册，不能为其设置密码；请去掉密码后重试",
-            "This phone number already has an account; its password cannot be set here. Retry without one",
-        ),
+        "invitation.not_found": ("邀请不存在或已处理", "No such invitation, or it was already answered"),
         "claim.self_decision": ("不能审核自己的认证申请", "You cannot decide on your own claim"),
+        "claim.user_limit": (
+            "您待审核的认证申请已达上限，请等待审核结果后再申请",
+            "You have too many claims waiting for approval; wait for a decision before filing another",
+        ),
+        "claim.household_limit": (
+            "该房屋待审核的认证申请已达上限，请联系物业或业委会",
+            "This household has too many claims waiting for approval; contact the property office",
+        ),
     }
 )

@@ -40,7 +40,7 @@ async def get_community(ctx: Ctx, community_id: int) -> CommunityOut:
             select(Community).where(
                 Community.id == community_id,
                 col(Community.deleted_at).is_(None),
-                access.community_filter(p, Community.id, public=True),
+                access.community_filter(p, Community.id),
             )
         )
     ).first()
@@ -56,7 +56,7 @@ async def list_my_communities(ctx: Ctx, limit: int, cursor: str | None) -> Page[
         await ctx.session.exec(
             select(Community)
             .where(
-                access.community_filter(p, Community.id, public=True),
+                access.claims_filter(p, Community.id),
                 col(Community.deleted_at).is_(None),
                 col(Community.id) > after_id(cursor),
             )
@@ -64,15 +64,20 @@ async def list_my_communities(ctx: Ctx, limit: int, cursor: str | None) -> Page[
             .limit(limit)
         )
     ).all()
-    items = [
-        MyCommunityOut(
-            **CommunityOut.model_validate(c).model_dump(),
-            roles=sorted(p.roles_in(c.id or 0)),
-            pending=(c.id or 0) in p.pending_communities,
-        )
-        for c in rows
-    ]
+    items = [_my_community(p, c) for c in rows]
     return page(items, [c.id or 0 for c in rows], limit)
+
+
+# A pending claimant sees of the community what the public directory shows, and the claim's status.
+_BEYOND_DIRECTORY = {"built_year": None, "renovated_year": None, "latitude": None, "longitude": None}
+
+
+def _my_community(p: access.Principal, c: Community) -> MyCommunityOut:
+    pending = (c.id or 0) in p.pending_communities
+    out = CommunityOut.model_validate(c).model_dump()
+    if pending and not p.is_platform_admin:
+        out.update(_BEYOND_DIRECTORY)
+    return MyCommunityOut(**out, roles=sorted(p.roles_in(c.id or 0)), pending=pending)
 
 
 async def create_community(ctx: Ctx, body: CommunityCreate, *, operator: bool = False) -> CommunityOut:

@@ -166,8 +166,8 @@ class MemberCreate(RequestBody):
 
 class MemberOut(ResponseBody):
     id: int = Field(description="Membership id")
-    user_id: int
-    name: str
+    user_id: int | None = Field(description="None until the person accepts the invitation")
+    name: str = Field(description="Until accepted: the name the inviter gave, not the account's")
     phone: str
     role: str
     status: str

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from services import audit
 from services.access import require_community
 from services.communities.common import load_community
-from services.communities.members import find_or_create_user, grant_role
+from services.communities.members import invite
 from services.duty.common import MANAGERS, PARTY_ROLES, local_today, secretaries, zone_of
 from services.duty.schemas import PartyCreate, PartyMemberIn, PartyMemberOut, PartyOut
 from services.errors import Conflict, NotFound
@@ -94,17 +94,18 @@ async def create_party(ctx: Ctx, community_id: int, body: PartyCreate) -> PartyO
 async def add_member(ctx: Ctx, community_id: int, body: PartyMemberIn) -> PartyMemberOut:
     require_community(ctx.require_principal(), community_id, MANAGERS)
     await load_community(ctx, community_id)
-    user = await find_or_create_user(ctx, body.phone, body.name, None)
-    m = await grant_role(ctx, user, Role.party_member, community_id=community_id)
+    # An invitation, as for every role given by phone (services.communities.members).
+    m, user = await invite(ctx, body.phone, body.name, None, Role.party_member, community_id=community_id)
     await audit.record(
         ctx, "party.member_add", "membership", m.id, community_id=community_id, after={"user_id": user.id}
     )
     return PartyMemberOut(
-        user_id=user.id or 0,
+        user_id=None,
         membership_id=m.id or 0,
-        name=user.name,
+        name=body.name,
         role=m.role,
         phone_masked=mask(user.phone),
+        status=m.status,
     )
 
 

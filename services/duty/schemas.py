@@ -37,11 +37,12 @@ class PartyMemberIn(RequestBody):
 
 
 class PartyMemberOut(ResponseBody):
-    user_id: int
+    user_id: int | None = Field(description="None while the invitation waits for the person")
     membership_id: int
     name: str
     role: str
     phone_masked: str
+    status: str = "verified"
 
 
 class PartyOut(ResponseBody):

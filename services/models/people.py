@@ -38,6 +38,8 @@ class MembershipStatus(StrEnum):
     verified = "verified"
     rejected = "rejected"
     revoked = "revoked"
+    # A role offered to a person by phone: it grants nothing until they accept it (issue 13).
+    invited = "invited"
 
 
 class User(SQLModel, table=True):

@@ -22,7 +22,7 @@ C = NoticeComment.__table__  # type: ignore[attr-defined]
 
 
 async def add_comment(ctx: Ctx, notice_id: int, body: CommentIn) -> CommentOut:
-    """Audience members only (others: 404), verified (pending claimants: 403), inside the window."""
+    """Audience members only (others, pending claimants included: 404), inside the window."""
     p = ctx.require_principal()
     notice = await load_notice(ctx, notice_id)
     receipt = await receipt_of(ctx, notice.id or 0, p.user_id)

@@ -46,11 +46,9 @@ def oversees(p: Principal, community_id: int) -> bool:
 async def load_notice(ctx: Ctx, notice_id: int, *, lock: bool = False) -> Notice:
     """A notice the caller may see, or 404. Drafts and scheduled notices only for their managers;
     published ones for their audience (receipt), everyone in the community when addressed to the
-    whole community (pending claimants included), and the community's staff."""
+    whole community (verified members; never a pending claimant), and the community's staff."""
     p = ctx.require_principal()
-    stmt = select(Notice).where(
-        Notice.id == notice_id, access.community_filter(p, col(Notice.community_id), public=True)
-    )
+    stmt = select(Notice).where(Notice.id == notice_id, access.community_filter(p, col(Notice.community_id)))
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     notice = (await ctx.session.exec(stmt)).first()
@@ -65,7 +63,7 @@ async def can_see(ctx: Ctx, p: Principal, notice: Notice) -> bool:
     if can_manage(p, notice) or oversees(p, notice.community_id):
         return True
     if notice.audience_type == AudienceType.community:
-        return True  # community_filter(public=True) already limited it to the caller's communities
+        return True  # community_filter already limited it to the caller's communities
     return await receipt_of(ctx, notice.id or 0, p.user_id) is not None
 
 

@@ -104,7 +104,7 @@ async def feed(
         sa.select(*COLUMNS)
         .select_from(N.outerjoin(R, sa.and_(R.c.notice_id == N.c.id, R.c.user_id == p.user_id)))
         .where(
-            access.community_filter(p, N.c.community_id, public=True),
+            access.community_filter(p, N.c.community_id),
             N.c.status == NoticeStatus.published,
             sa.or_(N.c.expires_at.is_(None), N.c.expires_at > now),
             visible,

@@ -42,7 +42,7 @@ def is_manager(principal: Principal, poll: Poll) -> bool:
 async def load_poll(ctx: Ctx, poll_id: int, *, lock: bool = False) -> Poll:
     """The poll if it is in one of the caller's communities, else 404."""
     p = ctx.require_principal()
-    query = select(Poll).where(Poll.id == poll_id, access.community_filter(p, Poll.community_id, public=True))
+    query = select(Poll).where(Poll.id == poll_id, access.community_filter(p, Poll.community_id))
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     poll = (await ctx.session.exec(query)).first()

@@ -201,7 +201,7 @@ async def get_poll(ctx: Ctx, poll_id: int) -> PollOut:
 async def list_polls(
     ctx: Ctx, community_id: int, status: Status | None, limit: int, cursor: str | None
 ) -> Page[PollListItem]:
-    access.require_community(ctx.require_principal(), community_id, public=True)
+    access.require_community(ctx.require_principal(), community_id)
     now = utcnow()
     query = select(Poll).where(Poll.community_id == community_id)
     after = id_after(cursor)

@@ -29,7 +29,7 @@ STAFF = (Role.property_staff, Role.property_manager)
 
 async def create_ticket(ctx: Ctx, community_id: int, body: TicketCreate) -> TicketOut:
     principal = ctx.require_principal()
-    require_community(principal, community_id, public=True)
+    require_community(principal, community_id)
     now = utcnow()
     start, end = body.appointment_start, body.appointment_end
     if start is not None and end is not None and not now < start < end:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
+from services.communities import members
 from services.models import Building, Community, Household, Membership, PropertyCompany
 from services.runtime import Ctx
 from services.users.schemas import HouseholdRef, MembershipOut, MeOut, MeUpdate
@@ -61,18 +62,25 @@ async def update_me(ctx: Ctx, body: MeUpdate) -> MeOut:
     return await me(ctx)
 
 
-async def memberships(ctx: Ctx) -> list[MembershipOut]:
+async def memberships(ctx: Ctx, membership_id: int | None = None) -> list[MembershipOut]:
     p = ctx.require_principal()
-    rows = (
-        await ctx.session.exec(
-            select(Membership, Community.name, PropertyCompany.name)
-            .outerjoin(Community, col(Community.id) == Membership.community_id)
-            .outerjoin(PropertyCompany, col(PropertyCompany.id) == Membership.company_id)
-            .where(Membership.user_id == p.user_id)
-            .order_by(col(Membership.id))
-        )
-    ).all()
+    stmt = (
+        select(Membership, Community.name, PropertyCompany.name)
+        .outerjoin(Community, col(Community.id) == Membership.community_id)
+        .outerjoin(PropertyCompany, col(PropertyCompany.id) == Membership.company_id)
+        .where(Membership.user_id == p.user_id)
+        .order_by(col(Membership.id))
+    )
+    if membership_id is not None:
+        stmt = stmt.where(Membership.id == membership_id)
+    rows = (await ctx.session.exec(stmt)).all()
     return [
         MembershipOut.model_validate(m).model_copy(update={"community_name": cn, "company_name": pn})
         for m, cn, pn in rows
     ]
+
+
+async def answer_invitation(ctx: Ctx, membership_id: int, *, accept: bool) -> MembershipOut:
+    """Accept or decline a role someone offered the caller by phone (`status: invited`)."""
+    await members.answer_invitation(ctx, membership_id, accept=accept)
+    return (await memberships(ctx, membership_id))[0]

@@ -8,8 +8,8 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services import access
-from services.errors import Forbidden
-from services.models import AuditLog, Membership, MembershipStatus, Role
+from services.errors import NotFound
+from services.models import AuditLog, Household, Membership, MembershipStatus, Role, User
 from tests import factories as f
 
 
@@ -47,16 +47,18 @@ async def test_claim_approve_makes_verified_resident(client: httpx.AsyncClient, 
         row is not None and row.status == "pending" and row.relation == "owner" and row.user_id == newcomer.id
     )
 
-    # Pending: readable public things, not verified; visible in /v1/communities as pending.
+    # Pending: nothing of the community is readable (issue 13), only the claim's status, shown in
+    # /v1/communities as pending.
     me = (await client.get("/v1/me", headers=f.auth(newcomer))).json()
     assert me["verified"] is False and me["households"] == []
     mine = (await client.get("/v1/communities", headers=f.auth(newcomer))).json()["items"]
     assert [(i["id"], i["pending"]) for i in mine] == [(c.id, True)]
-    assert (await client.get(f"/v1/communities/{c.id}", headers=f.auth(newcomer))).status_code == 200
+    assert mine[0]["built_year"] is None and mine[0]["name"] == c.name  # the directory's fields only
+    assert (await client.get(f"/v1/communities/{c.id}", headers=f.auth(newcomer))).status_code == 404
     principal = await access.load_principal(db, newcomer.id or 0)
-    with pytest.raises(Forbidden) as exc:
+    with pytest.raises(NotFound) as exc:
         access.require_verified_resident(principal, c.id or 0)
-    assert exc.value.code == "access.unverified"
+    assert exc.value.code == "community.not_found"
     # A pending claimant sees no claims list and cannot decide anything.
     assert (await client.get(f"/v1/communities/{c.id}/claims", headers=f.auth(newcomer))).status_code == 404
 
@@ -241,3 +243,38 @@ async def test_claims_list_pagination_and_idempotency(client: httpx.AsyncClient,
     assert r.status_code == 422 and code(r) == "pagination.invalid_cursor"
     r = await client.get(url, params={"status": "maybe"}, headers=f.auth(approver))
     assert r.status_code == 422 and code(r) == "request.invalid"
+
+
+async def test_pending_claims_are_capped_per_user_and_per_household(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """Issue 13: claims were unlimited. At most 3 pending per user and 5 pending per household."""
+    c = await f.community(db)
+    b = await f.building(db, c)
+    homes = [await f.household(db, b) for _ in range(5)]
+    claimant = await f.user(db, "多处申请")
+
+    async def claim(who: User, h: Household) -> httpx.Response:
+        body = {"household_id": h.id, "relation": "owner"}
+        return await client.post(f"/v1/communities/{c.id}/claims", json=body, headers=f.auth(who))
+
+    for h in homes[:3]:
+        assert (await claim(claimant, h)).status_code == 201
+    r = await claim(claimant, homes[3])
+    assert r.status_code == 409 and code(r) == "claim.user_limit", r.text
+    assert r.json()["error"]["details"] == {"max_pending": 3}
+    assert await claims_of(db, claimant.id) == 3
+
+    # A decision lifts the cap: a rejected claim no longer counts.
+    approver = await f.community_staff(db, c, Role.committee_member)
+    first = (await db.exec(select(Membership.id).where(Membership.user_id == claimant.id))).first()
+    r = await client.post(f"/v1/claims/{first}/reject", json={"reason": "材料不符"}, headers=f.auth(approver))
+    assert r.status_code == 200, r.text
+    assert (await claim(claimant, homes[3])).status_code == 201
+
+    # One household: five strangers may wait on it, the sixth is refused.
+    crowded = homes[4]
+    for i in range(5):
+        assert (await claim(await f.user(db, f"申请人{i}"), crowded)).status_code == 201
+    r = await claim(await f.user(db, "第六人"), crowded)
+    assert r.status_code == 409 and code(r) == "claim.household_limit", r.text

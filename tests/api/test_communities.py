@@ -242,23 +242,19 @@ async def test_community_admin_appoints_members(client: httpx.AsyncClient, db: A
     user = (await db.exec(select(User).where(User.phone == "+8613800138000"))).one()
     assert user.password_hash is None
     m = await db.get(Membership, out["id"])
-    assert m is not None and m.community_id == c.id and m.status == "verified" and m.decided_by == ca.id
+    assert m is not None and m.community_id == c.id and m.status == "invited" and m.decided_by == ca.id
+    assert out["status"] == "invited" and out["user_id"] is None
     # Same person, same role again: conflict; another role: fine, same account.
     r = await client.post(url, json=body, headers=f.auth(ca))
     assert r.status_code == 409 and code(r) == "membership.duplicate"
     r = await client.post(url, json={**body, "role": "grid_worker"}, headers=f.auth(ca))
-    assert r.status_code == 201 and r.json()["user_id"] == user.id
+    assert r.status_code == 201 and (await db.get(Membership, r.json()["id"])).user_id == user.id  # type: ignore[union-attr]
     r = await client.post(url, json={**body, "role": "property_manager"}, headers=f.auth(ca))
     assert r.status_code == 422 and code(r) == "membership.invalid_role"
     r = await client.post(url, json={**body, "role": "wizard"}, headers=f.auth(ca))
     assert r.status_code == 422 and code(r) == "request.invalid"
     r = await client.post(url, json={**body, "phone": "12345"}, headers=f.auth(ca))
     assert r.status_code == 422 and code(r) == "auth.invalid_phone"
-    # An existing account's password cannot be chosen by someone else.
-    r = await client.post(
-        url, json={**body, "role": "committee_member", "password": "x" * 12}, headers=f.auth(ca)
-    )
-    assert r.status_code == 409 and code(r) == "user.password_exists"
     assert (
         await client.post(f"/v1/communities/{other.id}/members", json=body, headers=f.auth(ca))
     ).status_code == 404
@@ -285,6 +281,73 @@ async def test_community_admin_appoints_members(client: httpx.AsyncClient, db: A
     assert r.status_code == 422 and code(r) == "pagination.invalid_cursor"
 
 
+async def test_adding_another_communitys_person_is_an_invitation(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """Issue 13: B's admin added A's resident by phone and got their real name, gave them a verified
+    role without consent, and `409 user.password_exists` told B which phones are staff accounts."""
+    a, b = await f.community(db), await f.community(db)
+    resident = await f.resident(db, await f.household(db, await f.building(db, a)), name="张三真名")
+    staff = await f.company_staff(db, await f.company_managing(db, a), Role.property_staff, "李四真名")
+    staff.password_hash = "$argon2id$unchanged"
+    db.add(staff)
+    await db.flush()
+    b_admin = await f.community_staff(db, b, Role.community_admin)
+    url = f"/v1/communities/{b.id}/members"
+
+    answers = []
+    for phone, password in ((resident.phone, None), (staff.phone, "x" * 12), ("13800138111", "x" * 12)):
+        body = {"phone": phone, "name": "随便填", "role": "grid_worker", "password": password}
+        r = await client.post(url, json=body, headers=f.auth(b_admin))
+        assert r.status_code == 201, r.text
+        answers.append(r.json())
+    # The same answer whether the phone was a resident, a staff account or new: only what B typed.
+    for out in answers:
+        assert "张三真名" not in str(out) and "李四真名" not in str(out)
+        assert out["user_id"] is None and out["status"] == "invited" and out["name"] == "随便填"
+        assert out["verified_at"] is None
+    strip = [{k: v for k, v in o.items() if k not in ("id", "phone", "created_at")} for o in answers]
+    assert strip[0] == strip[1] == strip[2]
+    await db.refresh(staff)
+    assert staff.password_hash == "$argon2id$unchanged" and staff.name == "李四真名"
+    # B's member list shows the invitations the same way.
+    listed = (await client.get(url, headers=f.auth(b_admin))).json()["items"]
+    assert "张三真名" not in str(listed) and "李四真名" not in str(listed)
+
+    # Nothing granted yet: B does not exist for A's resident, who sees the invitation in their memberships.
+    assert (await client.get(f"/v1/communities/{b.id}", headers=f.auth(resident))).status_code == 404
+    mine = (await client.get("/v1/me/memberships", headers=f.auth(resident))).json()
+    invitation = next(m for m in mine if m["status"] == "invited")
+    assert invitation["community_id"] == b.id and invitation["role"] == "grid_worker"
+    inbox = (await client.get("/v1/notifications", headers=f.auth(resident))).json()["items"]
+    assert [i["category"] for i in inbox] == ["account"], inbox  # told in the inbox, to accept or decline
+    # Only the invitee answers it; anyone else gets the same 404 as for no invitation at all.
+    for who, mid in ((staff, invitation["id"]), (resident, 99999999)):
+        r = await client.post(f"/v1/me/invitations/{mid}/accept", headers=f.auth(who))
+        assert r.status_code == 404 and code(r) == "invitation.not_found"
+    r = await client.post(f"/v1/me/invitations/{invitation['id']}/accept", headers=f.auth(resident))
+    assert r.status_code == 200 and r.json()["status"] == "verified", r.text
+    assert (await client.get(f"/v1/communities/{b.id}", headers=f.auth(resident))).status_code == 200
+    r = await client.post(f"/v1/me/invitations/{invitation['id']}/decline", headers=f.auth(resident))
+    assert r.status_code == 404  # already answered
+    # Accepted: now B sees who it is.
+    listed = (await client.get(url, headers=f.auth(b_admin))).json()["items"]
+    assert {"张三真名": resident.id} == {i["name"]: i["user_id"] for i in listed if i["name"] == "张三真名"}
+
+    # The staff account declines: nothing granted, the membership is rejected.
+    staff_inv = next(
+        m
+        for m in (await client.get("/v1/me/memberships", headers=f.auth(staff))).json()
+        if m["status"] == "invited"
+    )
+    r = await client.post(f"/v1/me/invitations/{staff_inv['id']}/decline", headers=f.auth(staff))
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    assert (await client.get(f"/v1/communities/{b.id}", headers=f.auth(staff))).status_code == 404
+    listed = (await client.get(url, headers=f.auth(b_admin))).json()["items"]
+    assert "李四真名" not in str(listed)  # declined: B never learns whose phone it was
+    assert {i["name"] for i in listed if i["role"] == "community_admin"} == {"工作人员"}  # staff: real names
+
+
 async def test_new_member_password_is_hashed(client: httpx.AsyncClient, db: AsyncSession) -> None:
     c = await f.community(db)
     admin = await f.platform_admin(db)
@@ -298,6 +361,10 @@ async def test_new_member_password_is_hashed(client: httpx.AsyncClient, db: Asyn
     assert user.password_hash and user.password_hash.startswith("$argon2")
     login = await client.post("/v1/auth/login", json={"phone": "13800138001", "password": "correct horse"})
     assert login.status_code == 200, login.text
+    # The new account logs in and accepts the role it was invited to.
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    accepted = await client.post(f"/v1/me/invitations/{r.json()['id']}/accept", headers=headers)
+    assert accepted.status_code == 200 and accepted.json()["status"] == "verified"
     short = await client.post(
         f"/v1/communities/{c.id}/members",
         json={"phone": "13800138002", "name": "x", "role": "grid_worker", "password": "short"},

@@ -86,16 +86,35 @@ async def test_contract_gives_company_staff_the_community(
     count = select(func.count()).select_from(ManagementContract).where(ManagementContract.company_id == co.id)
     assert (await db.exec(count)).one() == 0
 
-    r = await client.post(
-        url,
-        json={"company_id": co.id, "starts_on": "2025-01-01", "ends_on": "2099-12-31"},
-        headers=f.auth(ca),
+    # Issue 13: the community's admin alone cannot attach another tenant's company (its dashboard
+    # would show this community, its manager get this community's notifications): the company does
+    # not exist for them, exactly as a made-up id.
+    body = {"company_id": co.id, "starts_on": "2025-01-01", "ends_on": "2099-12-31"}
+    r = await client.post(url, json=body, headers=f.auth(ca))
+    assert r.status_code == 404 and code(r) == "company.not_found"
+    assert (
+        r.json() == (await client.post(url, json={**body, "company_id": 99999999}, headers=f.auth(ca))).json()
     )
+    # Nor can the company's manager attach itself to a community it does not run.
+    r = await client.post(url, json=body, headers=f.auth(manager))
+    assert r.status_code == 404 and code(r) == "community.not_found"
+    assert (await db.exec(count)).one() == 0
+    admin = await f.platform_admin(db)
+    r = await client.post(url, json=body, headers=f.auth(admin))
     assert r.status_code == 201, r.text
     assert r.json()["community_id"] == c.id and r.json()["ends_on"] == "2099-12-31"
     assert (await db.exec(count)).one() == 1
     log = (await db.exec(select(AuditLog).where(AuditLog.action == "contract.create"))).one()
-    assert log.community_id == c.id and log.actor_id == ca.id
+    assert log.community_id == c.id and log.actor_id == admin.id
+    # Both sides at once (the community's admin who is also the company's manager) may too.
+    both = await f.company_staff(db, co, Role.property_manager)
+    await f.member(db, both, Role.community_admin, community_id=other.id)
+    r = await client.post(
+        f"/v1/communities/{other.id}/contracts",
+        json={**body, "starts_on": "2025-02-01"},
+        headers=f.auth(both),
+    )
+    assert r.status_code == 201, r.text
     # Now the company's manager reaches the community's household register.
     assert (
         await client.get(f"/v1/communities/{c.id}/households", headers=f.auth(manager))
@@ -123,21 +142,30 @@ async def test_company_members(client: httpx.AsyncClient, db: AsyncSession) -> N
     assert user.password_hash is not None and user.password_hash.startswith("$argon2")
     assert "long enough pw" not in user.password_hash
     m = await db.get(Membership, out["id"])
-    assert m is not None and m.company_id == co.id and m.community_id is None and m.status == "verified"
+    assert m is not None and m.company_id == co.id and m.community_id is None and m.status == "invited"
     assert (
         await db.exec(select(AuditLog).where(AuditLog.action == "membership.create"))
     ).one().actor_id == manager.id
 
     login = await client.post("/v1/auth/login", json={"phone": "13912345678", "password": "long enough pw"})
     assert login.status_code == 200, login.text
-    token = login.json()["access_token"]
-    r = await client.get(f"/v1/communities/{c.id}/households", headers={"Authorization": f"Bearer {token}"})
+    token = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    # An invitation grants nothing until accepted.
+    r = await client.get(f"/v1/communities/{c.id}/households", headers=token)
+    assert r.status_code == 404
+    r = await client.post(f"/v1/me/invitations/{out['id']}/accept", headers=token)
+    assert r.status_code == 200 and r.json()["company_name"] == co.name
+    r = await client.get(f"/v1/communities/{c.id}/households", headers=token)
     assert r.status_code == 200
 
     r = await client.post(url, json={**body, "password": None}, headers=f.auth(manager))
     assert r.status_code == 409 and code(r) == "membership.duplicate"
+    # An existing account: the password is ignored (a refusal would mark the phone as a staff account).
+    before = user.password_hash
     r = await client.post(url, json={**body, "role": "property_manager"}, headers=f.auth(manager))
-    assert r.status_code == 409 and code(r) == "user.password_exists"
+    assert r.status_code == 201 and r.json()["status"] == "invited"
+    await db.refresh(user)
+    assert user.password_hash == before
     r = await client.post(
         url, json={**body, "role": "committee_member", "phone": "13912345679"}, headers=f.auth(manager)
     )

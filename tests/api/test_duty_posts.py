@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.models import AuditLog, Membership, MembershipStatus, Role
+from services.models import AuditLog, Membership, MembershipStatus, Role, User
 from services.models.duty import DutyAssignment, DutyContactPref, DutyLog, DutyPost, PartyOrganisation
 from services.models.tickets import Ticket
 from tests import factories as f
@@ -36,18 +36,18 @@ async def test_party_organisation_and_members(client: httpx.AsyncClient, db: Asy
     r = await client.post(base, json={"name": "again"}, headers=f.auth(w.secretary))
     assert r.status_code == 409 and code(r) == "party.exists"
 
-    # The secretary adds a party member by phone; the account is created and gets the role.
+    # The secretary invites a party member by phone; the account is created, the role waits for them.
     r = await client.post(
         f"{base}/members", json={"phone": "13912345678", "name": "新党员"}, headers=f.auth(w.secretary)
     )
     assert r.status_code == 201, r.text
-    new_id = r.json()["user_id"]
-    m = (
-        await db.exec(
-            select(Membership).where(Membership.user_id == new_id, Membership.community_id == w.cid)
-        )
-    ).one()
-    assert m.role == Role.party_member and m.status == MembershipStatus.verified
+    assert r.json()["user_id"] is None and r.json()["status"] == "invited"
+    m = (await db.exec(select(Membership).where(Membership.id == r.json()["membership_id"]))).one()
+    assert m.role == Role.party_member and m.status == MembershipStatus.invited
+    new_user = await db.get(User, m.user_id)
+    assert new_user is not None
+    r = await client.post(f"/v1/me/invitations/{m.id}/accept", headers=f.auth(new_user))
+    assert r.status_code == 200 and r.json()["status"] == "verified"
     r = await client.post(
         f"{base}/members", json={"phone": "13912345678", "name": "新党员"}, headers=f.auth(w.member1)
     )

@@ -3,7 +3,7 @@ SQL statements whatever the page size, the range, the granularity or the number 
 
 Counted with a `before_cursor_execute` listener on the app's engine (tests/statements.py), over
 worlds big enough that every page measured is full: ticket lists per role and queue, the notice
-feed (resident, committee, pending claimant) and the notice's missing-receipt and comment lists, the
+feed (resident, committee) and the notice's missing-receipt and comment lists, the
 KPI tables of a community and of a company (JSON, CSV, chart, drill-down), and poll results.
 """
 
@@ -246,14 +246,13 @@ async def _notice_pile(db: AsyncSession, w: f.NoticeWorld) -> Notice:
 async def test_notice_feed(probe: Probe, db: AsyncSession) -> None:
     """GET /v1/notices: a SELECT with the caller's receipt joined, an UPDATE marking the page
     delivered — for a resident (receipts and community-wide notices), the committee (every notice of
-    its community, the staff path) and a pending claimant (community-wide ones only)."""
+    its community, the staff path); a pending claimant sees none (issue 13)."""
     w = await f.notice_world(db)
     await _notice_pile(db, w)
     cases = {
         "resident of building 1": (w.residents[0], COMMUNITY_WIDE + BUILDING_ONE),
         "resident of building 2": (w.residents[2], COMMUNITY_WIDE),
         "committee": (w.committee, COMMUNITY_WIDE + BUILDING_ONE),
-        "pending claimant": (w.pending, COMMUNITY_WIDE),
     }
     counts = {}
     for name, (who, total) in cases.items():

@@ -60,9 +60,9 @@ async def test_window_comments_objections_answers_outcome(
     )
     second = r.json()
 
-    # Pending claimants may read but not object; a comment is not an objection to answer.
+    # A pending claimant sees nothing of the notice (issue 13); a comment is not an objection to answer.
     r = await client.post(url, json={"body": "x", "is_objection": True}, headers=f.auth(w.pending))
-    assert r.status_code == 403 and code(r) == "access.unverified"
+    assert r.status_code == 404 and code(r) == "notice.not_found"
     first_comment = (await client.get(url, headers=f.auth(w.residents[3]))).json()["items"][0]
     r = await client.post(
         f"{url}/{first_comment['id']}/answer", json={"body": "谢谢"}, headers=f.auth(w.committee)

@@ -172,10 +172,13 @@ async def test_access(client: httpx.AsyncClient, db: AsyncSession) -> None:
         f"/v1/notices/{n['id']}/withdraw", json={"reason": "x"}, headers=f.auth(w.residents[0])
     )
     assert r.status_code == 403
-    # A pending claimant reads public notices but signs nothing.
-    assert (await client.get(f"/v1/notices/{n['id']}", headers=f.auth(w.pending))).status_code == 200
+    # A pending claimant sees nothing of the community: the notice does not exist for them (issue 13).
+    missing = await client.get("/v1/notices/999999999", headers=f.auth(w.pending))
+    for path in ("", "/comments"):
+        r = await client.get(f"/v1/notices/{n['id']}{path}", headers=f.auth(w.pending))
+        assert r.status_code == 404 and r.json() == missing.json()
     r = await client.post(f"/v1/notices/{n['id']}/read", headers=f.auth(w.pending))
-    assert r.status_code == 403 and code(r) == "access.unverified"
+    assert r.status_code == 404 and code(r) == "notice.not_found"
 
 
 async def test_building_audience_and_withdraw(client: httpx.AsyncClient, db: AsyncSession) -> None:
@@ -280,11 +283,9 @@ async def test_feed_order_unread_and_cursor(client: httpx.AsyncClient, db: Async
     ] == []
     r = await client.get("/v1/notices", params={"cursor": "nonsense!"}, headers=f.auth(res))
     assert r.status_code == 422 and code(r) == "pagination.invalid_cursor"
-    # The pending claimant sees the community-wide notices, all unread.
-    pend = (
-        await client.get("/v1/notices", params={"community_id": w.cid}, headers=f.auth(w.pending))
-    ).json()["items"]
-    assert len(pend) == 5 and all(i["unread"] for i in pend)
+    # The pending claimant sees none of them (issue 13: a claim opens nothing before approval).
+    pend = await client.get("/v1/notices", params={"community_id": w.cid}, headers=f.auth(w.pending))
+    assert pend.status_code == 200 and pend.json()["items"] == []
 
 
 async def test_attachments(client: httpx.AsyncClient, db: AsyncSession) -> None:
