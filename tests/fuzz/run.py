@@ -14,6 +14,7 @@ operation so that .ci/run stays well under its time limit.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import socket
@@ -24,6 +25,9 @@ import time
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
+
+from services.db import create_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -40,6 +44,32 @@ ROLES = (
 )
 # Operations that end the caller's own session would log the fuzzer out half-way.
 EXCLUDE_PATHS = ("/v1/auth/logout",)
+
+
+# Path parameter → the demo row it names (the lowest id of the table, with a condition where needed), so
+# that with --real-ids the fuzzer gets past "not found" into the code behind it.
+REAL_IDS = {
+    "cid": "community", "tid": "ticket", "nid": "notice", "poll_id": "poll", "post_id": "duty_post",
+    "shift_id": "duty_shift", "activity_id": "activity", "iid": "inspection", "company_id": "property_company",
+    "comment_id": "notice_comment", "claim_id": "membership WHERE status = 'pending'",
+    "attachment_id": "attachment", "device_id": "device", "swap_id": "duty_swap_request",
+    "fid": "ticket_followup", "user_id": "user_account",
+}  # fmt: skip
+
+
+async def demo_ids(url: str) -> dict[str, int]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            found = {}
+            for name, table in REAL_IDS.items():
+                # Table names are our own constants above, never input.
+                row = (await conn.execute(sa.text(f"SELECT min(id) FROM {table}"))).scalar()  # noqa: S608
+                if row is not None:
+                    found[name] = int(row)
+            return found
+    finally:
+        await engine.dispose()
 
 
 def free_port() -> int:
@@ -72,6 +102,11 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=20261202)
     ap.add_argument("--roles", default=",".join(r for r, *_ in ROLES))
     ap.add_argument("--phases", default="examples,coverage,fuzzing")
+    ap.add_argument(
+        "--random-ids",
+        action="store_true",
+        help="let schemathesis invent path ids instead of the demo's rows",
+    )
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="linli-fuzz-") as tmp:
@@ -91,6 +126,13 @@ def main() -> int:
         linli = str(BIN / "linli")
         subprocess.run([linli, "migrate"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         subprocess.run([linli, "seed-demo"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        config: list[str] = []
+        if not args.random_ids:
+            ids = asyncio.run(demo_ids(env["LINLI_DATABASE_URL"]))
+            toml = "[parameters]\n" + "".join(f'"path.{k}" = {v}\n' for k, v in ids.items())
+            toml += '"path.metric" = "repair_timeliness"\n'
+            (var / "schemathesis.toml").write_text(toml)
+            config = ["--config-file", str(var / "schemathesis.toml")]
         log = (var / "server.log").open("wb")
         server = subprocess.Popen([linli, "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
@@ -113,7 +155,7 @@ def main() -> int:
                     flush=True,
                 )
                 cmd = [
-                    str(BIN / "schemathesis"), "run", f"{base}/openapi.json",
+                    str(BIN / "schemathesis"), *config, "run", f"{base}/openapi.json",
                     "--header", f"Authorization: Bearer {token}",
                     "--checks", "not_a_server_error,response_schema_conformance",
                     "--phases", args.phases,
