@@ -7,12 +7,14 @@ Each test stops a server of its own (tests/servers.py), never the shared ones.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -145,3 +147,38 @@ async def test_login_while_postgres_is_down_and_right_after_it_returns(
             assert r.status_code == 200, r.text
     finally:
         await engine.dispose()
+
+
+async def test_a_request_in_flight_when_postgres_stops_answers_503(
+    settings: Settings, private_postgres: PrivatePostgres
+) -> None:
+    settings = settings.model_copy(update={"database_url": private_postgres.url})
+    engine = create_engine(private_postgres.url, pool_size=2)
+    side = create_engine(private_postgres.url, pool_size=2)
+    runtime = Runtime(settings=settings, sms=LogSmsProvider(outbox_path=None), redis=None)
+    try:
+        async with _client(settings, engine, session_factory(engine), runtime) as (client, _sms):
+            # Hold the rate-limit table, so the OTP request waits inside its transaction for the lock.
+            locker = await side.connect()
+            await locker.begin()
+            await locker.execute(sa.text("LOCK TABLE rate_limit_window IN ACCESS EXCLUSIVE MODE"))
+            in_flight = asyncio.create_task(client.post("/v1/auth/otp", json={"phone": f.phone()}))
+            async with side.connect() as probe:
+                waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                for _ in range(400):
+                    if (await probe.execute(waiting)).scalar_one():
+                        break
+                    await asyncio.sleep(0.025)
+                else:
+                    raise AssertionError("the request never waited for the lock")
+            private_postgres.stop()  # fast shutdown: terminates the waiting backend
+            _assert_unavailable(await in_flight)
+            with contextlib.suppress(Exception):
+                await locker.close()
+
+            private_postgres.start()
+            r = await client.post("/v1/auth/otp", json={"phone": f.phone()})
+            assert r.status_code == 202, r.text
+    finally:
+        await engine.dispose()
+        await side.dispose()
