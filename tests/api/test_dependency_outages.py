@@ -166,11 +166,14 @@ async def test_a_request_in_flight_when_postgres_stops_answers_503(
             async with side.connect() as probe:
                 waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
                 for _ in range(400):
-                    if (await probe.execute(waiting)).scalar_one():
+                    seen = (await probe.execute(waiting)).scalar_one()
+                    await probe.rollback()  # pg_stat_activity is a snapshot kept for the transaction
+                    if seen:
                         break
                     await asyncio.sleep(0.025)
                 else:
-                    raise AssertionError("the request never waited for the lock")
+                    done = in_flight.done() and (await in_flight).text
+                    raise AssertionError(f"the request never waited for the lock: {done}")
             private_postgres.stop()  # fast shutdown: terminates the waiting backend
             _assert_unavailable(await in_flight)
             with contextlib.suppress(Exception):
