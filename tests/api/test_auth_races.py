@@ -56,7 +56,7 @@ async def store_redis(
 
 async def _cleanup(engine: AsyncEngine, phone: str) -> None:
     async with session_factory(engine)() as s, transaction(s):
-        users = sa.select(User.id).where(col(User.phone) == phone)
+        users = sa.select(col(User.id)).where(col(User.phone) == phone)
         await s.execute(sa.delete(RefreshToken).where(col(RefreshToken.user_id).in_(users)))
         await s.execute(sa.delete(User).where(col(User.phone) == phone))
         await s.execute(sa.delete(OtpChallenge).where(col(OtpChallenge.phone) == phone))
