@@ -7,12 +7,16 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.responses import OrjsonResponse
 from services.errors import DomainError
 from services.i18n import message, negotiate
+from services.outages import as_outage
 
 log = logging.getLogger("linli.api")
 
@@ -61,23 +65,45 @@ async def _http(request: Request, exc: Exception) -> OrjsonResponse:
     return error_response(request, exc.status_code, code, headers=getattr(exc, "headers", None))
 
 
-async def _operational(request: Request, exc: Exception) -> OrjsonResponse:
+async def _database(request: Request, exc: Exception) -> OrjsonResponse:
     # SQLite (the embedded default) gives up on its write lock after busy_timeout: the request can
     # be retried, so say so instead of a 500.
-    if "database is locked" in str(exc):
+    if isinstance(exc, OperationalError) and "database is locked" in str(exc):
         log.warning("database busy", extra={"path": request.url.path})
         return error_response(request, 503, "request.busy", headers={"Retry-After": "1"})
-    return await _unexpected(request, exc)
+    return await _dependency(request, exc)
+
+
+async def _dependency(request: Request, exc: Exception) -> OrjsonResponse:
+    outage = as_outage(exc)
+    if outage is None:
+        return unexpected(request, exc)
+    log.warning(
+        "%s unavailable: %s",
+        outage.details["dependency"],
+        type(exc).__name__,
+        extra={"path": request.url.path},
+    )
+    return await _domain(request, outage)
+
+
+def unexpected(request: Request, exc: BaseException) -> OrjsonResponse:
+    log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+    return error_response(request, 500, "request.internal")
 
 
 async def _unexpected(request: Request, exc: Exception) -> OrjsonResponse:
-    log.exception("unhandled error", extra={"path": request.url.path})
-    return error_response(request, 500, "request.internal")
+    return unexpected(request, exc)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(OperationalError, _operational)
+    # Registered by type rather than caught in _unexpected: Starlette re-raises whatever reaches the
+    # catch-all handler, and the server then closes the connection (see api.middleware).
+    app.add_exception_handler(DBAPIError, _database)
+    app.add_exception_handler(SqlTimeoutError, _dependency)
+    app.add_exception_handler(RedisConnectionError, _dependency)
+    app.add_exception_handler(RedisTimeoutError, _dependency)
     app.add_exception_handler(Exception, _unexpected)

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_response
+from api.errors import error_response, unexpected
 
 log = logging.getLogger("linli.access")
 
@@ -67,9 +67,12 @@ class RequestContextMiddleware:
         if not too_large:
             receive = _counting(receive, limit)
 
+        started_response = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
@@ -82,6 +85,13 @@ class RequestContextMiddleware:
                 await response(scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            # An error no handler took: answer 500 in the error body here and do not re-raise. What
+            # escapes the app (Starlette's catch-all handler re-raises) makes uvicorn close the
+            # connection under the client's feet, failing the next request it sends on it.
+            if started_response:
+                raise
+            await unexpected(Request(scope), exc)(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")

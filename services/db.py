@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,13 +23,30 @@ def create_engine(url: str, pool_size: int = 20, **kwargs: Any) -> AsyncEngine:
         # new PostgreSQL connection costs a backend process and a handshake (measured in the bench).
         kwargs.setdefault("pool_size", pool_size)
         kwargs.setdefault("max_overflow", 10)
+        # pre-ping: a pooled connection that died with a server restart is found on checkout and
+        # replaced once, so the first request after the restart does not fail.
         kwargs.setdefault("pool_pre_ping", True)
-        return create_async_engine(url, **kwargs)
+        engine = create_async_engine(url, **kwargs)
+        _mark_connect_failures(engine)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, connect_args={"timeout": 15}, **kwargs)
     _fix_sqlite_transactions(engine)
     return engine
+
+
+def _mark_connect_failures(engine: AsyncEngine) -> None:
+    """A refused or failed connection attempt surfaces from asyncpg as a bare OSError or a
+    PostgresError, which SQLAlchemy passes through unwrapped: raise it as an OperationalError marked
+    connection_invalidated, the same mark a connection lost mid-statement carries (services.outages)."""
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _on_connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as exc:
+            raise OperationalError(None, None, exc, connection_invalidated=True) from exc
 
 
 def _fix_sqlite_transactions(engine: AsyncEngine) -> None:

@@ -75,3 +75,14 @@ class ServiceUnavailable(RateLimited):
 
     status = 503
     code = "request.unavailable"
+
+
+class DependencyUnavailable(ServiceUnavailable):
+    """The database or Redis cannot be reached (down, restarting, pool exhausted): the request did
+    nothing and may be retried after Retry-After."""
+
+    code = "dependency.unavailable"
+
+    def __init__(self, dependency: str, retry_after: int = 2) -> None:
+        super().__init__(retry_after)
+        self.details["dependency"] = dependency

@@ -12,6 +12,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "request.invalid": ("请求参数有误", "The request is invalid"),
     "request.too_large": ("请求内容过大", "The request body is too large"),
     "request.unavailable": ("服务暂时不可用，请稍后再试", "Temporarily unavailable; try again later"),
+    "dependency.unavailable": (
+        "服务暂时不可用，请稍后重试",
+        "A service we depend on is briefly unavailable; try again in a moment",
+    ),
     "request.busy": ("系统繁忙，请稍后重试", "The service is busy; try again in a moment"),
     "auth.sms_unavailable": (
         "短信服务暂时不可用，请稍后再试",

@@ -84,23 +84,26 @@ async def _login_with_code(ctx: Ctx, phone: str, code: str) -> User:
     store = login_store(ctx)
     if ctx.ip:
         await _limit(store, f"login-ip:{ctx.ip}", s.otp_ip_hourly_limit * s.otp_max_attempts, HOUR)
-    challenge = await store.load_otp(phone)
+    # Counted before it is judged, in one atomic step: of parallel guesses, only the first
+    # otp_max_attempts are compared with the code at all.
+    challenge = await store.take_attempt(phone)
     if challenge is None:
         raise InvalidInput("auth.otp_expired", keep_changes=True)
-    if challenge.attempts >= s.otp_max_attempts:
+    if challenge.attempts > s.otp_max_attempts:
         raise RateLimited(s.otp_resend_seconds, "auth.otp_too_many_attempts", keep_changes=True)
     if not codes_match(challenge.code_hash, s.jwt_key(), code):
-        attempts = await store.count_failure(phone)
-        if attempts >= s.otp_max_attempts:
+        if challenge.attempts >= s.otp_max_attempts:
             # The code is burnt: the next try needs a new one.
             await store.drop_otp(phone)
             raise RateLimited(s.otp_resend_seconds, "auth.otp_too_many_attempts", keep_changes=True)
         raise InvalidInput(
             "auth.otp_invalid",
-            details={"attempts_left": s.otp_max_attempts - attempts},
+            details={"attempts_left": s.otp_max_attempts - challenge.attempts},
             keep_changes=True,
         )
-    await store.drop_otp(phone)
+    if not await store.drop_otp(phone):
+        # A parallel request with the same code used it first.
+        raise InvalidInput("auth.otp_expired", keep_changes=True)
     user = (await ctx.session.exec(select(User).where(User.phone == phone))).first()
     if user is None:
         # First login creates the account; a household claim makes it a verified resident.
@@ -114,12 +117,18 @@ async def _login_with_password(ctx: Ctx, phone: str, password: str) -> User:
     s = ctx.settings
     store = login_store(ctx)
     window = 15 * 60
+    # Each attempt takes a slot before the password is checked, so parallel guesses cannot overrun
+    # the limit; a success gives its slots back, so only failures count.
+    keys = [f"pw-phone:{phone}"]
     if ctx.ip:
-        await _limit(store, f"pw-ip:{ctx.ip}", s.password_failures_per_15min * 5, window)
-    await _limit(store, f"pw-phone:{phone}", s.password_failures_per_15min, window)
+        keys.append(f"pw-ip:{ctx.ip}")
+        await _limit(store, keys[1], s.password_failures_per_15min * 5, window)
+    await _limit(store, keys[0], s.password_failures_per_15min, window)
     user = (await ctx.session.exec(select(User).where(User.phone == phone))).first()
     if not verify_password(user.password_hash if user else None, password) or user is None:
         raise Unauthorized("auth.invalid_credentials", keep_changes=True)
+    for key in keys:
+        await store.refund(key)
     return user
 
 

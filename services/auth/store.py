@@ -26,14 +26,30 @@ class LoginStore(Protocol):
     async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
         """Count one event; return seconds to wait when the window's limit is exceeded."""
 
+    async def refund(self, key: str) -> None:
+        """Take back one event counted by hit() (the attempt succeeded), if its window still runs."""
+
     async def save_otp(self, phone: str, code_hash: str, ttl_seconds: int) -> None: ...
 
-    async def load_otp(self, phone: str) -> StoredOtp | None:
-        """The live challenge for a phone, or None when there is none or it expired."""
+    async def take_attempt(self, phone: str) -> StoredOtp | None:
+        """Count one attempt on the phone's live challenge and return it with that count, in one
+        atomic step, so parallel guesses each get their own number; None when there is none or it expired."""
 
-    async def count_failure(self, phone: str) -> int: ...
+    async def drop_otp(self, phone: str) -> bool:
+        """Delete the challenge; True for the one caller that actually removed it."""
 
-    async def drop_otp(self, phone: str) -> None: ...
+
+# Count an attempt only on a live challenge: HINCRBY alone would recreate an expired or dropped one.
+_TAKE_ATTEMPT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local attempts = redis.call('HINCRBY', KEYS[1], 'a', 1)
+return {redis.call('HGET', KEYS[1], 'h'), attempts}
+"""
+# DECR alone would recreate an expired window with no TTL.
+_REFUND = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end
+return 0
+"""
 
 
 class RedisLoginStore:
@@ -58,17 +74,18 @@ class RedisLoginStore:
             pipe.expire(name, ttl_seconds)
             await pipe.execute()
 
-    async def load_otp(self, phone: str) -> StoredOtp | None:
-        data = await self.redis.hgetall(f"{self.prefix}otp:{phone}")
-        if not data:
+    async def refund(self, key: str) -> None:
+        await self.redis.eval(_REFUND, 1, f"{self.prefix}rl:{key}")  # type: ignore[misc]
+
+    async def take_attempt(self, phone: str) -> StoredOtp | None:
+        found = await self.redis.eval(_TAKE_ATTEMPT, 1, f"{self.prefix}otp:{phone}")  # type: ignore[misc]
+        if not found:
             return None
-        return StoredOtp(code_hash=_text(data[b"h"]), attempts=int(data[b"a"]))
+        code_hash, attempts = found
+        return StoredOtp(code_hash=_text(code_hash), attempts=int(attempts))
 
-    async def count_failure(self, phone: str) -> int:
-        return int(await self.redis.hincrby(f"{self.prefix}otp:{phone}", "a", 1))
-
-    async def drop_otp(self, phone: str) -> None:
-        await self.redis.delete(f"{self.prefix}otp:{phone}")
+    async def drop_otp(self, phone: str) -> bool:
+        return bool(await self.redis.delete(f"{self.prefix}otp:{phone}"))
 
 
 def _text(value: bytes | str) -> str:
@@ -102,6 +119,17 @@ class DbLoginStore:
         count, resets_at = (await self.session.execute(stmt)).one()
         return None if count <= limit else seconds_until(resets_at)
 
+    async def refund(self, key: str) -> None:
+        await self.session.execute(
+            update(RateLimitWindow)
+            .where(
+                col(RateLimitWindow.key) == key,
+                col(RateLimitWindow.count) > 0,
+                col(RateLimitWindow.resets_at) > utcnow(),
+            )
+            .values(count=col(RateLimitWindow.count) - 1)
+        )
+
     async def save_otp(self, phone: str, code_hash: str, ttl_seconds: int) -> None:
         await self.session.execute(delete(OtpChallenge).where(OtpChallenge.phone == phone))  # type: ignore[arg-type]
         self.session.add(
@@ -114,23 +142,21 @@ class DbLoginStore:
         )
         await self.session.flush()
 
-    async def load_otp(self, phone: str) -> StoredOtp | None:
-        row = await self.session.get(OtpChallenge, phone)
-        if row is None or row.expires_at <= utcnow():
-            return None
-        return StoredOtp(code_hash=row.code_hash, attempts=row.attempts)
-
-    async def count_failure(self, phone: str) -> int:
+    async def take_attempt(self, phone: str) -> StoredOtp | None:
+        # One UPDATE: PostgreSQL locks the row until this request commits, so a parallel guess waits and
+        # then counts on top (a read, then a write, would let both read the same count).
         result = await self.session.execute(
             update(OtpChallenge)
-            .where(OtpChallenge.phone == phone)  # type: ignore[arg-type]
+            .where(col(OtpChallenge.phone) == phone, col(OtpChallenge.expires_at) > utcnow())
             .values(attempts=col(OtpChallenge.attempts) + 1)
-            .returning(col(OtpChallenge.attempts))
+            .returning(col(OtpChallenge.code_hash), col(OtpChallenge.attempts))
         )
-        return int(result.scalar_one_or_none() or 0)
+        row = result.first()
+        return None if row is None else StoredOtp(code_hash=row[0], attempts=int(row[1]))
 
-    async def drop_otp(self, phone: str) -> None:
-        await self.session.execute(delete(OtpChallenge).where(OtpChallenge.phone == phone))  # type: ignore[arg-type]
+    async def drop_otp(self, phone: str) -> bool:
+        result = await self.session.execute(delete(OtpChallenge).where(col(OtpChallenge.phone) == phone))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def seconds_until(when: datetime) -> int:

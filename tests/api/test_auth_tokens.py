@@ -161,3 +161,17 @@ async def test_logout_revokes_the_family(app: App, db: AsyncSession) -> None:
     assert len(revoked) == 1
     r = await app.client.post("/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
     assert r.status_code == 401
+
+
+async def test_password_lockout_counts_failures_only(app: App, db: AsyncSession) -> None:
+    app.runtime.settings = app.settings.model_copy(update={"password_failures_per_15min": 5})
+    u = await f.user(db, password=PASSWORD)
+    wrong = [(await _staff_login(app.client, u.phone, "guess-guess-1")).status_code for _ in range(4)]
+    assert wrong == [401, 401, 401, 401]
+    assert (await _staff_login(app.client, u.phone)).status_code == 200
+    # The success did not count: this is the 5th failure, still within the limit of 5.
+    assert (await _staff_login(app.client, u.phone, "guess-guess-1")).status_code == 401
+    # ...and the success did not wipe the earlier failures either: a 6th is refused.
+    r = await _staff_login(app.client, u.phone, "guess-guess-1")
+    assert r.status_code == 429
+    assert r.json()["error"]["code"] == "request.rate_limited"
