@@ -10,12 +10,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
 from taskiq import AsyncBroker, InMemoryBroker
-from taskiq.api import run_receiver_task
+from taskiq.receiver import Receiver
 
 from services.bootstrap import Resources
 from services.notifications import deliveries as q
@@ -133,22 +134,48 @@ async def run_scheduler(
 
 
 async def run_worker(resources: Resources, broker: AsyncBroker, stop: asyncio.Event) -> None:
-    """Consume delivery wake-ups until stopped. One push channel (and event loop) per process."""
-    attach(broker, WorkerState(resources=resources, push=build_push_channel(resources)))
+    """Consume delivery wake-ups until stopped. One push channel (and event loop) per process.
+
+    Stopping is graceful within `worker_shutdown_grace_seconds`: no new message is read, drains claim
+    nothing more and start no new sends, claims not yet sent are released at once, and the sends in
+    flight are answered and recorded. Only what is still waiting for the provider after the grace
+    period is cut off (its claim is released and it is retried: it may arrive twice)."""
+    state = WorkerState(resources=resources, push=build_push_channel(resources))
+    attach(broker, state)
     # The in-memory broker runs each kicked task itself; only a real broker needs a receiver.
     in_memory = isinstance(broker, InMemoryBroker)
     broker.is_worker_process = not in_memory
     await broker.startup()
-    receiver = None if in_memory else asyncio.create_task(run_receiver_task(broker, max_async_tasks=4))
+    grace = resources.runtime.settings.worker_shutdown_grace_seconds
+    finish = asyncio.Event()  # tells the receiver to stop reading and wait for its tasks
+    receiver = None
+    executor = ThreadPoolExecutor(max_workers=1)  # taskiq runs sync tasks there; ours are async
+    if not in_memory:
+        listener = Receiver(broker, executor, run_startup=False, max_async_tasks=4, wait_tasks_timeout=grace)
+        receiver = asyncio.create_task(listener.listen(finish), name="delivery-receiver")
     log.info("worker started (%s)", type(broker).__name__)
     try:
         await stop.wait()
     finally:
+        state.stopping.set()
+        finish.set()
+        log.info("worker stopping: %d batches in flight, %gs grace", len(state.running), grace)
+        if state.running:
+            _, late = await asyncio.wait(set(state.running), timeout=grace)
+            for task in late:  # cut off after the grace period: their claims are released
+                task.cancel()
+            if late:
+                log.warning("%d batches cut off after %gs", len(late), grace)
+                await asyncio.wait(late, timeout=5)
         if receiver is not None:
-            receiver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await receiver
+            try:
+                await asyncio.wait_for(receiver, timeout=5)
+            except (TimeoutError, asyncio.CancelledError):
+                pass
+            except Exception as exc:  # the broker went away while stopping: nothing left to hand off
+                log.warning("receiver stopped with %s", exc)
         if isinstance(broker, InMemoryBroker):
             await broker.wait_all()
         await broker.shutdown()
+        executor.shutdown(wait=False)
         log.info("worker stopped")
