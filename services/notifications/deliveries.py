@@ -237,7 +237,8 @@ def _fenced_update() -> sa.Update:
 
 
 def _claim_params(rows: Sequence[ClaimedDelivery]) -> list[dict[str, object]]:
-    return [{"b_id": c.id, "b_attempts": c.attempts} for c in rows]
+    # In id order, like every other multi-row update of claims, so two never wait on each other.
+    return [{"b_id": c.id, "b_attempts": c.attempts} for c in sorted(rows, key=lambda c: c.id)]
 
 
 async def renew_claims(

@@ -49,6 +49,9 @@ class OutcomeRecorder:
         self._unstarted: list[q.ClaimedDelivery] = []  # never handed to a provider: release
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
+        # Writes and renewals of one drain touch the same rows: one at a time (on PostgreSQL two such
+        # transactions lock them in different orders and deadlock; on SQLite they only queue).
+        self._db = asyncio.Lock()
         self._outage = Outage(log, "database (recording delivery outcomes)", base=0.2, cap=2.0)
         self._writer = asyncio.create_task(self._write_loop(), name="delivery-outcomes")
         self._renewer = asyncio.create_task(self._renew_loop(), name="delivery-leases")
@@ -114,7 +117,7 @@ class OutcomeRecorder:
             return
         self._finishes, self._drops, self._unstarted = [], [], []
         try:
-            async with self.resources.unit() as session:
+            async with self._db, self.resources.unit() as session:
                 for c, reason in drops:
                     await q.disable_device(session, c, reason)
                 await q.finish_many(session, finishes)
@@ -132,7 +135,7 @@ class OutcomeRecorder:
             if not rows:
                 continue
             try:
-                async with self.resources.sessionmaker() as session, transaction(session):
+                async with self._db, self.resources.sessionmaker() as session, transaction(session):
                     await q.renew_claims(session, rows, self.lease)
             except Exception as exc:
                 log.warning("could not renew %d delivery claims: %s", len(rows), exc)
