@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -89,6 +89,19 @@ class StreamBroker(RedisStreamBroker):
                 await asyncio.sleep(0.5)
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 await asyncio.sleep(outage.failed(exc))
+
+    def _ack_generator(self, id: str, queue_name: str) -> Callable[[], Awaitable[None]]:
+        ack = super()._ack_generator(id=id, queue_name=queue_name)
+
+        async def quiet_ack() -> None:
+            try:
+                await ack()
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                # Redis away (listen() already said so): the message stays pending and is claimed
+                # again later; its rows are recorded, so that run finds nothing due.
+                log.debug("ack of %s failed: %s", id, exc)
+
+        return quiet_ack
 
 
 def make_broker(settings: Settings) -> AsyncBroker:

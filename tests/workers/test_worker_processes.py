@@ -304,7 +304,7 @@ async def test_worker_stopped_mid_batch_sends_each_push_once_but_for_the_record_
         standin.behave(token, "ok", delay_ms=1000 + (k * 37) % 2000)
     # SIGKILL: a short lease, so the killed worker's unsent rows are due again soon. SIGTERM: a long
     # one, to show that the rows it released do not wait for it.
-    lease = "3" if sig == signal.SIGKILL else "120"
+    lease = "5" if sig == signal.SIGKILL else "120"
 
     if redis_mode(settings):
         assert settings.redis_url is not None
