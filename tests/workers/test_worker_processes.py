@@ -298,10 +298,10 @@ async def test_worker_stopped_mid_batch_sends_each_push_once_but_for_the_record_
     await notify_all(committed, list(users), "proc-stop")
     batch = await batch_for(committed, users, "proc-stop")
     assert len(batch.ids) == n
-    # A worker has up to LANES × IN_FLIGHT (300) pushes in flight. Answers after 1–3 s, spread, keep it
-    # to ~100 pushes/s, under what this box's stand-in (a thread per connection) and worker can take.
+    # A worker has up to LANES × IN_FLIGHT (300) pushes in flight. Answers after 0.5–1.5 s, spread, keep it
+    # to ~200 pushes/s, under what this box's stand-in (a thread per connection) and worker can take.
     for k, token in enumerate(batch.tokens.values()):
-        standin.behave(token, "ok", delay_ms=1000 + (k * 37) % 2000)
+        standin.behave(token, "ok", delay_ms=500 + (k * 37) % 1000)
     # SIGKILL: a short lease, so the killed worker's unsent rows are due again soon. SIGTERM: a long
     # one, to show that the rows it released do not wait for it.
     lease = "5" if sig == signal.SIGKILL else "120"
