@@ -25,6 +25,7 @@ from workers import jobs
 from workers.broker import WorkerState, attach, kick
 from workers.channels.push import LogPushChannel, PushChannel
 from workers.jobs import LocalFanouts
+from workers.outage import Outage
 from workers.tasks import duty as duty_tasks
 from workers.tasks import kpis as kpi_tasks
 from workers.tasks import notices as notice_tasks
@@ -110,12 +111,15 @@ async def run_scheduler(
     loop = asyncio.get_running_loop()
     due = {job.name: loop.time() for job in JOBS}
     log.info("scheduler started: sweeper every %gs and %d periodic jobs", sweep_every, len(JOBS))
+    swept = Outage(log, "delivery sweep (Redis or the database)", cap=sweep_every)
     while not stop.is_set():
         try:
             await sweep_deliveries(resources, broker)
+            swept.recovered()
         except Exception as exc:
-            # Redis away: nothing is lost, the rows wait in the database for the next sweep.
-            log.warning("delivery sweep failed: %s", exc)
+            # Redis away: nothing is lost, the rows wait in the database for the next sweep (one log
+            # line when it starts failing, one when it works again).
+            swept.failed(exc)
         for job in JOBS:
             if loop.time() < due[job.name]:
                 continue
@@ -131,6 +135,22 @@ async def run_scheduler(
     if fanouts is not None:
         await fanouts.close()
     log.info("scheduler stopped")
+
+
+async def _receive(
+    broker: AsyncBroker, executor: ThreadPoolExecutor, finish: asyncio.Event, grace: float
+) -> None:
+    """taskiq's receiver until `finish` is set; if it fails, a new one after a backoff (taskiq's own
+    run_receiver_task restarts at once, forever: a busy loop and a traceback per turn)."""
+    outage = Outage(log, "delivery receiver")
+    while not finish.is_set():
+        listener = Receiver(broker, executor, run_startup=False, max_async_tasks=4, wait_tasks_timeout=grace)
+        try:
+            await listener.listen(finish)
+            return
+        except Exception as exc:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finish.wait(), timeout=outage.failed(exc))
 
 
 async def run_worker(resources: Resources, broker: AsyncBroker, stop: asyncio.Event) -> None:
@@ -151,8 +171,7 @@ async def run_worker(resources: Resources, broker: AsyncBroker, stop: asyncio.Ev
     receiver = None
     executor = ThreadPoolExecutor(max_workers=1)  # taskiq runs sync tasks there; ours are async
     if not in_memory:
-        listener = Receiver(broker, executor, run_startup=False, max_async_tasks=4, wait_tasks_timeout=grace)
-        receiver = asyncio.create_task(listener.listen(finish), name="delivery-receiver")
+        receiver = asyncio.create_task(_receive(broker, executor, finish, grace), name="delivery-receiver")
     log.info("worker started (%s)", type(broker).__name__)
     try:
         await stop.wait()
