@@ -18,8 +18,8 @@ API. Per round it prints lost (a push never accepted by the stand-in), duplicate
 once for the same notification) and the API's answers by class. Exit status 1 when anything is lost,
 when a push is duplicated in any round but sigkill (where the documented record window, under a
 second of answers, may be re-sent: docs/delivery.md), or when the API answered a 5xx other than 503
-(503 + Retry-After is the promised answer to a failing dependency); `--allow-api-5xx` reports those
-5xx without failing on them.
+(503 + Retry-After is the promised answer to a failing dependency) or dropped a request without an
+answer; `--allow-api-5xx` reports those API failures without failing on them.
 """
 
 from __future__ import annotations
@@ -326,6 +326,9 @@ class Run:
             self.failed.append(f"{name}: {duplicated} duplicated")
         if bad:
             self.failed.append(f"{name}: API answered {bad} 5xx (not 503)")
+        dropped = sum(v for k, v in answers.items() if k.startswith("no answer"))
+        if dropped:  # a connection closed under a request: the next request on it failed
+            self.failed.append(f"{name}: API answered {dropped} requests with no answer")
 
     async def fault(self, name: str) -> None:
         if name in ("sigkill", "sigterm"):
