@@ -66,7 +66,15 @@ class Settings(BaseSettings):
     # Path to a service-account JSON; empty means the in-app inbox only.
     fcm_credentials: str | None = None
     fcm_timeout_seconds: float = 10.0  # per FCM request (the SDK default is 120 s)
-    delivery_lease_seconds: float = 60.0  # a claimed delivery is re-claimable after this (crashed worker)
+    # A claimed delivery is re-claimable after this (crashed worker); a live worker renews its claims
+    # every third of it, so it only bounds how long a killed worker's unsent rows wait.
+    delivery_lease_seconds: float = 10.0
+    # Outcomes are committed this often while a batch is out: a crash re-sends at most what the
+    # provider answered in the last interval (+ one commit). See docs/delivery.md.
+    delivery_record_seconds: float = 0.2
+    # On SIGTERM a worker starts no new sends and waits this long for those in flight to be answered
+    # and recorded; what is still out then is cut off and retried.
+    worker_shutdown_grace_seconds: float = 10.0
     delivery_sweep_seconds: float = 5.0  # how often the scheduler sweeps for due deliveries
     relay_grace_seconds: float = (
         10.0  # fresh rows are the relay's for this long before the sweeper kicks them

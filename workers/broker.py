@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage, AsyncBroker, Context, InMemoryBroker, TaskiqDepends
 from taskiq_redis import RedisStreamBroker
 
 from services.bootstrap import Resources
 from services.config import Settings
 from workers.channels.push import PushChannel
+from workers.outage import Outage
 from workers.tasks.deliveries import DrainStats, drain_once
 
 log = logging.getLogger("linli.broker")
 DELIVER = "linli.deliver"
 QUEUE = "linli:deliveries"
+# Longest wait between two attempts to reach a Redis that went away: the worker notices its return
+# at most this late, and a dead Redis costs one refused connection per worker per this many seconds.
+REDIS_BACKOFF_CAP = 10.0
 
 
 @dataclass
@@ -30,32 +37,71 @@ class WorkerState:
     resources: Resources
     push: PushChannel
     totals: DrainStats = field(default_factory=DrainStats)
+    # Set when the worker is asked to stop: drains claim nothing more and start no new sends.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    running: set[asyncio.Task[object]] = field(default_factory=set)  # drains in progress
 
 
 async def deliver(delivery_ids: list[int], context: Context = TaskiqDepends()) -> int:
     """Claim the listed deliveries that are still due and send them; others were done elsewhere."""
     state: WorkerState = context.state.linli
-    stats = await drain_once(state.resources, state.push, ids=delivery_ids)
+    task = asyncio.current_task()
+    if task is not None:
+        state.running.add(task)
+    try:
+        stats = await drain_once(state.resources, state.push, ids=delivery_ids, stopping=state.stopping)
+    finally:
+        if task is not None:
+            state.running.discard(task)
     state.totals.claimed += stats.claimed
     state.totals.sent += stats.sent
     return stats.sent
 
 
 class StreamBroker(RedisStreamBroker):
-    """Redis Streams broker that survives Redis coming back empty (restart without persistence,
-    failover, FLUSHALL): on NOGROUP it re-creates the consumer group instead of failing forever."""
+    """Redis Streams broker that waits out a Redis outage and survives Redis coming back empty.
+
+    - Redis unreachable: taskiq's receiver would restart its listener at once, forever (a core busy
+      and a traceback per try); here listen() backs off with jitter up to REDIS_BACKOFF_CAP, probing
+      with PING, and logs one WARNING when Redis goes and one INFO when it is back.
+    - Restart without persistence, failover, FLUSHALL: on NOGROUP it re-creates the consumer group
+      instead of failing forever."""
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        outage = Outage(log, f"Redis ({self.queue_name})", cap=REDIS_BACKOFF_CAP)
+        declare = False
         while True:
             try:
+                if outage.down:
+                    async with Redis(connection_pool=self.connection_pool) as conn:
+                        await conn.ping()
+                    outage.recovered()
+                if declare:
+                    await self._declare_consumer_group()
+                    declare = False
                 async for message in super().listen():
                     yield message
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
                 log.warning("consumer group lost (%s); declaring it again", exc)
-                await self._declare_consumer_group()
+                declare = True
                 await asyncio.sleep(0.5)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                await asyncio.sleep(outage.failed(exc))
+
+    def _ack_generator(self, id: str, queue_name: str) -> Callable[[], Awaitable[None]]:
+        ack = super()._ack_generator(id=id, queue_name=queue_name)
+
+        async def quiet_ack() -> None:
+            try:
+                await ack()
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                # Redis away (listen() already said so): the message stays pending and is claimed
+                # again later; its rows are recorded, so that run finds nothing due.
+                log.debug("ack of %s failed: %s", id, exc)
+
+        return quiet_ack
 
 
 def make_broker(settings: Settings) -> AsyncBroker:

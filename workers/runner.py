@@ -10,12 +10,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
 from taskiq import AsyncBroker, InMemoryBroker
-from taskiq.api import run_receiver_task
+from taskiq.receiver import Receiver
 
 from services.bootstrap import Resources
 from services.notifications import deliveries as q
@@ -24,6 +25,7 @@ from workers import jobs
 from workers.broker import WorkerState, attach, kick
 from workers.channels.push import LogPushChannel, PushChannel
 from workers.jobs import LocalFanouts
+from workers.outage import Outage
 from workers.tasks import duty as duty_tasks
 from workers.tasks import kpis as kpi_tasks
 from workers.tasks import notices as notice_tasks
@@ -109,12 +111,15 @@ async def run_scheduler(
     loop = asyncio.get_running_loop()
     due = {job.name: loop.time() for job in JOBS}
     log.info("scheduler started: sweeper every %gs and %d periodic jobs", sweep_every, len(JOBS))
+    swept = Outage(log, "delivery sweep (Redis or the database)", cap=sweep_every)
     while not stop.is_set():
         try:
             await sweep_deliveries(resources, broker)
+            swept.recovered()
         except Exception as exc:
-            # Redis away: nothing is lost, the rows wait in the database for the next sweep.
-            log.warning("delivery sweep failed: %s", exc)
+            # Redis away: nothing is lost, the rows wait in the database for the next sweep (one log
+            # line when it starts failing, one when it works again).
+            swept.failed(exc)
         for job in JOBS:
             if loop.time() < due[job.name]:
                 continue
@@ -132,23 +137,64 @@ async def run_scheduler(
     log.info("scheduler stopped")
 
 
+async def _receive(
+    broker: AsyncBroker, executor: ThreadPoolExecutor, finish: asyncio.Event, grace: float
+) -> None:
+    """taskiq's receiver until `finish` is set; if it fails, a new one after a backoff (taskiq's own
+    run_receiver_task restarts at once, forever: a busy loop and a traceback per turn)."""
+    outage = Outage(log, "delivery receiver")
+    while not finish.is_set():
+        listener = Receiver(broker, executor, run_startup=False, max_async_tasks=4, wait_tasks_timeout=grace)
+        try:
+            await listener.listen(finish)
+            return
+        except Exception as exc:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finish.wait(), timeout=outage.failed(exc))
+
+
 async def run_worker(resources: Resources, broker: AsyncBroker, stop: asyncio.Event) -> None:
-    """Consume delivery wake-ups until stopped. One push channel (and event loop) per process."""
-    attach(broker, WorkerState(resources=resources, push=build_push_channel(resources)))
+    """Consume delivery wake-ups until stopped. One push channel (and event loop) per process.
+
+    Stopping is graceful within `worker_shutdown_grace_seconds`: no new message is read, drains claim
+    nothing more and start no new sends, claims not yet sent are released at once, and the sends in
+    flight are answered and recorded. Only what is still waiting for the provider after the grace
+    period is cut off (its claim is released and it is retried: it may arrive twice)."""
+    state = WorkerState(resources=resources, push=build_push_channel(resources))
+    attach(broker, state)
     # The in-memory broker runs each kicked task itself; only a real broker needs a receiver.
     in_memory = isinstance(broker, InMemoryBroker)
     broker.is_worker_process = not in_memory
     await broker.startup()
-    receiver = None if in_memory else asyncio.create_task(run_receiver_task(broker, max_async_tasks=4))
+    grace = resources.runtime.settings.worker_shutdown_grace_seconds
+    finish = asyncio.Event()  # tells the receiver to stop reading and wait for its tasks
+    receiver = None
+    executor = ThreadPoolExecutor(max_workers=1)  # taskiq runs sync tasks there; ours are async
+    if not in_memory:
+        receiver = asyncio.create_task(_receive(broker, executor, finish, grace), name="delivery-receiver")
     log.info("worker started (%s)", type(broker).__name__)
     try:
         await stop.wait()
     finally:
+        state.stopping.set()
+        finish.set()
+        log.info("worker stopping: %d batches in flight, %gs grace", len(state.running), grace)
+        if state.running:
+            _, late = await asyncio.wait(set(state.running), timeout=grace)
+            for task in late:  # cut off after the grace period: their claims are released
+                task.cancel()
+            if late:
+                log.warning("%d batches cut off after %gs", len(late), grace)
+                await asyncio.wait(late, timeout=5)
         if receiver is not None:
-            receiver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await receiver
+            try:
+                await asyncio.wait_for(receiver, timeout=5)
+            except (TimeoutError, asyncio.CancelledError):
+                pass
+            except Exception as exc:  # the broker went away while stopping: nothing left to hand off
+                log.warning("receiver stopped with %s", exc)
         if isinstance(broker, InMemoryBroker):
             await broker.wait_all()
         await broker.shutdown()
+        executor.shutdown(wait=False)
         log.info("worker stopped")

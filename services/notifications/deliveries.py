@@ -1,8 +1,10 @@
 """Delivery rows as a work queue: atomic claims, recorded outcomes, backoff, dead letters, re-drive.
 
 Claims are one UPDATE … RETURNING (with SKIP LOCKED on PostgreSQL), so two workers never hold the same
-row; a crashed worker's claim expires at `locked_until` and the row is claimed again. The outcome
-update is fenced by the attempt number, so a late worker cannot overwrite a newer claim's result.
+row; a crashed worker's claim expires at `locked_until` and the row is claimed again. A live worker
+renews the claims it still holds (`renew_claims`), so the lease can be short, and a stopping worker
+gives back what it will not send (`release_claims`). The outcome update is fenced by the attempt
+number, so a late worker cannot overwrite a newer claim's result.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.models import Delivery, DeliveryStatus, Device, Notification, User, utcnow
 
 MAX_ATTEMPTS = 8
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=10)
 BASE_BACKOFF = 5.0
 MAX_BACKOFF = 3600.0
 
@@ -222,6 +224,46 @@ async def finish_many(session: AsyncSession, finishes: Sequence[Finish]) -> None
         )
         conn = await session.connection()
         await conn.execute(stmt, params)
+
+
+def _fenced_update() -> sa.Update:
+    """UPDATE of one claimed row per parameter set (b_id, b_attempts): executemany, still ours only."""
+    d = Delivery.__table__  # type: ignore[attr-defined]
+    return sa.update(d).where(
+        d.c.id == sa.bindparam("b_id"),
+        d.c.attempts == sa.bindparam("b_attempts"),
+        d.c.status == DeliveryStatus.sending,
+    )
+
+
+def _claim_params(rows: Sequence[ClaimedDelivery]) -> list[dict[str, object]]:
+    # In id order, like every other multi-row update of claims, so two never wait on each other.
+    return [{"b_id": c.id, "b_attempts": c.attempts} for c in sorted(rows, key=lambda c: c.id)]
+
+
+async def renew_claims(
+    session: AsyncSession, rows: Sequence[ClaimedDelivery], lease: timedelta, now: datetime | None = None
+) -> None:
+    """Push back `locked_until` of claims a live worker still holds (its sends are still out)."""
+    if rows:
+        conn = await session.connection()
+        until = (now or utcnow()) + lease
+        await conn.execute(_fenced_update().values(locked_until=until), _claim_params(rows))
+
+
+async def release_claims(
+    session: AsyncSession, rows: Sequence[ClaimedDelivery], unstarted: bool, now: datetime | None = None
+) -> None:
+    """Give claims back at once (a stopping worker): the rows are due again for any worker and the
+    sweeper, instead of after the lease. Rows never handed to a provider get their attempt back."""
+    if not rows:
+        return
+    stmt = _fenced_update().values(locked_until=now or utcnow())
+    if unstarted:
+        d = Delivery.__table__  # type: ignore[attr-defined]
+        stmt = stmt.values(attempts=d.c.attempts - 1)
+    conn = await session.connection()
+    await conn.execute(stmt, _claim_params(rows))
 
 
 async def mark_sent(session: AsyncSession, c: ClaimedDelivery, message_id: str | None) -> bool:

@@ -104,6 +104,7 @@ class Received:
     headers: dict[str, str]  # lower-cased names
     body: dict[str, Any]
     status: int
+    at: float = field(default_factory=time.monotonic)  # when it was answered (after any delay)
 
     @property
     def message(self) -> dict[str, Any]:
@@ -132,6 +133,8 @@ class FcmStandIn:
         self._lock = threading.Lock()
         self._behaviour: dict[str, _Behaviour] = {}
         self._sent = 0
+        self._answering = threading.Event()  # cleared by hold(): answers wait until release()
+        self._answering.set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -142,7 +145,15 @@ class FcmStandIn:
         with self._lock:
             self._behaviour[token] = _Behaviour(mode, delay_ms)
 
+    def hold(self) -> None:
+        """Stop answering: requests (new and in flight) wait, unanswered, until `release()`."""
+        self._answering.clear()
+
+    def release(self) -> None:
+        self._answering.set()
+
     def reset(self) -> None:
+        self._answering.set()
         with self._lock:
             self._behaviour.clear()
             self.requests.clear()
@@ -201,6 +212,7 @@ class FcmStandIn:
             mode, delay_ms, calls = behaviour.mode, behaviour.delay_ms, behaviour.calls
         if delay_ms:
             time.sleep(delay_ms / 1000)
+        self._answering.wait()
         extra: dict[str, str]
         if path != f"/v1/projects/{self.project}/messages:send":
             status, payload, extra = 404, NOT_FOUND, {}

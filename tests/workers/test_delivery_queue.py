@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.bootstrap import Resources
-from services.models import Delivery, Device, utcnow
+from services.db import session_factory
+from services.models import Delivery, Device, Notification, User, utcnow
 from services.notifications import deliveries as q
 from services.notifications.catalog import register_templates
 from services.notifications.outbox import notify
@@ -18,7 +23,7 @@ from services.notifications.sms import LogSmsProvider
 from services.runtime import Runtime
 from tests import factories as f
 from tests.conftest import App
-from workers.channels.push import LogPushChannel
+from workers.channels.push import LogPushChannel, OutcomeSink, Push, PushOutcome
 from workers.tasks.deliveries import drain_once
 
 pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
@@ -136,3 +141,138 @@ async def test_critical_sms_fallback_is_sent_through_the_provider(
     assert stats.sent == 1
     assert sms.sent[0].phone == u.phone
     assert "工单 5 已派单" in sms.sent[0].text
+
+
+class GatedChannel:
+    """Answers every push at once except `held`, which waits for `gate`; honours `stop` like FCM."""
+
+    def __init__(self, held: str) -> None:
+        self.held = held
+        self.gate = asyncio.Event()
+        self.sent: list[str] = []
+
+    async def send(
+        self,
+        pushes: Sequence[Push],
+        *,
+        on_outcome: OutcomeSink | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> list[PushOutcome]:
+        async def one(p: Push) -> PushOutcome:
+            if stop is not None and stop.is_set():
+                outcome = PushOutcome(p.delivery_id, "unsent")
+            else:
+                if p.token == self.held:
+                    await self.gate.wait()
+                self.sent.append(p.token)
+                outcome = PushOutcome(p.delivery_id, "sent", message_id=f"m-{p.delivery_id}")
+            if on_outcome is not None:
+                on_outcome(outcome)
+            return outcome
+
+        return list(await asyncio.gather(*(one(p) for p in pushes)))
+
+
+@pytest.fixture
+async def live(engine: AsyncEngine, app: App) -> AsyncIterator[Resources]:
+    """Resources on real connections (the recorder commits from a task of its own while the drain and
+    the test go on; the rolled-back test connection cannot be shared by concurrent sessions). Deletes
+    the rows of the users it made."""
+    resources = Resources(engine=engine, sessionmaker=session_factory(engine), runtime=app.runtime)
+    made: list[int] = []
+    resources.made_users = made  # type: ignore[attr-defined]
+    yield resources
+    async with resources.sessionmaker() as session, session.begin():
+        for model in (Delivery, Notification, Device):
+            await session.execute(sa.delete(model).where(col(model.user_id).in_(made)))
+        await session.execute(sa.delete(User).where(col(User.id).in_(made)))
+
+
+async def _recipients(resources: Resources, tokens: list[str], key: str) -> None:
+    async with resources.sessionmaker() as session, session.begin():
+        users = [User(phone=f"+8613{random.randrange(10**9):09d}", name="q", locale="en") for _ in tokens]
+        session.add_all(users)
+        await session.flush()
+        session.add_all(
+            Device(user_id=u.id or 0, token=t, platform="android") for u, t in zip(users, tokens, strict=True)
+        )
+    resources.made_users.extend(u.id or 0 for u in users)  # type: ignore[attr-defined]
+    for u, token in zip(users, tokens, strict=True):
+        async with resources.unit() as session:
+            await notify(session, [u.id or 0], "ticket", "test.queue", {"n": 1}, f"{key}:{token}")
+
+
+async def _ids(resources: Resources, tokens: list[str]) -> list[int]:
+    async with resources.sessionmaker() as session:
+        rows = await session.execute(
+            sa.select(col(Delivery.id))
+            .join(Device, col(Device.id) == Delivery.device_id)
+            .where(col(Device.token).in_(tokens))
+        )
+        return [int(i) for i in rows.scalars()]
+
+
+async def _states(resources: Resources, tokens: list[str]) -> dict[str, tuple[str, int]]:
+    async with resources.sessionmaker() as session:
+        rows = await session.execute(
+            sa.select(col(Device.token), col(Delivery.status), col(Delivery.attempts))
+            .join(Device, col(Device.id) == Delivery.device_id)
+            .where(col(Device.token).in_(tokens))
+        )
+        return {str(t): (str(s), int(a)) for t, s, a in rows.all()}
+
+
+async def test_an_answered_push_is_recorded_while_the_rest_of_its_batch_is_out(live: Resources) -> None:
+    """A crash then re-sends only what was answered in the last record interval, not the batch."""
+    tokens = ["tok-fast-000000000000000000", "tok-slow-000000000000000000"]
+    await _recipients(live, tokens, "q:gate")
+    channel = GatedChannel(held="tok-slow-000000000000000000")
+    draining = asyncio.create_task(drain_once(live, channel, ids=await _ids(live, tokens)))
+    try:
+        for _ in range(100):  # ~delivery_record_seconds; a whole-batch recorder never gets there
+            states = await _states(live, tokens)
+            if states["tok-fast-000000000000000000"][0] == "sent":
+                break
+            await asyncio.sleep(0.05)
+        assert states == {
+            "tok-fast-000000000000000000": ("sent", 1),
+            "tok-slow-000000000000000000": ("sending", 1),
+        }
+    finally:
+        channel.gate.set()
+    stats = await draining
+    assert stats.sent == 2
+    assert {s for s, _ in (await _states(live, tokens)).values()} == {"sent"}
+
+
+async def test_stopping_releases_the_claims_it_will_not_send(live: Resources) -> None:
+    """SIGTERM mid-batch: the push in flight is answered and recorded; the pushes not started are
+    given back at once with their attempt undone (due now, not after the lease), and sent by the next
+    drain exactly once."""
+    tokens = [f"tok-stop-{i}-00000000000000000" for i in range(3)]
+    await _recipients(live, tokens, "q:stop")
+    ids = await _ids(live, tokens)
+    stopping = asyncio.Event()
+
+    class StopAfterFirst(GatedChannel):
+        async def send(
+            self,
+            pushes: Sequence[Push],
+            *,
+            on_outcome: OutcomeSink | None = None,
+            stop: asyncio.Event | None = None,
+        ) -> list[PushOutcome]:
+            first = await super().send(pushes[:1], on_outcome=on_outcome, stop=stop)
+            stopping.set()  # the signal arrives while the first push is out
+            return first + await super().send(pushes[1:], on_outcome=on_outcome, stop=stop)
+
+    channel = StopAfterFirst(held="")
+    stats = await drain_once(live, channel, ids=ids, stopping=stopping)
+    assert (stats.sent, stats.released) == (1, 2)
+    states = await _states(live, tokens)
+    assert states[tokens[0]] == ("sent", 1)
+    assert {states[t] for t in tokens[1:]} == {("sending", 0)}
+    async with live.sessionmaker() as session, session.begin():
+        again = await q.claim_due(session, 10, ids=ids)  # due at once, not after delivery_lease_seconds
+    assert sorted(c.token or "" for c in again) == tokens[1:]
+    assert {c.attempts for c in again} == {1}

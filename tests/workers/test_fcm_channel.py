@@ -226,12 +226,18 @@ async def test_bad_push_is_dead_and_does_not_sink_its_batch(channel: FcmChannel,
 async def test_1200_pushes_go_in_bounded_batches(
     channel: FcmChannel, standin: FcmStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    batch_sizes: list[int] = []
+    in_flight = peak = 0
     real = messaging.send_each_async
 
     async def counting(messages: list[messaging.Message], dry_run: bool = False, app: Any = None) -> Any:
-        batch_sizes.append(len(messages))  # observe only; the real SDK does the sending
-        return await real(messages, dry_run=dry_run, app=app)
+        nonlocal in_flight, peak
+        assert len(messages) <= fcm.MAX_BATCH  # the SDK's limit
+        in_flight += len(messages)
+        peak = max(peak, in_flight)
+        try:  # observe only; the real SDK does the sending
+            return await real(messages, dry_run=dry_run, app=app)
+        finally:
+            in_flight -= len(messages)
 
     monkeypatch.setattr(messaging, "send_each_async", counting)
     for n in range(0, 1200, 97):
@@ -239,14 +245,64 @@ async def test_1200_pushes_go_in_bounded_batches(
     pushes = [push(1000 + n, f"tok-{n}") for n in range(1200)]
     outcomes = await channel.send(pushes)
 
-    # ≤ 500 per call (the SDK's limit) and ≤ IN_FLIGHT, so the HTTP pool never queues hundreds.
-    assert batch_sizes == [fcm.IN_FLIGHT] * 12 and fcm.IN_FLIGHT <= fcm.MAX_BATCH
+    # At most LANES × IN_FLIGHT requests at once, so the HTTP pool never queues hundreds.
+    assert 0 < peak <= fcm.LANES * fcm.IN_FLIGHT
     assert len(standin.requests) == 1200
     assert [o.delivery_id for o in outcomes] == [p.delivery_id for p in pushes]
     for n, outcome in enumerate(outcomes):
         assert outcome.status == ("drop_token" if n % 97 == 0 else "sent"), (n, outcome)
     assert len({o.message_id for o in outcomes if o.status == "sent"}) == 1200 - len(range(0, 1200, 97))
     assert sorted(r.token or "" for r in standin.requests) == sorted(p.token for p in pushes)
+
+
+async def test_each_outcome_is_reported_when_its_answer_arrives(
+    channel: FcmChannel, standin: FcmStandIn
+) -> None:
+    """A fast answer reaches `on_outcome` while a slow push of the same chunk is still out (outcomes
+    used to exist only once the whole chunk was done, so a crash re-sent the fast ones too)."""
+    standin.behave("slow", "ok", delay_ms=1500)
+    seen: list[tuple[int, str]] = []
+    slow_done = asyncio.Event()
+
+    def sink(outcome: Any) -> None:
+        seen.append((outcome.delivery_id, outcome.status))
+        if outcome.delivery_id == 1:
+            slow_done.set()
+
+    sending = asyncio.create_task(
+        channel.send([push(1, "slow"), push(2, "fast-a"), push(3, "fast-b")], on_outcome=sink)
+    )
+    for _ in range(100):
+        if len(seen) == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert sorted(seen) == [(2, "sent"), (3, "sent")] and not slow_done.is_set()
+    outcomes = await sending
+    assert [(o.delivery_id, o.status) for o in outcomes] == [(1, "sent"), (2, "sent"), (3, "sent")]
+    assert seen[-1] == (1, "sent")
+
+
+async def test_stop_sends_nothing_more_and_finishes_what_is_out(
+    channel: FcmChannel, standin: FcmStandIn
+) -> None:
+    """Once `stop` is set, chunks still waiting for a lane come back "unsent" (never at the stand-in);
+    the chunks already out are answered as usual."""
+    n = fcm.LANES * fcm.IN_FLIGHT + 50
+    for i in range(n):
+        standin.behave(f"stop-{i}", "ok", delay_ms=300)
+    stop = asyncio.Event()
+    sending = asyncio.create_task(channel.send([push(i, f"stop-{i}") for i in range(n)], stop=stop))
+    for _ in range(200):
+        if standin.requests:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    outcomes = await sending
+    statuses = [o.status for o in outcomes]
+    assert set(statuses) == {"sent", "unsent"}
+    sent = {f"stop-{o.delivery_id}" for o in outcomes if o.status == "sent"}
+    assert {r.token for r in standin.requests} == sent
+    assert statuses.count("unsent") >= 50
 
 
 async def test_many_sends_on_one_loop(channel: FcmChannel, standin: FcmStandIn) -> None:

@@ -1,9 +1,10 @@
 """Crash safety of the delivery pipeline with real OS processes (`linli worker`, `linli scheduler`, or
 the embedded worker+scheduler of tests/workers/embedded_worker.py) talking to the FCM stand-in.
 
-- A worker SIGKILLed mid-batch: every delivery is still sent; a token reaches the stand-in twice only
-  if its row was claimed (`sending`) at the moment of the kill — the documented at-least-once window,
-  one claimed batch per killed worker, re-sent once its lease (`delivery_lease_seconds`) expires.
+- A worker stopped mid-batch of 1,000. SIGKILL: every delivery is still sent; a token reaches the
+  stand-in twice only if it was answered within the record window (RECORD_WINDOW) before the kill;
+  the rest of its claims are re-sent once their lease (`delivery_lease_seconds`) expires. SIGTERM:
+  nothing is sent twice, and what it did not send is released at once instead of after the lease.
 - Redis stopped while notifications are committed: the rows are saved, the relay only warns, and
   they go out once Redis is back (workers and scheduler keep running through the outage).
 - Two `linli worker` processes on PostgreSQL, one Redis Streams consumer group, every batch kicked
@@ -58,10 +59,11 @@ register_templates({"test.proc": (("通知", "第 {n} 条"), ("Notice", "Number 
 ROOT = Path(__file__).resolve().parents[2]
 # The worker processes keep the machine's clock; rows they compare against must be written by it too.
 pytestmark = pytest.mark.real_clock
-# Seconds. The production default is 60. It must outlast the slowest batch (or a live worker's rows are
-# claimed again and sent twice): here ~200 pushes at the stand-in's few dozen per second on a busy box.
-LEASE = 10.0
 SWEEP = 0.5
+GRACE = 10.0  # worker_shutdown_grace_seconds (the default)
+# The duplicate window docs/delivery.md states: outcomes are committed every delivery_record_seconds
+# (0.2 s), so a push answered earlier than this before a SIGKILL is never sent again.
+RECORD_WINDOW = 1.0
 
 
 # --------------------------------------------------------------------------- processes
@@ -262,34 +264,57 @@ def redis_mode(settings: Settings) -> bool:
     return bool(settings.redis_url) and not settings.is_sqlite
 
 
-# --------------------------------------------------------------------------- a worker killed mid-batch
+# --------------------------------------------------------------------------- a worker stopped mid-batch
 
 
-async def test_worker_killed_mid_batch_every_delivery_sent_dupes_only_in_flight(
+def first_answers(standin: FcmStandIn) -> dict[str, float]:
+    """token -> when the stand-in first answered 200 for it (monotonic clock, like the test's)."""
+    with standin._lock:
+        out: dict[str, float] = {}
+        for r in standin.requests:
+            if r.status == 200 and r.token and r.token not in out:
+                out[r.token] = r.at
+        return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
+async def test_worker_stopped_mid_batch_sends_each_push_once_but_for_the_record_window(
     committed: Resources,
     settings: Settings,
     standin: FcmStandIn,
     children: Children,
     tmp_path: Path,
     redis: Redis | None,
+    sig: signal.Signals,
 ) -> None:
-    n = 200
+    """A 1,000-recipient notice, its worker stopped while draining it (2,000 in the fault script,
+    bench/faults.py: the stand-in here is a thread per connection, ~150 pushes/s on this box).
+
+    SIGKILL: every push still goes out; one goes out twice only if the stand-in answered it within
+    RECORD_WINDOW before the kill (answered, outcome not yet committed). SIGTERM: the worker sends
+    nothing new, finishes and records what is out, releases the rest at once and exits within its
+    grace period: every push goes out exactly once, and the released rows do not wait for the lease.
+    """
+    n = 1000
     users = await make_recipients(committed, n)
-    await notify_all(committed, list(users), "proc-crash")
-    batch = await batch_for(committed, users, "proc-crash")
+    await notify_all(committed, list(users), "proc-stop")
+    batch = await batch_for(committed, users, "proc-stop")
     assert len(batch.ids) == n
-    # A worker has up to LANES × IN_FLIGHT (300) pushes in flight, so the whole batch would land in one
-    # wave: staggered answers (20 ms, 40 ms, … 4 s) spread it over seconds and the kill lands mid-batch.
+    # A worker has up to LANES × IN_FLIGHT (300) pushes in flight. Answers after 0.5–1.5 s, spread, keep it
+    # to ~200 pushes/s, under what this box's stand-in (a thread per connection) and worker can take.
     for k, token in enumerate(batch.tokens.values()):
-        standin.behave(token, "ok", delay_ms=20 * (k + 1))
+        standin.behave(token, "ok", delay_ms=500 + (k * 37) % 1000)
+    # SIGKILL: a short lease, so the killed worker's unsent rows are due again soon. SIGTERM: a long
+    # one, to show that the rows it released do not wait for it.
+    lease = "5" if sig == signal.SIGKILL else "120"
 
     if redis_mode(settings):
         assert settings.redis_url is not None
         # Production shape: `linli worker` fed through Redis Streams; the scheduler's sweeper re-kicks
-        # rows whose lease expired. A long relay grace keeps the sweeper off the fresh rows: the only
-        # way the killed worker's rows go out again is lease expiry → sweeper → the other worker.
+        # rows whose claim expired or was released. A long relay grace keeps the sweeper off the fresh
+        # rows: the stopped worker's rows go out again only by lease expiry/release → sweeper → worker-2.
         env = process_env(settings, standin, tmp_path, LINLI_REDIS_URL=settings.redis_url)
-        env.update(LINLI_RELAY_GRACE_SECONDS="300", LINLI_DELIVERY_LEASE_SECONDS=str(LEASE))
+        env.update(LINLI_RELAY_GRACE_SECONDS="300", LINLI_DELIVERY_LEASE_SECONDS=lease)
         scheduler = children.spawn("scheduler", ["-m", "api.cli", "scheduler"], env)
         first = children.spawn("worker-1", ["-m", "api.cli", "worker"], env)
         await wait_log(first, "worker started")
@@ -297,51 +322,77 @@ async def test_worker_killed_mid_batch_every_delivery_sent_dupes_only_in_flight(
         broker = make_broker(settings)
         await broker.startup()
         try:
-            for start in range(0, n, 50):
-                await kick(broker, batch.ids[start : start + 50])
+            for start in range(0, n, 500):  # as the relay kicks them
+                await kick(broker, batch.ids[start : start + 500])
         finally:
             await broker.shutdown()
-        in_flight_bound = 4 * 50  # run_receiver_task(max_async_tasks=4), kicks of 50 ids
         args = ["-m", "api.cli", "worker"]
     else:
         # SQLite: the embedded worker + scheduler (in-memory broker) in a process of their own; its
         # sweeper (no grace) hands the committed rows to its worker in pages of 500.
         env = process_env(settings, standin, tmp_path, LINLI_RELAY_GRACE_SECONDS="0")
-        env["LINLI_DELIVERY_LEASE_SECONDS"] = str(LEASE)
+        env["LINLI_DELIVERY_LEASE_SECONDS"] = lease
         args = ["-m", "tests.workers.embedded_worker"]
         first = children.spawn("embedded-1", args, env)
-        in_flight_bound = n  # one sweeper page (≤ 500) is one batch
 
-    # Kill it mid-batch: some pushes have reached the stand-in, most have not.
-    await until(lambda: sum(accepted(standin).values()) >= 30, 60, "the first pushes", children)
-    first.proc.send_signal(signal.SIGKILL)
-    first.proc.wait(10)
+    await until(lambda: sum(accepted(standin).values()) >= 300, 60, "the first pushes", children)
+    if sig == signal.SIGKILL:
+        # FCM stops answering for a while: what it answered before is more than RECORD_WINDOW old at
+        # the kill (so it must not go out again), and a slow box's worker catches up with its answers.
+        standin.hold()
+        await asyncio.sleep(RECORD_WINDOW + 0.5)
+    stopped_at = time.monotonic()
+    first.proc.send_signal(sig)
+    first.proc.wait(GRACE + 10)
+    stop_seconds = time.monotonic() - stopped_at
+    standin.release()
     before = accepted(standin)
     state = await rows_state(committed, batch.ids)
-    in_flight = {i for i, (s, _) in state.items() if s == "sending"}
+    held = {i for i, (s, a) in state.items() if s == "sending" and a > 0}  # claimed, no outcome
+    released = {i for i, (s, a) in state.items() if s == "sending" and a == 0}
     done_before = {i for i, (s, _) in state.items() if s == "sent"}
-    assert in_flight, f"the kill landed outside a batch: {Counter(s for s, _ in state.values())}"
-    assert sum(before.values()) < n, "the whole run finished before the kill"
-    assert len(in_flight) <= in_flight_bound
+    assert sum(before.values()) < n, "the whole run finished before the signal"
+    if sig == signal.SIGTERM:
+        assert first.proc.returncode == 0, children.logs()
+        assert stop_seconds < GRACE + 5
+        assert not held, f"{len(held)} rows left claimed by a worker that stopped gracefully"
+        assert released, "nothing was left to release: the signal landed after the batch"
+        assert all(before[batch.tokens[i]] == 0 for i in released)  # released = never sent
+    else:
+        assert held, f"the kill landed outside a batch: {Counter(s for s, _ in state.values())}"
 
     second = children.spawn("worker-2" if redis_mode(settings) else "embedded-2", args, env)
-    # Lease expiry (LEASE s) + one sweep + the sends.
+    # SIGKILL: lease expiry + one sweep + the sends; SIGTERM: one sweep + the sends (the lease is 120 s).
     await until(lambda: all_sent(committed, batch.ids), 45, "every delivery sent", children)
     terminate(second)
 
     got = accepted(standin)
+    answered = first_answers(standin)
     state = await rows_state(committed, batch.ids)
     missing = [i for i, t in batch.tokens.items() if got[t] == 0]
     twice = {i for i, t in batch.tokens.items() if got[t] > 1}
     assert not missing, f"{len(missing)} deliveries never reached the stand-in"
-    assert twice <= in_flight, f"sent twice outside the killed worker's claims: {sorted(twice - in_flight)}"
     assert max(got[t] for t in batch.tokens.values()) <= 2
-    # Claimed rows were claimed again once (attempt 2); everything else exactly once.
-    assert {i for i, (_, a) in state.items() if a != 1} == in_flight
-    assert all(a == 2 for i, (_, a) in state.items() if i in in_flight)
     assert all(got[batch.tokens[i]] == 1 for i in done_before)
+    if sig == signal.SIGTERM:
+        assert not twice, f"{len(twice)} pushes sent twice after a graceful stop"
+        assert {a for _, a in state.values()} == {1}
+    else:
+        assert twice <= held, f"sent twice outside the killed worker's claims: {sorted(twice - held)}"
+        # Only what the provider answered within the record window before the kill went out twice.
+        # PostgreSQL only: on SQLite (the embedded default, one process) an outcome's commit also
+        # waits for the database's single write lock, measured here at up to ~1.5 s on a busy box.
+        late = [i for i in twice if answered[batch.tokens[i]] < stopped_at - RECORD_WINDOW]
+        if not settings.is_sqlite:
+            assert not late, f"{len(late)} pushes answered over {RECORD_WINDOW}s before the kill went twice"
+        assert {i for i, (_, a) in state.items() if a != 1} == held
     logging.getLogger(__name__).info(
-        "killed with %d sent, %d in flight; %d sent twice", len(done_before), len(in_flight), len(twice)
+        "%s with %d recorded, %d claimed, %d released; %d sent twice",
+        sig.name,
+        len(done_before),
+        len(held),
+        len(released),
+        len(twice),
     )
 
 
@@ -502,6 +553,49 @@ async def test_redis_returns_empty_running_workers_recover(
         await _redis_outage(committed, settings, standin, children, server, tmp_path, caplog, 6, n=20)
     finally:
         server.stop()
+
+
+# --------------------------------------------------------------------------- Redis away: no spinning
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; fields 14 and 15 of its stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def test_worker_waits_out_a_redis_outage_quietly(
+    settings: Settings,
+    standin: FcmStandIn,
+    children: Children,
+    own_redis: ThrowawayRedis,
+    tmp_path: Path,
+) -> None:
+    """Redis stops under a running `linli worker`: it backs off (a few tries a second at most, not a
+    busy loop) and logs one WARNING when Redis goes and one INFO when it is back — it used to take
+    ~90% of a core and write ~1.5 MB/s of tracebacks."""
+    if not os.path.exists("/proc/self/stat"):  # noqa: ASYNC240 (procfs, instant)
+        pytest.skip("needs Linux /proc to read the worker's CPU time")
+    env = process_env(settings, standin, tmp_path, LINLI_REDIS_URL=own_redis.url)
+    worker = children.spawn("worker", ["-m", "api.cli", "worker"], env)
+    await wait_log(worker, "worker started")
+    own_redis.stop()
+    await asyncio.sleep(1)  # it notices at once (the blocked XREADGROUP fails)
+    size, cpu, started = worker.log.stat().st_size, cpu_seconds(worker.proc.pid), time.monotonic()
+    await asyncio.sleep(5)
+    used = (cpu_seconds(worker.proc.pid) - cpu) / (time.monotonic() - started)
+    grown = worker.log.stat().st_size - size
+    assert worker.alive(), worker.tail()
+    assert used < 0.2, f"the worker used {used:.0%} of a core while Redis was down"
+    assert grown < 1000, f"{grown} bytes of log in 5 s while Redis was down:\n{worker.tail()}"
+
+    await own_redis.start()
+    await wait_log(worker, "is back", 20)
+    text = worker.log.read_text(errors="replace")
+    warnings = [line for line in text.splitlines() if " WARNING " in line]
+    assert len(warnings) == 1 and "unavailable" in warnings[0], warnings
+    assert "Traceback" not in text
+    assert text.count("is back") == 1
 
 
 # --------------------------------------------------------------------------- two workers, one group

@@ -2,8 +2,10 @@
 
 One `FcmChannel` per worker process, used from one long-lived event loop (the SDK's httpx client is
 bound to the loop it first runs on). `send()` takes any number of pushes (workers.channels.push.Push),
-sends them in batches of at most 500 through `messaging.send_each_async` and returns one `PushOutcome`
-per push, in order, never raising for a per-push failure. Outcome statuses (DESIGN §6):
+sends them in chunks of at most IN_FLIGHT at a time per lane — one `messaging.send_each_async` call per
+message, so each outcome is handed to the caller's `on_outcome` as soon as its own answer arrives — and
+returns one `PushOutcome` per push, in order, never raising for a per-push failure. Outcome statuses
+(DESIGN §6):
 
     sent        FCM accepted it; `message_id` is FCM's message name.
     retry       transient: QUOTA_EXCEEDED (429, `retry_after_seconds` from Retry-After), 5xx after the
@@ -17,6 +19,7 @@ per push, in order, never raising for a per-push failure. Outcome statuses (DESI
     alert       THIRD_PARTY_AUTH_ERROR (401; the APNs certificate/key or web-push credentials in the
                 Firebase project) or our own credential failing to refresh for good: keep the token,
                 page someone, retry later.
+    unsent      not sent: `stop` was set before its chunk got a lane (the worker is shutting down).
 
 How the SDK is steered (firebase-admin 7.x; `check_sdk_contract()` fails a test if this moves):
 - Endpoint: the SDK has no setting for it. Its per-app `_MessagingService` (cached on the App) formats
@@ -64,16 +67,16 @@ from google.auth import exceptions as ga_exceptions
 from google.auth.transport import requests as ga_requests
 
 from services.config import Settings
+from workers.channels.push import OutcomeSink, Push, PushOutcome
 from workers.channels.push import OutcomeStatus as PushStatus
-from workers.channels.push import Push, PushOutcome
 
 log = logging.getLogger("linli.fcm")
 
 MAX_BATCH = 500  # send_each_async refuses more
-# send_each_async starts every message of a call at once. More requests in flight than the HTTP
-# client's pool holds makes httpcore's pool bookkeeping quadratic (measured: ~90% of a worker's CPU
-# with 2,000 queued), and httpcore runs at most 100 streams on its one HTTP/2 connection, so each call
-# carries at most this many; calls beyond LANES × IN_FLIGHT wait for a free lane.
+# A chunk starts all its messages at once. More requests in flight than the HTTP client's pool holds
+# makes httpcore's pool bookkeeping quadratic (measured: ~90% of a worker's CPU with 2,000 queued), and
+# httpcore runs at most 100 streams on its one HTTP/2 connection, so a chunk is at most this many;
+# chunks beyond LANES × IN_FLIGHT wait for a free lane.
 IN_FLIGHT = 100
 LANES = 3  # SDK Apps (HTTP clients) per channel: up to LANES × IN_FLIGHT requests in flight
 H2C_PREFIX = "h2c://"
@@ -250,17 +253,28 @@ class FcmChannel:
         for app in self.apps:
             self._free.put_nowait(app)
 
-    async def send(self, pushes: Sequence[Push]) -> list[PushOutcome]:
-        """One outcome per push, in the same order. Never raises for a per-push failure."""
+    async def send(
+        self,
+        pushes: Sequence[Push],
+        *,
+        on_outcome: OutcomeSink | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> list[PushOutcome]:
+        """One outcome per push, in the same order. Never raises for a per-push failure. Each outcome
+        also goes to `on_outcome` the moment FCM answers that push; once `stop` is set, chunks not yet
+        on a lane are not sent ("unsent")."""
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
         elif self._loop is not loop:
             raise RuntimeError("FcmChannel is bound to the event loop it first sent on")
         if len(pushes) <= IN_FLIGHT:
-            return await self._send_on_lane(pushes)
+            return await self._send_on_lane(pushes, on_outcome, stop)
         chunks = await asyncio.gather(
-            *(self._send_on_lane(pushes[i : i + IN_FLIGHT]) for i in range(0, len(pushes), IN_FLIGHT))
+            *(
+                self._send_on_lane(pushes[i : i + IN_FLIGHT], on_outcome, stop)
+                for i in range(0, len(pushes), IN_FLIGHT)
+            )
         )
         return [outcome for chunk in chunks for outcome in chunk]
 
@@ -272,23 +286,53 @@ class FcmChannel:
         for app in self.apps:
             await asyncio.to_thread(firebase_admin.delete_app, app)
 
-    async def _send_on_lane(self, batch: Sequence[Push]) -> list[PushOutcome]:
+    async def _send_on_lane(
+        self, batch: Sequence[Push], on_outcome: OutcomeSink | None, stop: asyncio.Event | None
+    ) -> list[PushOutcome]:
         if not batch:
             return []
-        app = await self._free.get()
+        app = await self._take_lane(stop)
+        if app is None:
+            return [_report(on_outcome, PushOutcome(p.delivery_id, "unsent")) for p in batch]
         try:
-            return await self._send_batch(batch, app)
+            return await self._send_batch(batch, app, on_outcome)
         finally:
             self._free.put_nowait(app)
 
-    async def _send_batch(self, batch: Sequence[Push], app: firebase_admin.App) -> list[PushOutcome]:
+    async def _take_lane(self, stop: asyncio.Event | None) -> firebase_admin.App | None:
+        """A free lane, or None once `stop` is set (while waiting or before)."""
+        if stop is None:
+            return await self._free.get()
+        if stop.is_set():
+            return None
+        lane = asyncio.ensure_future(self._free.get())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({lane, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not lane.done():
+                lane.cancel()
+                await asyncio.wait([lane])  # settle: the get may have won the race meanwhile
+        if lane.cancelled():
+            return None
+        app = lane.result()
+        if stop.is_set():  # both happened at once: give the lane back, start nothing new
+            self._free.put_nowait(app)
+            return None
+        return app
+
+    async def _send_batch(
+        self, batch: Sequence[Push], app: firebase_admin.App, on_outcome: OutcomeSink | None
+    ) -> list[PushOutcome]:
         results: list[PushOutcome | None] = [None] * len(batch)
         ready: list[tuple[int, messaging.Message]] = []
         for i, push in enumerate(batch):
             try:
                 ready.append((i, build_message(push)))
             except (ValueError, TypeError) as exc:
-                results[i] = PushOutcome(push.delivery_id, "dead", error_code="INVALID_PUSH", detail=str(exc))
+                outcome = PushOutcome(push.delivery_id, "dead", error_code="INVALID_PUSH", detail=str(exc))
+                results[i] = _report(on_outcome, outcome)
         if ready:
             try:
                 await self._ensure_token()
@@ -296,14 +340,18 @@ class FcmChannel:
                 status: PushStatus = "alert" if _permanent_auth_failure(exc) else "retry"
                 log.error("FCM credential refresh failed: %s", exc)
                 for i, _ in ready:
-                    results[i] = PushOutcome(
+                    outcome = PushOutcome(
                         batch[i].delivery_id, status, error_code="CREDENTIAL_REFRESH", detail=_short(exc)
                     )
+                    results[i] = _report(on_outcome, outcome)
                 ready = []
         if ready:
-            responses = await self._send_each([m for _, m in ready], app)
-            for (i, _), response in zip(ready, responses, strict=True):
-                results[i] = classify(batch[i].delivery_id, response)
+            # One SDK call per message (all of the chunk at once), not one call for the chunk: each
+            # outcome is known — and recorded by the caller — when its own answer arrives, not when
+            # the slowest message of the chunk is done (a crash in between would re-send them all).
+            sent = await asyncio.gather(*(self._send_one(batch[i], m, app, on_outcome) for i, m in ready))
+            for (i, _), outcome in zip(ready, sent, strict=True):
+                results[i] = outcome
         outcomes = [r for r in results if r is not None]
         assert len(outcomes) == len(batch)
         if any(o.status == "alert" for o in outcomes):
@@ -312,26 +360,17 @@ class FcmChannel:
             )
         return outcomes
 
-    async def _send_each(self, messages: list[messaging.Message], app: firebase_admin.App) -> list[Any]:
-        """SendResponse-like results (or the exception) per message, never raising."""
+    async def _send_one(
+        self, push: Push, message: messaging.Message, app: firebase_admin.App, on_outcome: OutcomeSink | None
+    ) -> PushOutcome:
+        response: Any
         try:
-            batch = await messaging.send_each_async(messages, app=app)
-            return list(batch.responses)
-        except ValueError:
-            # The SDK encodes every message before sending any; one it refuses (our bug) fails the whole
-            # batch. Send one by one so only the bad ones are dead-lettered.
-            if len(messages) == 1:
-                raise
-            return list(await asyncio.gather(*(self._send_one(m, app) for m in messages)))
-        except Exception as exc:  # the SDK wraps unexpected failures of the whole gather in UnknownError
-            log.warning("FCM batch of %d failed as a whole: %s", len(messages), exc)
-            return [exc] * len(messages)
-
-    async def _send_one(self, message: messaging.Message, app: firebase_admin.App) -> Any:
-        try:
-            return (await self._send_each([message], app))[0]
-        except ValueError as exc:
-            return _Invalid(exc)
+            response = (await messaging.send_each_async([message], app=app)).responses[0]
+        except ValueError as exc:  # the SDK refuses to encode it (our bug): dead-letter this one only
+            response = _Invalid(exc)
+        except Exception as exc:  # the SDK wraps unexpected failures of its gather in UnknownError
+            response = exc
+        return _report(on_outcome, classify(push.delivery_id, response))
 
     async def _ensure_token(self) -> None:
         cred = self._credential
@@ -342,6 +381,12 @@ class FcmChannel:
                 return
             cred.refresh_requested = False
             await asyncio.to_thread(cred.inner.refresh, ga_requests.Request())
+
+
+def _report(on_outcome: OutcomeSink | None, outcome: PushOutcome) -> PushOutcome:
+    if on_outcome is not None:
+        on_outcome(outcome)
+    return outcome
 
 
 def _use_h2c(service: Any) -> None:

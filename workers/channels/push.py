@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 log = logging.getLogger("linli.push")
 
-OutcomeStatus = Literal["sent", "retry", "drop_token", "dead", "alert"]
+# "unsent": never handed to the provider because the worker is stopping (the claim is released).
+OutcomeStatus = Literal["sent", "retry", "drop_token", "dead", "alert", "unsent"]
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,21 @@ class PushOutcome:
     detail: str | None = None
 
 
+OutcomeSink = Callable[["PushOutcome"], None]
+
+
 class PushChannel(Protocol):
-    async def send(self, pushes: Sequence[Push]) -> list[PushOutcome]: ...
+    async def send(
+        self,
+        pushes: Sequence[Push],
+        *,
+        on_outcome: OutcomeSink | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> list[PushOutcome]:
+        """One outcome per push, in order. `on_outcome` is called with each outcome as soon as the
+        provider answers (so the caller can record it before the rest of the batch is done); once
+        `stop` is set no further push is started and those left over come back as "unsent"."""
+        ...
 
 
 class LogPushChannel:
@@ -45,13 +60,27 @@ class LogPushChannel:
     def __init__(self) -> None:
         self.sent: list[Push] = []
 
-    async def send(self, pushes: Sequence[Push]) -> list[PushOutcome]:
+    async def send(
+        self,
+        pushes: Sequence[Push],
+        *,
+        on_outcome: OutcomeSink | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> list[PushOutcome]:
+        outcomes = []
         for p in pushes:
-            log.info(
-                "push attempt (no FCM configured) delivery=%s token=%s… %s",
-                p.delivery_id,
-                p.token[:8],
-                p.title,
-            )
-            self.sent.append(p)
-        return [PushOutcome(p.delivery_id, "sent", message_id=f"log:{p.delivery_id}") for p in pushes]
+            if stop is not None and stop.is_set():
+                outcome = PushOutcome(p.delivery_id, "unsent")
+            else:
+                log.info(
+                    "push attempt (no FCM configured) delivery=%s token=%s… %s",
+                    p.delivery_id,
+                    p.token[:8],
+                    p.title,
+                )
+                self.sent.append(p)
+                outcome = PushOutcome(p.delivery_id, "sent", message_id=f"log:{p.delivery_id}")
+            if on_outcome is not None:
+                on_outcome(outcome)
+            outcomes.append(outcome)
+        return outcomes

@@ -1,7 +1,9 @@
-"""Drain due deliveries: claim a batch, send outside any transaction, record each outcome."""
+"""Drain due deliveries: claim a batch, send outside any transaction, record each outcome as it
+arrives (workers.tasks.outcomes says when a duplicate is still possible)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -12,6 +14,7 @@ from services.models import utcnow
 from services.notifications import deliveries as q
 from services.notifications.sms import SmsRejected, SmsRetryLater
 from workers.channels.push import Push, PushChannel, PushOutcome
+from workers.tasks.outcomes import OutcomeRecorder
 
 log = logging.getLogger("linli.deliveries")
 BATCH = 500
@@ -25,29 +28,54 @@ class DrainStats:
     dead: int = 0
     dropped: int = 0
     skipped: int = 0
+    released: int = 0  # claimed but not sent: the worker is stopping
     alerts: list[str] = field(default_factory=list)
 
 
 async def drain_once(
-    resources: Resources, push: PushChannel, limit: int = BATCH, ids: list[int] | None = None
+    resources: Resources,
+    push: PushChannel,
+    limit: int = BATCH,
+    ids: list[int] | None = None,
+    stopping: asyncio.Event | None = None,
 ) -> DrainStats:
+    """Claim due rows (of `ids`, if given), send them, and record each outcome as it arrives (see
+    workers.tasks.outcomes). Once `stopping` is set, nothing more is claimed or started."""
     stats = DrainStats()
+    if stopping is not None and stopping.is_set():
+        return stats  # the rows stay due for another worker (the broker message is acknowledged)
+    settings = resources.runtime.settings
+    lease = timedelta(seconds=settings.delivery_lease_seconds)
     async with resources.sessionmaker() as session, transaction(session):
-        lease = timedelta(seconds=resources.runtime.settings.delivery_lease_seconds)
         claimed = await q.claim_due(session, limit, ids=ids, lease=lease)
         badges = await q.unread_counts(session, sorted({c.user_id for c in claimed if c.channel == "push"}))
     stats.claimed = len(claimed)
     if not claimed:
         return stats
 
-    pushes: list[Push] = []
+    recorder = OutcomeRecorder(resources, claimed, every=settings.delivery_record_seconds, lease=lease)
     by_id = {c.id: c for c in claimed}
-    no_device: list[q.ClaimedDelivery] = []
-    sms_results: list[tuple[q.ClaimedDelivery, Exception | None]] = []
-    for c in claimed:
-        if c.channel == "push":
+
+    def on_outcome(o: PushOutcome) -> None:
+        c = by_id[o.delivery_id]
+        if o.status == "unsent":
+            recorder.release(c)
+            stats.released += 1
+        elif o.status == "drop_token":
+            reason = o.error_code or "token_invalid"
+            recorder.finish(c, q.skipped_values(reason), drop_device=reason)
+            stats.dropped += 1
+        else:
+            recorder.finish(c, _push_values(c, o, stats, utcnow()))
+
+    try:
+        pushes: list[Push] = []
+        for c in claimed:
+            if c.channel != "push":
+                continue
             if c.token is None:
-                no_device.append(c)
+                recorder.finish(c, q.skipped_values("device_gone"))
+                stats.skipped += 1
                 continue
             pushes.append(
                 Push(
@@ -63,44 +91,36 @@ async def drain_once(
                     platform=c.platform or "android",
                 )
             )
-        else:
-            try:
-                await resources.runtime.sms.send(c.phone, f"【邻里】{c.title}：{c.body}")
-                sms_results.append((c, None))
-            except Exception as error:  # recorded per delivery below; one bad number must not stop the batch
-                sms_results.append((c, error))
-
-    outcomes: list[PushOutcome] = await push.send(pushes) if pushes else []
-
-    # Outcomes are written in one transaction, one executemany per kind (not one UPDATE per row).
-    now = utcnow()
-    finishes: list[q.Finish] = [(c, q.skipped_values("device_gone")) for c in no_device]
-    stats.skipped += len(no_device)
-    dropped: list[tuple[q.ClaimedDelivery, str]] = []
-    for o in outcomes:
-        c = by_id[o.delivery_id]
-        if o.status == "drop_token":
-            dropped.append((c, o.error_code or "token_invalid"))
-            finishes.append((c, q.skipped_values(o.error_code or "token_invalid")))
-            stats.dropped += 1
-        else:
-            finishes.append((c, _push_values(c, o, stats, now)))
-    for c, exc in sms_results:
-        if exc is None:
-            finishes.append((c, q.sent_values(None, now)))
-            stats.sent += 1
-        elif isinstance(exc, SmsRejected):
-            finishes.append((c, q.dead_values(f"sms rejected: {exc}")))
-            stats.dead += 1
-        else:
-            retry_after = exc.retry_after if isinstance(exc, SmsRetryLater) else None
-            finishes.append((c, q.retry_values(c, f"sms: {exc}", retry_after, now)))
-            stats.retried += 1
-    async with resources.unit() as session:
-        for c, reason in dropped:
-            await q.disable_device(session, c, reason)
-        await q.finish_many(session, finishes)
+        for c in claimed:
+            if c.channel == "push":
+                continue
+            if stopping is not None and stopping.is_set():
+                recorder.release(c)
+                stats.released += 1
+                continue
+            await _send_sms(resources, c, recorder, stats)
+        if pushes:
+            await push.send(pushes, on_outcome=on_outcome, stop=stopping)
+    finally:
+        await recorder.close()
     return stats
+
+
+async def _send_sms(
+    resources: Resources, c: q.ClaimedDelivery, recorder: OutcomeRecorder, stats: DrainStats
+) -> None:
+    try:
+        await resources.runtime.sms.send(c.phone, f"【邻里】{c.title}：{c.body}")
+    except SmsRejected as exc:
+        recorder.finish(c, q.dead_values(f"sms rejected: {exc}"))
+        stats.dead += 1
+    except Exception as exc:  # recorded per delivery; one bad number must not stop the batch
+        retry_after = exc.retry_after if isinstance(exc, SmsRetryLater) else None
+        recorder.finish(c, q.retry_values(c, f"sms: {exc}", retry_after, utcnow()))
+        stats.retried += 1
+    else:
+        recorder.finish(c, q.sent_values(None, utcnow()))
+        stats.sent += 1
 
 
 def _push_values(c: q.ClaimedDelivery, o: PushOutcome, stats: DrainStats, now: datetime) -> dict[str, object]:
