@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format fuzz bench bench-areas install clean
+.PHONY: run test lint format fuzz faults bench bench-areas install clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required"; exit 1; }
@@ -27,6 +27,10 @@ test: $(STAMP)
 ## schemathesis over every operation, once per role, against a live server (FUZZ_ARGS: --database-url …)
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz.run $(FUZZ_ARGS)
+
+## Kill and stop workers, Redis and PostgreSQL under load; print lost / duplicated / 5xx (private servers)
+faults: $(STAMP)
+	$(BIN)/python -m bench.faults $(FAULTS_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
