@@ -38,10 +38,13 @@ def free_port() -> int:
 
 @dataclass
 class PrivateRedis:
-    """A redis-server without persistence: a restart comes back empty, on the same port."""
+    """A redis-server of our own, on the same port across restarts. Without `persist` it keeps nothing,
+    so a restart comes back empty and `stop` kills it (a crash); with it, an append-only file as in
+    docker/compose.yaml, so a restart keeps the streams, and `stop` lets it finish writing."""
 
     tmp: Path
     port: int = 0
+    persist: bool = False
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -54,8 +57,15 @@ class PrivateRedis:
             unavailable("redis-server is not on PATH (needed to stop and restart a Redis of our own)")
         assert exe is not None
         self.port = self.port or free_port()
-        cmd = [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        cmd += ["--daemonize", "no", "--dir", str(self.tmp)]
+        cmd = [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--daemonize", "no"]
+        cmd += [
+            "--dir",
+            str(self.tmp),
+            "--appendonly",
+            "yes" if self.persist else "no",
+            "--appendfsync",
+            "always",
+        ]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
 
     async def start(self) -> None:
@@ -77,7 +87,14 @@ class PrivateRedis:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
+            if self.persist:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+            else:
+                self.proc.kill()
             self.proc.wait(10)
         self.proc = None
 

@@ -20,9 +20,7 @@ import contextlib
 import logging
 import os
 import random
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,7 +32,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, delete
 from taskiq import BrokerMessage, InMemoryBroker
@@ -48,6 +45,7 @@ from services.notifications.outbox import notify
 from services.notifications.sms import LogSmsProvider
 from services.runtime import Runtime
 from tests.conftest import _unavailable
+from tests.servers import PrivateRedis
 from tests.workers.conftest import PROJECT
 from tests.workers.fcm_standin import FcmStandIn
 from workers.broker import DELIVER, deliver, kick, make_broker
@@ -399,66 +397,9 @@ async def test_worker_stopped_mid_batch_sends_each_push_once_but_for_the_record_
 # --------------------------------------------------------------------------- Redis stopped at commit
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class ThrowawayRedis:
-    """A redis-server of our own, started and stopped by the test. `persist`: append-only file, as in
-    docker/compose.yaml, so a restart keeps the stream and its consumer group; else it comes back empty."""
-
-    port: int
-    tmp: Path
-    persist: bool = True
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def _spawn(self) -> None:
-        exe = shutil.which("redis-server")
-        assert exe is not None
-        cmd = [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.tmp)]
-        cmd += ["--appendonly", "yes" if self.persist else "no", "--appendfsync", "always"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
-
-    async def start(self) -> None:
-        self._spawn()
-        deadline = time.monotonic() + 10
-        client = Redis.from_url(self.url, socket_timeout=1)
-        try:
-            while True:
-                try:
-                    if await client.ping():
-                        return
-                except (OSError, RedisConnectionError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError("throwaway redis-server did not start")
-                await asyncio.sleep(0.05)
-        finally:
-            await client.aclose()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
-
-
 @pytest.fixture
-async def own_redis(tmp_path: Path) -> AsyncIterator[ThrowawayRedis]:
-    if shutil.which("redis-server") is None:
-        _unavailable("redis-server is not on PATH (needed to stop and restart a Redis of our own)")
-    server = ThrowawayRedis(_free_port(), tmp_path)
+async def own_redis(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path, persist=True)
     await server.start()
     try:
         yield server
@@ -471,7 +412,7 @@ async def _redis_outage(
     settings: Settings,
     standin: FcmStandIn,
     children: Children,
-    redis: ThrowawayRedis,
+    redis: PrivateRedis,
     tmp: Path,
     caplog: pytest.LogCaptureFixture,
     wait_seconds: float,
@@ -529,7 +470,7 @@ async def test_redis_stopped_at_commit_rows_saved_and_sent_after_it_returns(
     settings: Settings,
     standin: FcmStandIn,
     children: Children,
-    own_redis: ThrowawayRedis,
+    own_redis: PrivateRedis,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -545,9 +486,7 @@ async def test_redis_returns_empty_running_workers_recover(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    if shutil.which("redis-server") is None:
-        _unavailable("redis-server is not on PATH (needed to stop and restart a Redis of our own)")
-    server = ThrowawayRedis(_free_port(), tmp_path, persist=False)
+    server = PrivateRedis(tmp_path)
     await server.start()
     try:
         await _redis_outage(committed, settings, standin, children, server, tmp_path, caplog, 6, n=20)
@@ -568,7 +507,7 @@ async def test_worker_waits_out_a_redis_outage_quietly(
     settings: Settings,
     standin: FcmStandIn,
     children: Children,
-    own_redis: ThrowawayRedis,
+    own_redis: PrivateRedis,
     tmp_path: Path,
 ) -> None:
     """Redis stops under a running `linli worker`: it backs off (a few tries a second at most, not a
