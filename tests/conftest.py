@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,6 +178,21 @@ async def app(
         httpx.AsyncClient(transport=transport, base_url="http://linli.test") as client,
     ):
         yield App(client=client, runtime=runtime, sms=sms, settings=settings)
+
+
+@asynccontextmanager
+async def committed_client(
+    settings: Settings, engine: AsyncEngine, maker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over sessions that really commit (races between requests), not the test's rolled-back
+    transaction; the caller cleans up what it committed."""
+    runtime = Runtime(settings=settings, sms=LogSmsProvider(outbox_path=None))
+    application = create_app(settings, Resources(engine=engine, sessionmaker=maker, runtime=runtime))
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://linli.test") as c,
+    ):
+        yield c
 
 
 @pytest.fixture

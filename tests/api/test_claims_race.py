@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
-from api.main import create_app
-from services.bootstrap import Resources
 from services.communities import claims
 from services.config import Settings
 from services.db import session_factory, transaction
 from services.models import AuditLog, Building, Community, Household, Membership, User
-from services.notifications.sms import LogSmsProvider
-from services.runtime import Runtime
 from tests import factories as f
+from tests.conftest import committed_client
 
 CLAIMS = 6
 
@@ -48,19 +44,8 @@ async def test_parallel_claims_respect_the_per_user_cap(
         b = await f.building(s, c)
         homes = [await f.household(s, b) for _ in range(CLAIMS)]
         claimant = await f.user(s, "并发申请")
-    app = create_app(
-        settings,
-        Resources(
-            engine=engine,
-            sessionmaker=maker,
-            runtime=Runtime(settings=settings, sms=LogSmsProvider(outbox_path=None)),
-        ),
-    )
     try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://linli.test") as client,
-        ):
+        async with committed_client(settings, engine, maker) as client:
             results = await asyncio.gather(
                 *(
                     client.post(

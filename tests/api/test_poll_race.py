@@ -10,15 +10,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 import services.polls.ballots
-from api.main import create_app
-from services.bootstrap import Resources
 from services.config import Settings
 from services.db import session_factory, transaction
 from services.models import (
@@ -32,9 +29,8 @@ from services.models import (
     User,
 )
 from services.models.polls import Ballot, BallotAnswer, BallotVoter, Poll, PollOption, PollQuestion
-from services.notifications.sms import LogSmsProvider
-from services.runtime import Runtime
 from tests import factories as f
+from tests.conftest import committed_client
 
 
 async def _cleanup(engine: AsyncEngine, w: f.PollWorld) -> None:
@@ -91,19 +87,8 @@ async def test_two_members_cast_at_once_one_ballot(
         w = await f.poll_world(s)
         # A survey: the owner and a family member; an owners' vote: two co-owners.
         second = w.family if kind == "survey" else await f.resident(s, w.households[0], "owner", "共有人")
-    app = create_app(
-        settings,
-        Resources(
-            engine=engine,
-            sessionmaker=maker,
-            runtime=Runtime(settings=settings, sms=LogSmsProvider(outbox_path=None)),
-        ),
-    )
     try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://linli.test") as client,
-        ):
+        async with committed_client(settings, engine, maker) as client:
             poll = await f.create_poll(client, w.committee, w.cid, kind=kind)
             results = await asyncio.gather(
                 f.cast(client, w.owner, poll, w.households[0], f.choice(poll, option=0)),

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 import services.tickets.actions  # noqa: F401  (fills HANDLERS before the test patches one)
-from api.main import create_app
-from services.bootstrap import Resources
 from services.config import Settings
 from services.db import session_factory, transaction
 from services.models import (
@@ -32,10 +29,9 @@ from services.models import (
     User,
 )
 from services.models.tickets import Ticket, TicketEvent
-from services.notifications.sms import LogSmsProvider
-from services.runtime import Runtime
 from services.tickets.transitions import HANDLERS, Call, Outcome
 from tests import factories as f
+from tests.conftest import committed_client
 
 
 async def _cleanup(engine: AsyncEngine, w: f.TicketWorld) -> None:
@@ -79,20 +75,8 @@ async def test_two_simultaneous_grabs_one_winner(
     maker = session_factory(engine)
     async with maker() as s, transaction(s):
         w = await f.ticket_world(s)
-    app = create_app(
-        settings,
-        Resources(
-            engine=engine,
-            sessionmaker=maker,
-            runtime=Runtime(settings=settings, sms=LogSmsProvider(outbox_path=None)),
-        ),
-    )
-    transport = httpx.ASGITransport(app=app)
     try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://linli.test") as client,
-        ):
+        async with committed_client(settings, engine, maker) as client:
             t = await f.file_ticket(client, w)
             results = await asyncio.gather(
                 f.act(client, w.technician, t, "grab"), f.act(client, w.technician2, t, "grab")
