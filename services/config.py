@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     # Path to a service-account JSON; empty means the in-app inbox only.
     fcm_credentials: str | None = None
     fcm_timeout_seconds: float = 10.0  # per FCM request (the SDK default is 120 s)
+    # APNs directly (workers/channels/apns.py), token-based auth with a .p8 key; all four set = live.
+    apns_key_id: str | None = None
+    apns_team_id: str | None = None
+    apns_key_file: str | None = None  # path to the AuthKey_<key id>.p8 Apple issued
+    apns_topic: str | None = None  # the app's bundle id
+    apns_sandbox: bool = False  # development builds: Apple's sandbox host
+    apns_base_url: str | None = None  # override the host (stand-in, staging); h2c://host:port = no TLS
+    apns_ca_file: str | None = None  # trust this CA (PEM) instead of the system store (stand-ins)
+    apns_timeout_seconds: float = 10.0  # per APNs request
     # A claimed delivery is re-claimable after this (crashed worker); a live worker renews its claims
     # every third of it, so it only bounds how long a killed worker's unsent rows wait.
     delivery_lease_seconds: float = 10.0
