@@ -11,6 +11,10 @@ connection instead of a pool of HTTP/1.1 connections. Routes:
     POST /v1/projects/{project}/messages:send   200 {"name": "projects/{project}/messages/<n>"} after
                                                  the delay (asyncio.sleep: never blocks), or, inside a
                                                  quota window, 429 QUOTA_EXCEEDED with Retry-After
+    POST /3/device/{token}                       APNs: 200 with an apns-id header after the delay, or
+                                                 inside a quota window 429 {"reason": "TooManyRequests"}
+                                                 with Retry-After (same counters; the JWT is not checked
+                                                 here — tests/workers/apns_standin.py does that)
     POST /token                                  an OAuth2 token response (for a service-account
                                                  credential whose token_uri points here)
     GET  /_stats                                 counters (JSON, see `Stats.snapshot`)
@@ -56,6 +60,8 @@ _NOT_FOUND = orjson.dumps({"error": {"code": 404, "message": "Not found.", "stat
 _BAD = orjson.dumps(
     {"error": {"code": 400, "message": "Recipient of the message is not set.", "status": "INVALID_ARGUMENT"}}
 )
+_APNS_PREFIX = "/3/device/"
+_APNS_QUOTA_BODY = orjson.dumps({"reason": "TooManyRequests"})
 _TOKEN = orjson.dumps({"access_token": "standin-access-token", "expires_in": 3600, "token_type": "Bearer"})
 Response = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
@@ -116,14 +122,18 @@ class Stats:
             self.quota_started = None
             self.quota_until = 0.0
 
-    async def send(self, project_path: str, raw: bytes) -> Response:
-        now = time.monotonic()
+    def _bucket(self, now: float) -> list[int]:
         self.requests += 1
         second = int(now - self.started)
         bucket = self.per_second.get(second)
         if bucket is None:
             bucket = self.per_second[second] = [0, 0, 0]
         bucket[0] += 1
+        return bucket
+
+    async def send(self, project_path: str, raw: bytes) -> Response:
+        now = time.monotonic()
+        bucket = self._bucket(now)
         try:
             message = orjson.loads(raw).get("message") or {}
             token = message.get("token")
@@ -132,6 +142,22 @@ class Stats:
         if not isinstance(token, str) or not token:
             self.other += 1
             return 400, _BAD, []
+        if not await self._admit(token, now, bucket):
+            return 429, _QUOTA_BODY, [(b"retry-after", str(self.retry_after).encode())]
+        return 200, b'{"name":"%s/messages/%d"}' % (project_path.encode(), self.message_seq), []
+
+    async def send_apns(self, token: str) -> Response:
+        now = time.monotonic()
+        bucket = self._bucket(now)
+        if not token:
+            self.other += 1
+            return 404, b'{"reason":"BadPath"}', []
+        if not await self._admit(token, now, bucket):
+            return 429, _APNS_QUOTA_BODY, [(b"retry-after", str(self.retry_after).encode())]
+        return 200, b"", [(b"apns-id", b"00000000-0000-4000-8000-%012d" % self.message_seq)]
+
+    async def _admit(self, token: str, now: float, bucket: list[int]) -> bool:
+        """False: answer 429 (inside the quota window). True: answered 200 after the delay, counted."""
         if self.quota_seconds and self.quota_started is None:
             self.quota_started = now
             self.quota_until = now + self.quota_seconds
@@ -146,7 +172,7 @@ class Stats:
             self.quota += 1
             bucket[2] += 1
             self.last_429[token] = now
-            return 429, _QUOTA_BODY, [(b"retry-after", str(self.retry_after).encode())]
+            return False
         self.in_flight += 1
         if self.in_flight > self.max_in_flight:
             self.max_in_flight = self.in_flight
@@ -159,11 +185,13 @@ class Stats:
         bucket[1] += 1
         self.tokens_ok[token] += 1
         self.message_seq += 1
-        return 200, b'{"name":"%s/messages/%d"}' % (project_path.encode(), self.message_seq), []
+        return True
 
     async def handle(self, method: str, path: str, body: bytes) -> Response:
         if method == "POST" and path.startswith("/v1/projects/") and path.endswith(SEND_SUFFIX):
             return await self.send(path[len("/v1/") : -len(SEND_SUFFIX)], body)
+        if method == "POST" and path.startswith(_APNS_PREFIX):
+            return await self.send_apns(path[len(_APNS_PREFIX) :])
         if method == "POST" and path == "/token":
             return 200, _TOKEN, []
         if method == "GET" and path == "/_stats":
