@@ -583,8 +583,20 @@ async def empty_database(pg: str, db: str) -> str:
     return version
 
 
-async def make_recipients(db_url: str, n: int, token_len: int = 140) -> list[int]:
-    """N users with one Android device each (tokens about as long as FCM's)."""
+def bench_token(provider: str, uid: int, token_len: int = 140) -> str:
+    """A device token of the provider's shape: FCM's ~150 chars, APNs' 64 hex digits, JPush's
+    registration id (alphanumeric)."""
+    if provider == "apns":
+        return f"{uid:064x}"
+    if provider == "jpush":
+        return f"bench{uid:014d}"
+    return f"bench-{uid:07d}-{'x' * token_len}"
+
+
+async def make_recipients(
+    db_url: str, n: int, token_len: int = 140, provider: str = "fcm", platform: str = "android"
+) -> list[int]:
+    """N users with one device each (default: Android on FCM, tokens about as long as FCM's)."""
     import sqlalchemy as sa
 
     from services.db import create_engine
@@ -607,8 +619,9 @@ async def make_recipients(db_url: str, n: int, token_len: int = 140) -> list[int
                 rows = [
                     {
                         "user_id": uid,
-                        "token": f"bench-{uid:07d}-{'x' * token_len}",
-                        "platform": "android",
+                        "token": bench_token(provider, uid, token_len),
+                        "platform": platform,
+                        **({} if provider == "fcm" else {"provider": provider}),
                         "created_at": now,
                         "last_seen_at": now,
                     }

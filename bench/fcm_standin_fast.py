@@ -15,6 +15,9 @@ connection instead of a pool of HTTP/1.1 connections. Routes:
                                                  inside a quota window 429 {"reason": "TooManyRequests"}
                                                  with Retry-After (same counters; the JWT is not checked
                                                  here — tests/workers/apns_standin.py does that)
+    POST /v3/push                                JPush: 200 {"sendno", "msg_id"} after the delay, every
+                                                 audience.registration_id counted as a token; inside a
+                                                 quota window 429 (code 2002) with X-Rate-Limit-Reset
     POST /token                                  an OAuth2 token response (for a service-account
                                                  credential whose token_uri points here)
     GET  /_stats                                 counters (JSON, see `Stats.snapshot`)
@@ -62,6 +65,8 @@ _BAD = orjson.dumps(
 )
 _APNS_PREFIX = "/3/device/"
 _APNS_QUOTA_BODY = orjson.dumps({"reason": "TooManyRequests"})
+_JPUSH_PATH = "/v3/push"
+_JPUSH_QUOTA_BODY = orjson.dumps({"error": {"code": 2002, "message": "Request times exceed the limit"}})
 _TOKEN = orjson.dumps({"access_token": "standin-access-token", "expires_in": 3600, "token_type": "Bearer"})
 Response = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
@@ -142,7 +147,7 @@ class Stats:
         if not isinstance(token, str) or not token:
             self.other += 1
             return 400, _BAD, []
-        if not await self._admit(token, now, bucket):
+        if not await self._admit([token], now, bucket):
             return 429, _QUOTA_BODY, [(b"retry-after", str(self.retry_after).encode())]
         return 200, b'{"name":"%s/messages/%d"}' % (project_path.encode(), self.message_seq), []
 
@@ -152,26 +157,44 @@ class Stats:
         if not token:
             self.other += 1
             return 404, b'{"reason":"BadPath"}', []
-        if not await self._admit(token, now, bucket):
+        if not await self._admit([token], now, bucket):
             return 429, _APNS_QUOTA_BODY, [(b"retry-after", str(self.retry_after).encode())]
         return 200, b"", [(b"apns-id", b"00000000-0000-4000-8000-%012d" % self.message_seq)]
 
-    async def _admit(self, token: str, now: float, bucket: list[int]) -> bool:
-        """False: answer 429 (inside the quota window). True: answered 200 after the delay, counted."""
+    async def send_jpush(self, raw: bytes) -> Response:
+        now = time.monotonic()
+        bucket = self._bucket(now)
+        try:
+            ids = orjson.loads(raw).get("audience", {}).get("registration_id")
+        except (orjson.JSONDecodeError, AttributeError):
+            ids = None
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
+            self.other += 1
+            return 400, b'{"error":{"code":1003,"message":"audience is not valid"}}', []
+        if not await self._admit(ids, now, bucket):
+            headers = [(b"x-rate-limit-reset", str(self.retry_after).encode())]
+            return 429, _JPUSH_QUOTA_BODY, headers
+        return 200, b'{"sendno":"0","msg_id":"%d"}' % (1_000_000_000 + self.message_seq), []
+
+    async def _admit(self, tokens: list[str], now: float, bucket: list[int]) -> bool:
+        """One request for `tokens`. False: answer 429 (inside the quota window). True: answered 200
+        after the delay, every token counted."""
         if self.quota_seconds and self.quota_started is None:
             self.quota_started = now
             self.quota_until = now + self.quota_seconds
-        previous = self.last_429.get(token)
-        if previous is not None:
-            gap = now - previous
-            if self.min_retry_gap is None or gap < self.min_retry_gap:
-                self.min_retry_gap = gap
-            if gap < self.retry_after:
-                self.early_retries += 1
+        for token in tokens:
+            previous = self.last_429.get(token)
+            if previous is not None:
+                gap = now - previous
+                if self.min_retry_gap is None or gap < self.min_retry_gap:
+                    self.min_retry_gap = gap
+                if gap < self.retry_after:
+                    self.early_retries += 1
         if now < self.quota_until:
             self.quota += 1
             bucket[2] += 1
-            self.last_429[token] = now
+            for token in tokens:
+                self.last_429[token] = now
             return False
         self.in_flight += 1
         if self.in_flight > self.max_in_flight:
@@ -181,15 +204,17 @@ class Stats:
                 await asyncio.sleep(self.delay)
         finally:
             self.in_flight -= 1
-        self.ok += 1
-        bucket[1] += 1
-        self.tokens_ok[token] += 1
+        self.ok += len(tokens)
+        bucket[1] += len(tokens)
+        self.tokens_ok.update(tokens)
         self.message_seq += 1
         return True
 
     async def handle(self, method: str, path: str, body: bytes) -> Response:
         if method == "POST" and path.startswith("/v1/projects/") and path.endswith(SEND_SUFFIX):
             return await self.send(path[len("/v1/") : -len(SEND_SUFFIX)], body)
+        if method == "POST" and path == _JPUSH_PATH:
+            return await self.send_jpush(body)
         if method == "POST" and path.startswith(_APNS_PREFIX):
             return await self.send_apns(path[len(_APNS_PREFIX) :])
         if method == "POST" and path == "/token":

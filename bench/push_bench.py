@@ -1,6 +1,12 @@
 """S6: one `linli worker` process draining pushes against a fast FCM stand-in answering after 50 ms.
 
     .venv/bin/python bench/push_bench.py [--n 20000] [--h2c] [--skip-429] [--profile py-spy|cprofile]
+                                         [--provider fcm|apns|jpush ...]
+
+`--provider` (repeatable; default fcm) runs the same drains with every recipient's device on that
+provider: `apns` = ApnsChannel (httpx, HTTP/2 prior knowledge to the stand-in's `/3/device/{token}`),
+`jpush` = JPushChannel (the jpush SDK, HTTP/1.1, to the stand-in's `/v3/push`). `make bench-push`
+runs all three, one after the other, and prints them in one table.
 
 Target (S6): ≥ 2,000 messages/s per worker process; 0 lost; Retry-After honoured in 429 mode
 without a retry storm.
@@ -251,12 +257,45 @@ class Cpu:
         return out
 
 
+def provider_env(provider: str, standin: StandIn, tmp: Path) -> dict[str, str]:
+    """What a worker needs to send `provider`'s pushes to the stand-in (FCM is always configured)."""
+    if provider == "apns":
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key_file = tmp / "AuthKey_BENCHKEY01.p8"
+        if not key_file.exists():
+            key = ec.generate_private_key(ec.SECP256R1())
+            key_file.write_bytes(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+        return {
+            "LINLI_APNS_KEY_ID": "BENCHKEY01",
+            "LINLI_APNS_TEAM_ID": "BENCHTEAM1",
+            "LINLI_APNS_KEY_FILE": str(key_file),
+            "LINLI_APNS_TOPIC": "cn.linli.bench",
+            "LINLI_APNS_BASE_URL": standin.base_url,
+        }
+    if provider == "jpush":
+        return {
+            "LINLI_JPUSH_APP_KEY": "benchappkey0000000000000",
+            "LINLI_JPUSH_MASTER_SECRET": "benchmastersecret0000000",
+            "LINLI_JPUSH_BASE_URL": standin.http_url,
+        }
+    return {}
+
+
 async def drain(
     *,
     standin: StandIn,
     users: list[int],
     tmp: Path,
     label: str,
+    provider: str = "fcm",
     quota_seconds: float = 0.0,
     retry_after: int = 2,
     cap: float = 300.0,
@@ -281,7 +320,8 @@ async def drain(
         "/_control",
         {"reset": True, "quota_seconds": quota_seconds, "retry_after": retry_after, "delay_ms": 50},
     )
-    env = fcm_worker_env(DB_URL, REDIS_URL, standin.base_url, PROJECT, tmp)
+    extra = provider_env(provider, standin, tmp)
+    env = fcm_worker_env(DB_URL, REDIS_URL, standin.base_url, PROJECT, tmp, **extra)
     procs: list[subprocess.Popen[bytes]] = []
     prof_out = tmp / f"worker-{label}.prof"
     try:
@@ -391,19 +431,25 @@ async def drain(
 async def run(
     n: int = 20_000,
     *,
+    provider: str = "fcm",
     h2c: bool = False,
     with_429: bool = True,
     ceiling: bool = True,
     profile: str | None = None,
     log_dir: Path | None = None,
 ) -> dict[str, float | int | bool]:
-    """Everything S6 needs, as one flat dict (prefixes: ceiling_, drain_, quota_)."""
+    """Everything S6 needs, as one flat dict (prefixes: ceiling_, drain_, quota_). `provider`: every
+    recipient's one device is on it (APNs always over HTTP/2, JPush's SDK always over HTTP/1.1)."""
     from services import migrations
+
+    if provider in ("apns", "jpush"):
+        h2c, ceiling = provider == "apns", False
+    platform = "ios" if provider == "apns" else "android"
 
     tmp = log_dir or Path(tempfile.mkdtemp(prefix="push-bench-"))
     await empty_database(PG, DB_NAME)
     await asyncio.to_thread(migrations.upgrade, DB_URL)
-    users = await make_recipients(DB_URL, n)
+    users = await make_recipients(DB_URL, n, provider=provider, platform=platform)
     standin = StandIn(tmp, h2c=h2c, delay_ms=50)
     out: dict[str, float | int | bool] = {"h2c": h2c}
     try:
@@ -414,11 +460,25 @@ async def run(
                 for k, v in (await standin_ceiling(standin, conns, 5.0)).items():
                     out[f"ceiling{conns}_{k}"] = v
         for k, v in (
-            await drain(standin=standin, users=users, tmp=tmp, label="drain", profile=profile)
+            await drain(
+                standin=standin,
+                users=users,
+                tmp=tmp,
+                label=f"{provider}-drain",
+                provider=provider,
+                profile=profile,
+            )
         ).items():
             out[f"drain_{k}"] = v
         if with_429:
-            quota = await drain(standin=standin, users=users, tmp=tmp, label="quota", quota_seconds=3.0)
+            quota = await drain(
+                standin=standin,
+                users=users,
+                tmp=tmp,
+                label=f"{provider}-quota",
+                provider=provider,
+                quota_seconds=3.0,
+            )
             for k, v in quota.items():
                 out[f"quota_{k}"] = v
     finally:
@@ -431,7 +491,11 @@ async def run(
     return out
 
 
-def report(r: dict[str, float | int | bool]) -> str:
+def report(r: dict[str, float | int | bool], provider: str = "fcm") -> str:
+    return table(["scenario", "msgs/s", "s", "CPU % of a core", "checks"], report_rows(r, provider))
+
+
+def report_rows(r: dict[str, float | int | bool], provider: str = "fcm") -> list[list[str]]:
     rows: list[list[str]] = []
     for conns in (200, 400):
         if f"ceiling{conns}_rate" in r:
@@ -461,7 +525,8 @@ def report(r: dict[str, float | int | bool]) -> str:
         )
         rows.append(
             [
-                f"{name}: {int(g('n')):,} msgs, 1 worker" + (" (h2c)" if r.get("h2c") else ""),
+                f"{provider.upper()} {name}: {int(g('n')):,} msgs, 1 worker"
+                + (" (h2c)" if r.get("h2c") else ""),
                 f"{fmt(float(g('rate')), 0)} (50–90%: {fmt(float(g('rate_50_90')), 0)}, peak s "
                 f"{g('peak_second')})",
                 fmt(float(g("drain_s")), 1),
@@ -471,7 +536,7 @@ def report(r: dict[str, float | int | bool]) -> str:
                 checks,
             ]
         )
-    return table(["scenario", "msgs/s", "s", "CPU % of a core", "checks"], rows)
+    return rows
 
 
 def main() -> None:
@@ -483,25 +548,31 @@ def main() -> None:
     parser.add_argument("--skip-429", action="store_true")
     parser.add_argument("--skip-ceiling", action="store_true")
     parser.add_argument("--profile", choices=["py-spy", "cprofile"], default=None)
+    parser.add_argument(
+        "--provider", action="append", choices=["fcm", "apns", "jpush"], help="repeatable; default fcm"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="push-bench-"))
     print(f"logs in {tmp}", flush=True)
-    result = asyncio.run(
-        run(
-            args.n,
-            h2c=args.h2c,
-            with_429=not args.skip_429,
-            ceiling=not args.skip_ceiling,
-            profile=args.profile,
-            log_dir=tmp,
+    rows: list[list[str]] = []
+    verdicts: list[str] = []
+    for provider in args.provider or ["fcm"]:
+        result = asyncio.run(
+            run(
+                args.n,
+                provider=provider,
+                h2c=args.h2c,
+                with_429=not args.skip_429,
+                ceiling=not args.skip_ceiling,
+                profile=args.profile,
+                log_dir=tmp,
+            )
         )
-    )
-    (tmp / "result.json").write_text(json.dumps(result, indent=1))
-    print(report(result))
-    print(
-        f"S6 target (≥ {TARGET_RATE:,.0f} msgs/s, 0 lost, Retry-After honoured): "
-        f"{'met' if result['meets_target'] else 'NOT met'}"
-    )
+        (tmp / f"result-{provider}.json").write_text(json.dumps(result, indent=1))
+        rows += report_rows(result, provider)
+        verdicts.append(f"{provider.upper()} {'met' if result['meets_target'] else 'NOT met'}")
+    print(table(["scenario", "msgs/s", "s", "CPU % of a core", "checks"], rows))
+    print(f"S6 target (≥ {TARGET_RATE:,.0f} msgs/s, 0 lost, Retry-After honoured): " + ", ".join(verdicts))
 
 
 if __name__ == "__main__":
