@@ -67,6 +67,7 @@ def bearer_claims(request: Request, settings: Settings) -> AccessClaims:
 async def _auth_ctx(request: Request, ctx: AnonCtx) -> Ctx:
     claims = bearer_claims(request, ctx.settings)
     ctx.principal = await load_principal(ctx.session, claims.user_id)
+    ctx.session_id = claims.session_id
     return ctx
 
 

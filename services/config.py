@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     apns_base_url: str | None = None  # override the host (stand-in, staging); h2c://host:port = no TLS
     apns_ca_file: str | None = None  # trust this CA (PEM) instead of the system store (stand-ins)
     apns_timeout_seconds: float = 10.0  # per APNs request
+    # JPush (mainland Android with the vendor channels, HarmonyOS, iOS): live when both are set.
+    jpush_app_key: str | None = None
+    jpush_master_secret: SecretStr | None = None
+    jpush_base_url: str = "https://api.jpush.cn"  # the Beijing site: https://bjapi.push.jiguang.cn
+    jpush_timeout_seconds: float = 10.0  # per request (connect and read)
+    jpush_concurrency: int = 8  # requests in flight per worker process (the SDK is synchronous: threads)
+    jpush_apns_production: bool = True  # iOS through JPush: production or sandbox APNs
     # A claimed delivery is re-claimable after this (crashed worker); a live worker renews its claims
     # every third of it, so it only bounds how long a killed worker's unsent rows wait.
     delivery_lease_seconds: float = 10.0

@@ -43,6 +43,7 @@ class Ctx:
     request_id: str | None = None
     user_agent: str | None = None
     principal: Principal | None = field(default=None)
+    session_id: str | None = None  # the caller's login session (the access token's `sid` claim)
 
     @property
     def settings(self) -> Settings:

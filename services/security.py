@@ -38,12 +38,15 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 class AccessClaims:
     user_id: int
     expires_at: datetime
+    session_id: str | None = None  # the refresh-token family it was issued with (devices, logout)
 
 
-def issue_access_token(key: str, issuer: str, user_id: int, minutes: int) -> tuple[str, datetime]:
+def issue_access_token(
+    key: str, issuer: str, user_id: int, minutes: int, session_id: str | None = None
+) -> tuple[str, datetime]:
     now = utcnow()
     expires = now + timedelta(minutes=minutes)
-    payload = {
+    payload: dict[str, object] = {
         "sub": str(user_id),
         "iss": issuer,
         "iat": int(now.timestamp()),
@@ -51,6 +54,8 @@ def issue_access_token(key: str, issuer: str, user_id: int, minutes: int) -> tup
         "jti": uuid.uuid4().hex,
         "typ": "access",
     }
+    if session_id:
+        payload["sid"] = session_id
     return jwt.encode(payload, key, algorithm=JWT_ALGORITHM), expires
 
 
@@ -69,7 +74,9 @@ def decode_access_token(key: str, issuer: str, token: str) -> AccessClaims:
         user_id = int(payload["sub"])
         if not 0 < user_id <= MAX_ID:  # a forged or foreign `sub` must not reach a bigint bind
             raise Unauthorized("auth.invalid_token")
-        return AccessClaims(user_id=user_id, expires_at=utcnow())
+        sid = payload.get("sid")
+        session_id = sid if isinstance(sid, str) and 0 < len(sid) <= 32 else None
+        return AccessClaims(user_id=user_id, expires_at=utcnow(), session_id=session_id)
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise Unauthorized("auth.invalid_token") from exc
 

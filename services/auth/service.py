@@ -10,6 +10,7 @@ from services.auth.schemas import LoginRequest, OtpSent, TokenPair, UserOut
 from services.auth.store import DbLoginStore, LoginStore, RedisLoginStore
 from services.errors import InvalidInput, RateLimited, ServiceUnavailable, Unauthorized
 from services.models import RefreshToken, User, utcnow
+from services.notifications.devices import unregister_session_devices
 from services.notifications.sms import SmsRejected, SmsRetryLater
 from services.phones import normalise_mobile
 from services.runtime import Ctx
@@ -135,7 +136,9 @@ async def _login_with_password(ctx: Ctx, phone: str, password: str) -> User:
 async def _issue_tokens(ctx: Ctx, user: User, family_id: str) -> TokenPair:
     s = ctx.settings
     assert user.id is not None
-    access, expires = issue_access_token(s.jwt_key(), s.jwt_issuer, user.id, s.access_token_minutes)
+    access, expires = issue_access_token(
+        s.jwt_key(), s.jwt_issuer, user.id, s.access_token_minutes, session_id=family_id
+    )
     raw_refresh = new_refresh_token()
     refresh_expires = utcnow() + timedelta(days=s.refresh_token_days)
     ctx.session.add(
@@ -190,6 +193,8 @@ async def logout(ctx: Ctx, raw_token: str) -> None:
     ).first()
     if token is not None and token.user_id == ctx.require_principal().user_id:
         await _revoke_family(ctx, token.family_id)
+        # The phone that logged out must stop getting this account's pushes.
+        await unregister_session_devices(ctx.session, token.user_id, token.family_id)
 
 
 async def _revoke_family(ctx: Ctx, family_id: str) -> None:

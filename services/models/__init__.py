@@ -17,6 +17,7 @@ from services.models.notifications import (
     Notification,
     NotificationFanout,
     NotificationPreference,
+    PushProvider,
     QuietHours,
 )
 from services.models.people import (
@@ -63,6 +64,7 @@ __all__ = [
     "NotificationPreference",
     "OtpChallenge",
     "PropertyCompany",
+    "PushProvider",
     "QuietHours",
     "RateLimitWindow",
     "RefreshToken",

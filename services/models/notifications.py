@@ -17,6 +17,15 @@ class Channel(StrEnum):
     sms = "sms"
 
 
+class PushProvider(StrEnum):
+    """Who carries a device's pushes: FCM (Google, abroad), JPush (mainland Android incl. the vendor
+    channels, HarmonyOS, iOS) or APNs directly (iOS)."""
+
+    fcm = "fcm"
+    jpush = "jpush"
+    apns = "apns"
+
+
 class DeliveryStatus(StrEnum):
     pending = "pending"
     sending = "sending"
@@ -28,10 +37,15 @@ class DeliveryStatus(StrEnum):
 
 class Device(SQLModel, table=True):
     __tablename__ = "device"
+    # A token is unique within its provider (an FCM and a JPush id never collide in meaning).
+    __table_args__ = (sa.UniqueConstraint("provider", "token"),)
     id: int | None = id_field()
     user_id: int = fk_field("user_account.id")
-    token: str = Field(max_length=512, unique=True)
+    token: str = Field(max_length=512)
     platform: str = Field(max_length=10)
+    provider: str = Field(default=PushProvider.fcm, max_length=10)
+    # The login session (refresh-token family) it was registered from: logout disables it.
+    session_id: str | None = Field(default=None, max_length=32, index=True)
     app_version: str | None = Field(default=None, max_length=40)
     created_at: datetime = created_at_field()
     last_seen_at: datetime = created_at_field()
@@ -71,6 +85,8 @@ class Delivery(SQLModel, table=True):
     user_id: int = fk_field("user_account.id", index=False)
     channel: str = Field(max_length=10)
     device_id: int | None = fk_field("device.id", nullable=True, index=False, ondelete="SET NULL")
+    # The push provider of the device (None for SMS): each provider is drained in its own lane.
+    provider: str | None = Field(default=None, max_length=10)
     status: str = Field(default=DeliveryStatus.pending, max_length=10)
     attempts: int = 0
     next_attempt_at: datetime = created_at_field()

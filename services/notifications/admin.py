@@ -24,6 +24,7 @@ class DeliveryOut(ResponseBody):
     user_id: int
     channel: str
     device_id: int | None
+    provider: str | None  # fcm / jpush / apns for pushes, None for SMS
     status: str
     attempts: int
     next_attempt_at: datetime
@@ -40,6 +41,7 @@ class RedriveIn(RequestBody):
 
 class RedriveOut(ResponseBody):
     requeued: int
+    by_provider: dict[str, int] = Field(default_factory=dict)  # "sms" for SMS deliveries
 
 
 async def list_deliveries(
@@ -61,8 +63,12 @@ async def list_deliveries(
 
 async def redrive(ctx: Ctx, body: RedriveIn) -> RedriveOut:
     access.require_platform_admin(ctx.require_principal())
-    count = await deliveries.redrive(ctx.session, body.ids)
+    by_provider = await deliveries.redrive_by_provider(ctx.session, body.ids)
+    count = sum(by_provider.values())
     await audit.record(
-        ctx, "delivery.redrive", "delivery", after={"ids": str(body.ids or "all"), "requeued": count}
+        ctx,
+        "delivery.redrive",
+        "delivery",
+        after={"ids": str(body.ids or "all"), "requeued": count, "by_provider": str(by_provider)},
     )
-    return RedriveOut(requeued=count)
+    return RedriveOut(requeued=count, by_provider=by_provider)

@@ -312,6 +312,18 @@ async def unread_counts(session: AsyncSession, user_ids: list[int]) -> dict[int,
     return {int(user_id): int(count) for user_id, count in rows}
 
 
+async def redrive_by_provider(session: AsyncSession, delivery_ids: list[int] | None = None) -> dict[str, int]:
+    """`redrive`, counted per provider ("sms" for SMS rows): what an admin put back, and where."""
+    d = Delivery.__table__  # type: ignore[attr-defined]
+    target = sa.func.coalesce(d.c.provider, d.c.channel)
+    stmt = sa.select(target, sa.func.count()).where(d.c.status == DeliveryStatus.dead)
+    if delivery_ids is not None:
+        stmt = stmt.where(d.c.id.in_(delivery_ids))
+    counts = {str(k): int(v) for k, v in (await session.execute(stmt.group_by(target))).all()}
+    await redrive(session, delivery_ids)
+    return counts
+
+
 async def redrive(session: AsyncSession, delivery_ids: list[int] | None = None) -> int:
     """Put dead letters back in the queue (all of them, or the listed ones)."""
     stmt = update(Delivery).where(col(Delivery.status) == DeliveryStatus.dead)

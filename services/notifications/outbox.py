@@ -189,6 +189,7 @@ _DELIVERY_COLUMNS = [
     "user_id",
     "channel",
     "device_id",
+    "provider",
     "status",
     "attempts",
     "next_attempt_at",
@@ -211,7 +212,8 @@ async def _insert_deliveries(session: AsyncSession, rows: Any) -> list[int]:
 async def _push_deliveries(
     session: AsyncSession, notification_ids: list[int], key: str, now: datetime
 ) -> list[int]:
-    """One push delivery per enabled device of each notification's recipient, due now."""
+    """One push delivery per enabled device of each notification's recipient, due now, carrying the
+    device's provider (the worker picks the channel, and the lane, from it)."""
     n = Notification.__table__  # type: ignore[attr-defined]
     d = Device.__table__  # type: ignore[attr-defined]
     at = sa.literal(now, sa.DateTime(timezone=True))
@@ -221,6 +223,7 @@ async def _push_deliveries(
             n.c.user_id,
             sa.literal(Channel.push.value, sa.String()),
             d.c.id,
+            d.c.provider,
             sa.literal(DeliveryStatus.pending.value, sa.String()),
             sa.literal(0, sa.Integer()),
             at,
@@ -246,6 +249,7 @@ async def _sms_deliveries(
         n.c.user_id,
         sa.literal(Channel.sms.value, sa.String()),
         sa.null(),
+        sa.null(),
         sa.literal(DeliveryStatus.pending.value, sa.String()),
         sa.literal(0, sa.Integer()),
         at,
@@ -265,24 +269,24 @@ async def _special_deliveries(
 ) -> list[int]:
     """Non-critical items for recipients with quiet hours (due when the window ends) or a muted push
     channel (no push), row by row: few people set either."""
-    devices: dict[int, list[int]] = defaultdict(list)
-    for device_id, user_id in (
+    devices: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for device_id, user_id, provider in (
         await session.exec(
-            select(Device.id, Device.user_id).where(
+            select(Device.id, Device.user_id, Device.provider).where(
                 _in(session, col(Device.user_id), [uid for _, uid in inserted]),
                 col(Device.disabled_at).is_(None),
             )
         )
     ).all():
-        devices[user_id].append(device_id or 0)
+        devices[user_id].append((device_id or 0, provider))
     deliveries = []
     for notification_id, user_id in inserted:
         if user_id in muted:
             continue
         due = quiet_window_end(now, quiet[user_id]) if user_id in quiet else now
-        for device_id in devices.get(user_id, []):
+        for device_id, provider in devices.get(user_id, []):
             deliveries.append(
-                _delivery(notification_id, user_id, Channel.push, device_id, due, dedupe_key, now)
+                _delivery(notification_id, user_id, Channel.push, device_id, due, dedupe_key, now, provider)
             )
     dtable = Delivery.__table__  # type: ignore[attr-defined]
     new_ids: list[int] = []
@@ -309,6 +313,7 @@ def _delivery(
     due: datetime,
     key: str,
     now: datetime,
+    provider: str | None = None,
 ) -> dict[str, Any]:
     target = f"d{device_id}" if device_id else "sms"
     return {
@@ -316,6 +321,7 @@ def _delivery(
         "user_id": user_id,
         "channel": channel.value,
         "device_id": device_id,
+        "provider": provider,
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": due,

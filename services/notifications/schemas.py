@@ -30,15 +30,31 @@ class ReadAllResult(ResponseBody):
     marked: int
 
 
+PROVIDERS = ("fcm", "jpush", "apns")
+
+
 class DeviceIn(RequestBody):
-    token: Text = Field(min_length=20, max_length=512, pattern=r"^[A-Za-z0-9_:\-\.]+$")
-    platform: Literal["android", "ios"]
+    """The token's shape is checked per provider in services.notifications.devices (stable codes)."""
+
+    token: Text = Field(
+        min_length=1,
+        max_length=512,
+        description="The provider's token: FCM registration token, JPush registration id, or the "
+        "APNs device token (64 hex digits)",
+    )
+    platform: Literal["android", "ios", "harmonyos"]
+    # A plain string in the model so that an unknown provider answers `device.unknown_provider`;
+    # the schema still lists the accepted values.
+    provider: Line = Field(
+        default="fcm", min_length=1, max_length=20, json_schema_extra={"enum": list(PROVIDERS)}
+    )
     app_version: Text | None = Field(default=None, max_length=40)
 
 
 class DeviceOut(ResponseBody):
     id: int
     platform: str
+    provider: str
     app_version: str | None
     created_at: datetime
     last_seen_at: datetime

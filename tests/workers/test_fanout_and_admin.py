@@ -128,8 +128,9 @@ async def test_dead_letters_listed_and_redriven_by_platform_admin(
     assert r.status_code == 200, r.text
     [item] = [i for i in r.json()["items"] if i["id"] == claimed.id]
     assert item["last_error"].startswith("INVALID_ARGUMENT") and item["category"] == "ticket"
+    assert item["provider"] == "fcm"  # a device added without a provider is an FCM device
     r = await client.post("/v1/admin/deliveries/redrive", json={"ids": [claimed.id]}, headers=f.auth(admin))
-    assert r.json() == {"requeued": 1}
+    assert r.json() == {"requeued": 1, "by_provider": {"fcm": 1}}
     row = await db.get(Delivery, claimed.id)
     assert row is not None
     await db.refresh(row)
