@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format fuzz faults bench bench-areas install clean
+.PHONY: run test lint format fuzz faults bench bench-areas bench-push install clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required"; exit 1; }
@@ -44,6 +44,11 @@ format: $(STAMP)
 ## S1–S8 beside the bare-FastAPI ceiling, the asyncpg floor and django-helpdesk (needs PostgreSQL + Redis)
 bench: $(STAMP)
 	$(BIN)/python bench/harness.py $(BENCH_ARGS)
+
+## S6's push workers only, one per provider (FCM, APNs, JPush) against the 50 ms stand-in, one table
+PUSH_N ?= 5000
+bench-push: $(STAMP)
+	$(BIN)/python bench/push_bench.py --n $(PUSH_N) --h2c --skip-ceiling --provider fcm --provider apns --provider jpush
 
 ## The per-area deep dives (bench/*_bench.py), each writing its own section of docs/benchmarks.md
 bench-areas: $(STAMP)
