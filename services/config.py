@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     jpush_timeout_seconds: float = 10.0  # per request (connect and read)
     jpush_concurrency: int = 8  # requests in flight per worker process (the SDK is synchronous: threads)
     jpush_apns_production: bool = True  # iOS through JPush: production or sandbox APNs
+    # Drains one provider may occupy at once per worker (its lane): an outage of one provider holds
+    # at most this many, the others' deliveries keep going out (workers/channels/registry.py).
+    push_lane_batches: int = 2
     # A claimed delivery is re-claimable after this (crashed worker); a live worker renews its claims
     # every third of it, so it only bounds how long a killed worker's unsent rows wait.
     delivery_lease_seconds: float = 10.0

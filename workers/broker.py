@@ -21,6 +21,7 @@ from taskiq_redis import RedisStreamBroker
 from services.bootstrap import Resources
 from services.config import Settings
 from workers.channels.push import PushChannel
+from workers.channels.registry import PushRegistry
 from workers.outage import Outage
 from workers.tasks.deliveries import DrainStats, drain_once
 
@@ -35,7 +36,7 @@ REDIS_BACKOFF_CAP = 10.0
 @dataclass
 class WorkerState:
     resources: Resources
-    push: PushChannel
+    push: PushChannel | PushRegistry  # a registry picks the channel (and lane) per provider
     totals: DrainStats = field(default_factory=DrainStats)
     # Set when the worker is asked to stop: drains claim nothing more and start no new sends.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)

@@ -24,6 +24,7 @@ from services.notifications.devices import prune_stale
 from workers import jobs
 from workers.broker import WorkerState, attach, kick
 from workers.channels.push import LogPushChannel, PushChannel
+from workers.channels.registry import build_registry
 from workers.jobs import LocalFanouts
 from workers.outage import Outage
 from workers.tasks import duty as duty_tasks
@@ -68,6 +69,7 @@ JOBS: list[PeriodicJob] = [
 
 
 def build_push_channel(resources: Resources) -> PushChannel:
+    """The FCM channel alone (benchmarks); workers use `build_registry` (every provider)."""
     settings = resources.runtime.settings
     if settings.fcm_credentials:
         from workers.channels.fcm import FcmChannel
@@ -160,7 +162,9 @@ async def run_worker(resources: Resources, broker: AsyncBroker, stop: asyncio.Ev
     nothing more and start no new sends, claims not yet sent are released at once, and the sends in
     flight are answered and recorded. Only what is still waiting for the provider after the grace
     period is cut off (its claim is released and it is retried: it may arrive twice)."""
-    state = WorkerState(resources=resources, push=build_push_channel(resources))
+    registry = build_registry(resources.runtime.settings)
+    log.info("push channels: %s", registry.describe())
+    state = WorkerState(resources=resources, push=registry)
     attach(broker, state)
     # The in-memory broker runs each kicked task itself; only a real broker needs a receiver.
     in_memory = isinstance(broker, InMemoryBroker)
@@ -197,4 +201,8 @@ async def run_worker(resources: Resources, broker: AsyncBroker, stop: asyncio.Ev
             await broker.wait_all()
         await broker.shutdown()
         executor.shutdown(wait=False)
+        try:
+            await registry.aclose()
+        except Exception as exc:  # closing the SDK clients must not fail a clean stop
+            log.warning("closing the push channels failed: %s", exc)
         log.info("worker stopped")

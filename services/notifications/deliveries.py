@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.models import Delivery, DeliveryStatus, Device, Notification, User, utcnow
+from services.models import Channel, Delivery, DeliveryStatus, Device, Notification, User, utcnow
 
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=10)
@@ -34,6 +34,7 @@ class ClaimedDelivery:
     channel: str
     user_id: int
     device_id: int | None
+    provider: str | None
     token: str | None
     platform: str | None
     phone: str
@@ -52,8 +53,10 @@ async def claim_due(
     now: datetime | None = None,
     ids: list[int] | None = None,
     lease: timedelta = LEASE,
+    skip_providers: Collection[str] = (),
 ) -> list[ClaimedDelivery]:
-    """Claim up to `limit` due rows for `lease` (after which a crashed worker's rows are due again)."""
+    """Claim up to `limit` due rows for `lease` (after which a crashed worker's rows are due again).
+    Push rows of `skip_providers` (whose lane in this worker is full) are left for later."""
     now = now or utcnow()
     d = Delivery.__table__  # type: ignore[attr-defined]
     due = (
@@ -73,6 +76,14 @@ async def claim_due(
     )
     if ids is not None:
         due = due.where(d.c.id.in_(ids))
+    if skip_providers:
+        due = due.where(
+            sa.or_(
+                d.c.channel != Channel.push,
+                d.c.provider.is_(None),
+                d.c.provider.not_in(sorted(skip_providers)),
+            )
+        )
     claimed = (
         await session.execute(
             sa.update(d)
@@ -103,6 +114,7 @@ async def claim_due(
             channel=dl.channel,
             user_id=dl.user_id,
             device_id=dl.device_id,
+            provider=dl.provider,
             token=token,
             platform=platform,
             phone=phone,

@@ -1,5 +1,6 @@
 """Drain due deliveries: claim a batch, send outside any transaction, record each outcome as it
-arrives (workers.tasks.outcomes says when a duplicate is still possible)."""
+arrives (workers.tasks.outcomes says when a duplicate is still possible). Each push goes through its
+device's provider (workers.channels.registry), the providers of one batch at once, each in its lane."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from datetime import datetime, timedelta
 
 from services.bootstrap import Resources
 from services.db import transaction
-from services.models import utcnow
+from services.models import PushProvider, utcnow
 from services.notifications import deliveries as q
 from services.notifications.sms import SmsRejected, SmsRetryLater
-from workers.channels.push import Push, PushChannel, PushOutcome
+from workers.channels.push import OutcomeSink, Push, PushChannel, PushOutcome
+from workers.channels.registry import PushRegistry
 from workers.tasks.outcomes import OutcomeRecorder
 
 log = logging.getLogger("linli.deliveries")
@@ -34,22 +36,52 @@ class DrainStats:
 
 async def drain_once(
     resources: Resources,
-    push: PushChannel,
+    push: PushChannel | PushRegistry,
     limit: int = BATCH,
     ids: list[int] | None = None,
     stopping: asyncio.Event | None = None,
 ) -> DrainStats:
     """Claim due rows (of `ids`, if given), send them, and record each outcome as it arrives (see
-    workers.tasks.outcomes). Once `stopping` is set, nothing more is claimed or started."""
+    workers.tasks.outcomes). Once `stopping` is set, nothing more is claimed or started. A single
+    channel carries every provider; a registry picks one per provider and skips full lanes."""
     stats = DrainStats()
     if stopping is not None and stopping.is_set():
         return stats  # the rows stay due for another worker (the broker message is acknowledged)
+    registry = push if isinstance(push, PushRegistry) else PushRegistry.single(push)
+    # Lanes are taken before the claim (no await in between): a provider whose lane is full keeps
+    # its rows in the database for a later drain.
+    lanes, full = registry.reserve(_known_providers(registry))
+    try:
+        return await _drain(resources, registry, lanes, full, stats, limit, ids, stopping)
+    finally:
+        for provider in lanes:
+            registry.release(provider)
+
+
+def _known_providers(registry: PushRegistry) -> list[str]:
+    return sorted({p.value for p in PushProvider} | set(registry.channels))
+
+
+async def _drain(
+    resources: Resources,
+    registry: PushRegistry,
+    lanes: list[str],
+    full: list[str],
+    stats: DrainStats,
+    limit: int,
+    ids: list[int] | None,
+    stopping: asyncio.Event | None,
+) -> DrainStats:
     settings = resources.runtime.settings
     lease = timedelta(seconds=settings.delivery_lease_seconds)
     async with resources.sessionmaker() as session, transaction(session):
-        claimed = await q.claim_due(session, limit, ids=ids, lease=lease)
+        claimed = await q.claim_due(session, limit, ids=ids, lease=lease, skip_providers=full)
         badges = await q.unread_counts(session, sorted({c.user_id for c in claimed if c.channel == "push"}))
     stats.claimed = len(claimed)
+    present = {c.provider or PushProvider.fcm.value for c in claimed if c.channel == "push"}
+    for provider in [p for p in lanes if p not in present]:  # lanes this batch does not need
+        registry.release(provider)
+        lanes.remove(provider)
     if not claimed:
         return stats
 
@@ -69,7 +101,7 @@ async def drain_once(
             recorder.finish(c, _push_values(c, o, stats, utcnow()))
 
     try:
-        pushes: list[Push] = []
+        pushes: dict[str, list[Push]] = {}
         for c in claimed:
             if c.channel != "push":
                 continue
@@ -77,7 +109,7 @@ async def drain_once(
                 recorder.finish(c, q.skipped_values("device_gone"))
                 stats.skipped += 1
                 continue
-            pushes.append(
+            pushes.setdefault(c.provider or PushProvider.fcm.value, []).append(
                 Push(
                     delivery_id=c.id,
                     token=c.token,
@@ -100,10 +132,37 @@ async def drain_once(
                 continue
             await _send_sms(resources, c, recorder, stats)
         if pushes:
-            await push.send(pushes, on_outcome=on_outcome, stop=stopping)
+            # The providers at once: a slow one delays only its own outcomes (each is recorded as
+            # it arrives), and frees its lane when it is done.
+            await asyncio.gather(
+                *(
+                    _send_lane(registry, provider, batch, on_outcome, stopping, lanes)
+                    for provider, batch in sorted(pushes.items())
+                )
+            )
     finally:
         await recorder.close()
     return stats
+
+
+async def _send_lane(
+    registry: PushRegistry,
+    provider: str,
+    batch: list[Push],
+    on_outcome: OutcomeSink,
+    stopping: asyncio.Event | None,
+    lanes: list[str],
+) -> None:
+    try:
+        await registry.channel_for(provider).send(batch, on_outcome=on_outcome, stop=stopping)
+    except Exception:  # a channel bug must not lose the other providers' outcomes
+        log.exception("push channel %s failed on a batch of %d", provider, len(batch))
+        for p in batch:
+            on_outcome(PushOutcome(p.delivery_id, "retry", error_code="CHANNEL_ERROR", detail=provider))
+    finally:
+        if provider in lanes:  # free the lane now, not when the slowest provider of the drain is done
+            registry.release(provider)
+            lanes.remove(provider)
 
 
 async def _send_sms(

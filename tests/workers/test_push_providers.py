@@ -1,0 +1,235 @@
+"""Channel choice per device: each delivery goes through its device's provider (the real
+firebase-admin and jpush SDKs against their loopback stand-ins), and each provider drains in its own
+lane, so a JPush outage does not hold up FCM."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.bootstrap import Resources
+from services.config import Settings
+from services.db import session_factory
+from services.models import Delivery, Device, Notification, User
+from services.notifications.catalog import register_templates
+from services.notifications.outbox import notify
+from services.notifications.sms import LogSmsProvider
+from services.runtime import Runtime
+from tests import factories as f
+from tests.conftest import App
+from tests.workers.fcm_standin import FcmStandIn
+from tests.workers.jpush_standin import JPushStandIn
+from workers.channels.fcm import FcmChannel
+from workers.channels.jpush import JPushChannel, JPushSettings
+from workers.channels.registry import PushRegistry, build_registry
+from workers.tasks.deliveries import drain_once
+
+register_templates({"test.lanes": (("工单进度", "第 {n} 条"), ("Ticket", "Number {n}"))})
+
+KEY, SECRET = "linli-jpush-key", "linli-jpush-secret"
+PIXEL = "fcm-pixel-" + "p" * 40 + ":APA91b" + "q" * 30
+HUAWEI = "1a0018970a9b2fe0a22"
+
+
+@pytest.fixture
+def jstandin() -> Iterator[JPushStandIn]:
+    with JPushStandIn(app_key=KEY, master_secret=SECRET, hang_seconds=4) as server:
+        yield server
+
+
+def _jpush(server: JPushStandIn, timeout: float = 5.0) -> JPushChannel:
+    return JPushChannel(JPushSettings(KEY, SECRET, base_url=server.base_url, timeout_seconds=timeout))
+
+
+def _registry(fcm: FcmChannel, jpush: JPushChannel, lane_batches: int = 2) -> PushRegistry:
+    return PushRegistry(
+        channels={"fcm": fcm, "jpush": jpush}, live={"fcm": True, "jpush": True}, lane_batches=lane_batches
+    )
+
+
+async def test_a_resident_gets_a_ticket_update_on_each_of_their_phones(
+    db: AsyncSession,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    app: App,
+    channel: FcmChannel,
+    standin: FcmStandIn,
+    jstandin: JPushStandIn,
+) -> None:
+    w = await f.ticket_world(db)
+    h = f.auth(w.resident)
+    for body in (
+        {"token": PIXEL, "platform": "android", "provider": "fcm"},  # an old Pixel with Google services
+        {"token": HUAWEI, "platform": "harmonyos", "provider": "jpush"},  # a Huawei phone
+    ):
+        r = await app.client.post("/v1/devices", json=body, headers=h)
+        assert r.status_code == 201, r.text
+    ticket = await f.file_ticket(app.client, w)
+    r = await f.act(app.client, w.manager, ticket, "accept")
+    assert r.status_code == 200, r.text
+    await db.commit()
+
+    jpush = _jpush(jstandin)
+    resources = Resources(engine=engine, sessionmaker=sessionmaker, runtime=app.runtime)
+    stats = await drain_once(resources, _registry(channel, jpush))
+    assert stats.sent == 2, stats
+
+    rows = (await db.exec(select(Delivery).where(Delivery.user_id == w.resident.id))).all()
+    for row in rows:
+        await db.refresh(row)
+    assert sorted((d.provider, d.status) for d in rows) == [("fcm", "sent"), ("jpush", "sent")]
+    by_provider = {d.provider: d for d in rows}
+    [fcm_seen] = standin.requests_for(PIXEL)
+    [jpush_seen] = jstandin.requests_for(HUAWEI)
+    inbox = (await db.exec(select(Notification).where(Notification.user_id == w.resident.id))).one()
+    assert fcm_seen.message["notification"]["title"] == inbox.title
+    hmos = jpush_seen.body["notification"]["hmos"]
+    assert (hmos["title"], hmos["alert"]) == (inbox.title, inbox.body)
+    assert hmos["extras"]["notification_id"] == str(inbox.id)
+    assert hmos["badge_set_num"] == 1  # the unread count
+    assert by_provider["jpush"].provider_message_id == jpush_seen_msg_id(jstandin)
+    await jpush.aclose()
+
+
+def jpush_seen_msg_id(server: JPushStandIn) -> str:
+    # The stand-in numbers its msg_ids from 18100000001: the first push of a fresh stand-in.
+    assert len(server.requests) == 1
+    return "18100000001"
+
+
+def test_registry_falls_back_to_the_log_channel_for_unconfigured_providers(settings: Settings) -> None:
+    registry = build_registry(settings.model_copy(update={"fcm_credentials": None, "jpush_app_key": None}))
+    assert registry.describe() == {"fcm": "log only", "jpush": "log only", "apns": "log only"}
+    assert registry.channel_for("jpush") is registry.fallback
+    live = build_registry(
+        settings.model_copy(
+            update={"jpush_app_key": "k", "jpush_master_secret": SecretStr(SECRET), "fcm_credentials": None}
+        )
+    )
+    assert live.describe()["jpush"] == "live"
+    assert isinstance(live.channel_for("jpush"), JPushChannel)
+    assert live.channel_for("fcm") is live.fallback
+
+
+# --- lanes: committed rows, several drains at once ------------------------------------------------
+
+
+@pytest.fixture
+async def committed(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Resources]:
+    resources = Resources(
+        engine=engine,
+        sessionmaker=session_factory(engine),
+        runtime=Runtime(settings=settings.model_copy(update={"redis_url": None}), sms=LogSmsProvider(None)),
+    )
+    made: list[int] = []
+    resources.made_users = made  # type: ignore[attr-defined]
+    yield resources
+    async with resources.unit() as session:
+        for stmt in (
+            delete(Delivery).where(col(Delivery.user_id).in_(made)),
+            delete(Notification).where(col(Notification.user_id).in_(made)),
+            delete(Device).where(col(Device.user_id).in_(made)),
+            delete(User).where(col(User.id).in_(made)),
+        ):
+            await session.execute(stmt)
+
+
+async def _two_phones(resources: Resources, fcm_token: str, jpush_token: str) -> int:
+    async with resources.unit() as session:
+        u = await f.user(session)
+        assert u.id is not None
+        session.add(Device(user_id=u.id, token=fcm_token, platform="android", provider="fcm"))
+        session.add(Device(user_id=u.id, token=jpush_token, platform="android", provider="jpush"))
+    resources.made_users.append(u.id)  # type: ignore[attr-defined]
+    return u.id
+
+
+async def _notify(resources: Resources, user_id: int, n: int) -> None:
+    async with resources.unit() as session:
+        await notify(session, [user_id], "ticket", "test.lanes", {"n": n}, f"lanes:{user_id}:{n}")
+
+
+async def _rows(resources: Resources, user_id: int) -> list[Delivery]:
+    async with resources.sessionmaker() as session:
+        stmt = (
+            select(Delivery)
+            .where(Delivery.user_id == user_id)
+            .order_by(col(Delivery.notification_id), col(Delivery.provider))
+        )
+        return list((await session.exec(stmt)).all())
+
+
+async def _status_of(resources: Resources, user_id: int) -> list[tuple[str | None, str]]:
+    return [(d.provider, d.status) for d in await _rows(resources, user_id)]
+
+
+async def _wait(
+    resources: Resources, user_id: int, want: list[tuple[str | None, str]], seconds: float
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (got := await _status_of(resources, user_id)) != want:
+        assert loop.time() < deadline, got
+        await asyncio.sleep(0.05)
+
+
+async def test_a_hanging_jpush_does_not_hold_up_fcm(
+    committed: Resources, channel: FcmChannel, standin: FcmStandIn, jstandin: JPushStandIn
+) -> None:
+    fcm_token, jpush_token = "fcm-lane-hang-" + "a" * 30, "1a0018970a9b2fe0b01"
+    user_id = await _two_phones(committed, fcm_token, jpush_token)
+    jstandin.behave(None, "hang")
+    jpush = _jpush(jstandin, timeout=2.0)
+    registry = _registry(channel, jpush, lane_batches=1)
+    await _notify(committed, user_id, 1)
+
+    first = asyncio.create_task(drain_once(committed, registry))
+    # FCM's answer is recorded while JPush is still hanging in the same drain.
+    await _wait(committed, user_id, [("fcm", "sent"), ("jpush", "sending")], seconds=10)
+    assert not first.done()
+    assert len(standin.requests_for(fcm_token)) == 1
+
+    # Meanwhile the JPush lane is full: a second drain sends the new FCM push and leaves JPush's row.
+    await _notify(committed, user_id, 2)
+    second = await asyncio.wait_for(drain_once(committed, registry), timeout=10)
+    assert not first.done()
+    assert (second.claimed, second.sent) == (1, 1)
+    statuses = await _status_of(committed, user_id)
+    assert statuses == [("fcm", "sent"), ("jpush", "sending"), ("fcm", "sent"), ("jpush", "pending")]
+
+    stats = await first
+    assert stats.retried == 1  # the hang timed out: retried later, the device kept
+    rows = await _rows(committed, user_id)
+    assert rows[1].status == "failed" and "CONNECTION" in (rows[1].last_error or "")
+    # JPush is back: the row the full lane left behind goes out with the next drain.
+    jstandin.behave(None, "ok")
+    third = await drain_once(committed, registry)
+    assert (third.claimed, third.sent) == (1, 1)
+    assert [d.status for d in await _rows(committed, user_id)] == ["sent", "failed", "sent", "sent"]
+    assert len(standin.requests_for(fcm_token)) == 2  # each FCM push exactly once
+    async with committed.sessionmaker() as session:
+        device = (await session.exec(select(Device).where(Device.token == jpush_token))).one()
+    assert device.disabled_at is None
+    await jpush.aclose()
+
+
+async def test_jpush_503_fails_its_own_rows_only(
+    committed: Resources, channel: FcmChannel, standin: FcmStandIn, jstandin: JPushStandIn
+) -> None:
+    fcm_token, jpush_token = "fcm-lane-503-" + "b" * 30, "1a0018970a9b2fe0b02"
+    user_id = await _two_phones(committed, fcm_token, jpush_token)
+    jstandin.behave(None, "server_error")
+    jpush = _jpush(jstandin)
+    await _notify(committed, user_id, 1)
+    stats = await drain_once(committed, _registry(channel, jpush))
+    assert (stats.sent, stats.retried) == (1, 1)
+    rows = await _rows(committed, user_id)
+    assert [(d.provider, d.status) for d in rows] == [("fcm", "sent"), ("jpush", "failed")]
+    assert rows[1].next_attempt_at > rows[0].next_attempt_at and "1000" in (rows[1].last_error or "")
+    await jpush.aclose()

@@ -1,0 +1,122 @@
+"""Which push channel carries which provider's devices, and a lane per provider.
+
+A worker process builds one `PushRegistry` at start-up: FCM when LINLI_FCM_CREDENTIALS is set, JPush
+when LINLI_JPUSH_APP_KEY and LINLI_JPUSH_MASTER_SECRET are, APNs when LINLI_APNS_* is (its channel
+lives in workers/channels/apns.py); a provider that is not configured falls back to the in-app-only
+log channel, as FCM always did.
+
+Lanes: each provider may occupy at most `lane_batches` drains of this worker at once. A drain takes a
+lane for every provider that has one free *before* it claims, and claims no rows of a provider whose
+lane is full: those stay due in the database (the sweeper kicks them again), so a provider that hangs
+or fails slowly ties up its own lane only and the other providers' deliveries keep going out.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from services.config import Settings
+from services.models import PushProvider
+from workers.channels.push import LogPushChannel, PushChannel
+
+log = logging.getLogger("linli.push")
+DEFAULT_LANE_BATCHES = 2  # the worker's receiver runs 4 drains at once: an outage holds at most 2
+
+
+@dataclass
+class Lane:
+    capacity: int | None  # None: unbounded (a single channel for everything, as before lanes)
+    busy: int = 0
+
+    @property
+    def full(self) -> bool:
+        return self.capacity is not None and self.busy >= self.capacity
+
+
+@dataclass
+class PushRegistry:
+    channels: Mapping[str, PushChannel]
+    live: Mapping[str, bool] = field(default_factory=dict)  # configured (True) or the log fallback
+    fallback: PushChannel = field(default_factory=LogPushChannel)
+    lane_batches: int | None = DEFAULT_LANE_BATCHES
+    lanes: dict[str, Lane] = field(default_factory=dict)
+
+    @classmethod
+    def single(cls, channel: PushChannel) -> PushRegistry:
+        """Every provider through one channel, no lane limit (tests, benchmarks, the old behaviour)."""
+        return cls(channels={}, fallback=channel, lane_batches=None)
+
+    def channel_for(self, provider: str | None) -> PushChannel:
+        return self.channels.get(provider or PushProvider.fcm, self.fallback)
+
+    def lane(self, provider: str) -> Lane:
+        if provider not in self.lanes:
+            self.lanes[provider] = Lane(self.lane_batches)
+        return self.lanes[provider]
+
+    def reserve(self, providers: Iterable[str]) -> tuple[list[str], list[str]]:
+        """Take a lane of each provider that has one free: (taken, full). No await inside, so two
+        drains of one worker never both take the last slot."""
+        taken, full = [], []
+        for p in providers:
+            lane = self.lane(p)
+            if lane.full:
+                full.append(p)
+            else:
+                lane.busy += 1
+                taken.append(p)
+        return taken, full
+
+    def release(self, provider: str) -> None:
+        lane = self.lane(provider)
+        lane.busy = max(0, lane.busy - 1)
+
+    def describe(self) -> dict[str, str]:
+        """provider → "live" or "log only" (for `linli doctor`)."""
+        return {p.value: "live" if self.live.get(p.value) else "log only" for p in PushProvider}
+
+    async def aclose(self) -> None:
+        for channel in {id(c): c for c in self.channels.values()}.values():
+            close = getattr(channel, "aclose", None)
+            if close is not None:
+                await close()
+
+
+def configured_providers(settings: Settings) -> dict[str, bool]:
+    """Which providers have their settings (no network, no SDK loaded): for the doctor and /readyz."""
+    apns = getattr(settings, "apns_key_id", None) or getattr(settings, "apns_key_file", None)
+    return {
+        PushProvider.fcm.value: bool(settings.fcm_credentials),
+        PushProvider.jpush.value: bool(settings.jpush_app_key and settings.jpush_master_secret),
+        PushProvider.apns.value: bool(apns),
+    }
+
+
+def build_registry(settings: Settings) -> PushRegistry:
+    channels: dict[str, PushChannel] = {}
+    wanted = configured_providers(settings)
+    if wanted[PushProvider.fcm]:
+        from workers.channels.fcm import FcmChannel
+
+        channels[PushProvider.fcm] = FcmChannel(settings)
+    if wanted[PushProvider.jpush]:
+        from workers.channels.jpush import JPushChannel
+
+        channels[PushProvider.jpush] = JPushChannel(settings)
+    if wanted[PushProvider.apns]:
+        # --- APNs slot (helper 2's workers/channels/apns.py: ApnsChannel(settings)) ---------------
+        # Imported lazily so a build without that module, or without its SDK, still starts: APNs
+        # devices then fall back to the log channel and `linli doctor` says so.
+        try:
+            module = importlib.import_module("workers.channels.apns")
+            channels[PushProvider.apns] = module.ApnsChannel(settings)
+        except ImportError as exc:
+            log.error("APNs is configured but its channel cannot be loaded: %s", exc)
+    live = {p.value: p.value in channels for p in PushProvider}
+    return PushRegistry(channels=channels, live=live, lane_batches=max(1, settings.push_lane_batches))
+
+
+__all__ = ["DEFAULT_LANE_BATCHES", "Lane", "PushRegistry", "build_registry", "configured_providers"]
