@@ -71,6 +71,8 @@ DB_NAME = os.environ.get("BENCH_PUSH_DB", "linli_bench_push")
 PG = "postgres@127.0.0.1:5432"
 DB_URL = f"postgresql+asyncpg://{PG}/{DB_NAME}"
 REDIS_URL = os.environ.get("BENCH_PUSH_REDIS", "redis://127.0.0.1:6379/8")
+# The worker's LINLI_PUSH_LANE_BATCHES ("" = its default, as deployed); --lane-batches sets it.
+LANE_BATCHES = ""
 PROJECT = "linli-bench"
 SEND_PATH = f"/v1/projects/{PROJECT}/messages:send"
 KICK_BATCH = 500  # services.notifications.relay.KICK_BATCH
@@ -315,6 +317,8 @@ async def drain(
     resources = build_resources(settings)
     broker = make_broker(settings)
     extra = provider_env(provider, standin, tmp)
+    if LANE_BATCHES:
+        extra["LINLI_PUSH_LANE_BATCHES"] = LANE_BATCHES
     env = fcm_worker_env(DB_URL, REDIS_URL, standin.base_url, PROJECT, tmp, **extra)
     procs: list[subprocess.Popen[bytes]] = []
     prof_out = tmp / f"worker-{label}.prof"
@@ -555,7 +559,14 @@ def main() -> None:
     parser.add_argument(
         "--provider", action="append", choices=["fcm", "apns", "jpush"], help="repeatable; default fcm"
     )
+    parser.add_argument(
+        "--lane-batches",
+        default="",
+        help="LINLI_PUSH_LANE_BATCHES for the worker (default: its own, as deployed)",
+    )
     args = parser.parse_args()
+    global LANE_BATCHES
+    LANE_BATCHES = args.lane_batches
     tmp = Path(tempfile.mkdtemp(prefix="push-bench-"))
     print(f"logs in {tmp}", flush=True)
     rows: list[list[str]] = []
