@@ -112,6 +112,17 @@ def _safe_url() -> str:
     return make_url(get_settings().database_url).render_as_string(hide_password=True)
 
 
+@cli.command()
+def doctor() -> None:
+    """Which push channels are live (FCM, JPush, APNs) and which fall back to the in-app inbox."""
+    from workers.channels.registry import doctor_report
+
+    settings = get_settings()
+    report = asyncio.run(doctor_report(settings))
+    out = {"push": report, "sms": settings.sms_provider, "database": _safe_url()}
+    sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
 @cli.command("seed-demo")
 def seed_demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the accounts as JSON")] = False,

@@ -23,7 +23,10 @@ from services.notifications.sms import LogSmsProvider
 from services.runtime import Runtime
 from tests import factories as f
 from tests.conftest import App
+from tests.workers.jpush_standin import JPushStandIn
+from workers.channels.jpush import JPushChannel, JPushSettings
 from workers.channels.push import LogPushChannel, OutcomeSink, Push, PushOutcome
+from workers.channels.registry import PushRegistry
 from workers.tasks.deliveries import drain_once
 
 pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
@@ -188,13 +191,14 @@ async def live(engine: AsyncEngine, app: App) -> AsyncIterator[Resources]:
         await session.execute(sa.delete(User).where(col(User.id).in_(made)))
 
 
-async def _recipients(resources: Resources, tokens: list[str], key: str) -> None:
+async def _recipients(resources: Resources, tokens: list[str], key: str, provider: str = "fcm") -> None:
     async with resources.sessionmaker() as session, session.begin():
         users = [User(phone=f"+8613{random.randrange(10**9):09d}", name="q", locale="en") for _ in tokens]
         session.add_all(users)
         await session.flush()
         session.add_all(
-            Device(user_id=u.id or 0, token=t, platform="android") for u, t in zip(users, tokens, strict=True)
+            Device(user_id=u.id or 0, token=t, platform="android", provider=provider)
+            for u, t in zip(users, tokens, strict=True)
         )
     resources.made_users.extend(u.id or 0 for u in users)  # type: ignore[attr-defined]
     for u, token in zip(users, tokens, strict=True):
@@ -276,3 +280,34 @@ async def test_stopping_releases_the_claims_it_will_not_send(live: Resources) ->
         again = await q.claim_due(session, 10, ids=ids)  # due at once, not after delivery_lease_seconds
     assert sorted(c.token or "" for c in again) == tokens[1:]
     assert {c.attempts for c in again} == {1}
+
+
+async def test_stopping_a_jpush_drain_releases_what_it_did_not_start(live: Resources) -> None:
+    """The same stop through the real JPush channel (one SDK thread): the push in flight is answered
+    and recorded, the ones still waiting for a thread are released with their attempt undone."""
+    tokens = [f"1a00189{i}0a9b2fe0a22" for i in range(3)]
+    await _recipients(live, tokens, "q:jstop", provider="jpush")
+    ids = await _ids(live, tokens)
+    stopping = asyncio.Event()
+    with JPushStandIn(app_key="k", master_secret="s") as server:
+        for token in tokens:
+            server.behave(token, "ok", delay_ms=1500)
+        channel = JPushChannel(JPushSettings("k", "s", base_url=server.base_url, concurrency=1))
+        draining = asyncio.create_task(
+            drain_once(live, PushRegistry({"jpush": channel}), ids=ids, stopping=stopping)
+        )
+        for _ in range(200):  # claimed: the first request goes out, the others wait for the thread
+            if {st for st, _ in (await _states(live, tokens)).values()} == {"sending"}:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.4)  # well inside the first answer's 1.5 s
+        stopping.set()
+        stats = await draining
+        await channel.aclose()
+        assert (stats.sent, stats.released) == (1, 2)
+        assert len(server.requests) == 1
+    states = await _states(live, tokens)
+    assert sorted(states.values()) == [("sending", 0), ("sending", 0), ("sent", 1)]
+    async with live.sessionmaker() as session, session.begin():
+        again = await q.claim_due(session, 10, ids=ids)  # due at once, not after the lease
+    assert len(again) == 2 and {c.provider for c in again} == {"jpush"}

@@ -196,7 +196,7 @@ async def test_sdk_runs_off_the_event_loop_thread(jstandin: JPushStandIn) -> Non
         seen.append(threading.get_ident())
         return original(payload, ids)
 
-    ch._post = spy  # type: ignore[method-assign]  # observes only: the real SDK call still runs
+    ch._post = spy  # type: ignore[method-assign,assignment]  # observes only: the real SDK call still runs
     [outcome] = await ch.send([push(1, HUAWEI)])
     assert outcome.status == "sent" and seen and loop_thread not in seen
     await ch.aclose()

@@ -7,6 +7,7 @@ the embedded worker+scheduler of tests/workers/embedded_worker.py) talking to th
   nothing is sent twice, and what it did not send is released at once instead of after the lease.
 - Redis stopped while notifications are committed: the rows are saved, the relay only warns, and
   they go out once Redis is back (workers and scheduler keep running through the outage).
+- The same stop mid-batch with JPush devices (the jpush SDK in worker threads, its stand-in).
 - Two `linli worker` processes on PostgreSQL, one Redis Streams consumer group, every batch kicked
   twice: no delivery is sent twice, and both processes did part of the work.
 
@@ -48,6 +49,7 @@ from tests.conftest import _unavailable
 from tests.servers import PrivateRedis
 from tests.workers.conftest import PROJECT
 from tests.workers.fcm_standin import FcmStandIn
+from tests.workers.jpush_standin import JPushStandIn
 from workers.broker import DELIVER, deliver, kick, make_broker
 from workers.embedded import background
 from workers.runner import SWEEP_BATCH, sweep_deliveries
@@ -627,3 +629,143 @@ async def test_one_sweep_kicks_each_due_row_once_across_pages(committed: Resourc
     mine = [i for page in kicked for i in page if i in batch.tokens]
     assert sorted(mine) == batch.ids  # every one of ours, once
     assert total == sum(len(page) for page in kicked) and len(kicked) <= total // SWEEP_BATCH + 1
+
+
+# --------------------------------------------------------------------------- JPush: a worker stopped mid-batch
+
+JPUSH_KEY, JPUSH_SECRET = "proc-jpush-key", "proc-jpush-secret"
+
+
+@pytest.fixture
+def jstandin() -> Iterator[JPushStandIn]:
+    with JPushStandIn(app_key=JPUSH_KEY, master_secret=JPUSH_SECRET) as server:
+        yield server
+
+
+async def make_jpush_recipients(resources: Resources, n: int) -> dict[int, str]:
+    """n users with one JPush (HarmonyOS) device each; returns user id -> registration id."""
+    tag = f"{random.randrange(10_000):04d}"
+    users = [User(phone=f"+86171{tag}{i:05d}", name=f"jproc {i}", locale="zh-CN") for i in range(n)]
+    async with resources.sessionmaker() as session, session.begin():
+        session.add_all(users)
+        await session.flush()
+        ids = {u.id or 0: f"1a{tag}{i:05d}0a9b2fe0" for i, u in enumerate(users)}
+        session.add_all(
+            Device(user_id=uid, token=t, platform="harmonyos", provider="jpush") for uid, t in ids.items()
+        )
+    resources.made_users.extend(ids)  # type: ignore[attr-defined]
+    return ids
+
+
+def jpush_accepted(server: JPushStandIn) -> Counter[str]:
+    with server._lock:
+        return Counter(i for r in server.requests if r.status == 200 for i in r.registration_ids)
+
+
+def jpush_first_answers(server: JPushStandIn) -> dict[str, float]:
+    with server._lock:
+        out: dict[str, float] = {}
+        for r in server.requests:
+            for i in r.registration_ids:
+                if r.status == 200 and i not in out:
+                    out[i] = r.at
+        return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
+async def test_jpush_worker_stopped_mid_batch_sends_each_push_once_but_for_the_record_window(
+    committed: Resources,
+    settings: Settings,
+    standin: FcmStandIn,
+    jstandin: JPushStandIn,
+    children: Children,
+    tmp_path: Path,
+    redis: Redis | None,
+    sig: signal.Signals,
+) -> None:
+    """The same guarantee as the FCM test above, for the JPush channel (the SDK in worker threads):
+    SIGKILL re-sends only what JPush answered within the record window before the kill and loses
+    nothing; SIGTERM sends nothing twice and releases what it had not started."""
+    n = 200
+    users = await make_jpush_recipients(committed, n)
+    await notify_all(committed, list(users), "jproc-stop")
+    batch = await batch_for(committed, users, "jproc-stop")
+    assert len(batch.ids) == n
+    # One request per person (their badge and inbox id are in the payload), 16 in flight per worker,
+    # answers after 0.3–0.9 s: ~25 pushes/s, a run of ~8 s to stop in the middle of.
+    for k, token in enumerate(batch.tokens.values()):
+        jstandin.behave(token, "ok", delay_ms=300 + (k * 37) % 600)
+    lease = "5" if sig == signal.SIGKILL else "120"
+    jpush_env = {
+        "LINLI_JPUSH_APP_KEY": JPUSH_KEY,
+        "LINLI_JPUSH_MASTER_SECRET": JPUSH_SECRET,
+        "LINLI_JPUSH_BASE_URL": jstandin.base_url,
+        "LINLI_JPUSH_CONCURRENCY": "16",
+        "LINLI_DELIVERY_LEASE_SECONDS": lease,
+    }
+    if redis_mode(settings):
+        assert settings.redis_url is not None
+        env = process_env(settings, standin, tmp_path, LINLI_REDIS_URL=settings.redis_url, **jpush_env)
+        env["LINLI_RELAY_GRACE_SECONDS"] = "300"
+        scheduler = children.spawn("scheduler", ["-m", "api.cli", "scheduler"], env)
+        first = children.spawn("worker-1", ["-m", "api.cli", "worker"], env)
+        await wait_log(first, "worker started")
+        await wait_log(scheduler, "scheduler started")
+        broker = make_broker(settings)
+        await broker.startup()
+        try:
+            await kick(broker, batch.ids)
+        finally:
+            await broker.shutdown()
+        args = ["-m", "api.cli", "worker"]
+    else:
+        env = process_env(settings, standin, tmp_path, LINLI_RELAY_GRACE_SECONDS="0", **jpush_env)
+        args = ["-m", "tests.workers.embedded_worker"]
+        first = children.spawn("embedded-1", args, env)
+    await wait_log(first, "'jpush': 'live'")
+
+    await until(lambda: sum(jpush_accepted(jstandin).values()) >= 40, 60, "the first pushes", children)
+    if sig == signal.SIGKILL:
+        jstandin.hold()
+        await asyncio.sleep(RECORD_WINDOW + 0.5)
+    stopped_at = time.monotonic()
+    first.proc.send_signal(sig)
+    first.proc.wait(GRACE + 10)
+    stop_seconds = time.monotonic() - stopped_at
+    jstandin.release()
+    before = jpush_accepted(jstandin)
+    state = await rows_state(committed, batch.ids)
+    held = {i for i, (s, a) in state.items() if s == "sending" and a > 0}
+    released = {i for i, (s, a) in state.items() if s == "sending" and a == 0}
+    done_before = {i for i, (s, _) in state.items() if s == "sent"}
+    assert sum(before.values()) < n, "the whole run finished before the signal"
+    if sig == signal.SIGTERM:
+        assert first.proc.returncode == 0, children.logs()
+        assert stop_seconds < GRACE + 5
+        assert not held, f"{len(held)} rows left claimed by a worker that stopped gracefully"
+        assert released, "nothing was left to release: the signal landed after the batch"
+        assert all(before[batch.tokens[i]] == 0 for i in released)
+    else:
+        assert held, f"the kill landed outside a batch: {Counter(s for s, _ in state.values())}"
+
+    second = children.spawn("worker-2" if redis_mode(settings) else "embedded-2", args, env)
+    await until(lambda: all_sent(committed, batch.ids), 60, "every delivery sent", children)
+    terminate(second)
+
+    got = jpush_accepted(jstandin)
+    answered = jpush_first_answers(jstandin)
+    state = await rows_state(committed, batch.ids)
+    missing = [i for i, t in batch.tokens.items() if got[t] == 0]
+    twice = {i for i, t in batch.tokens.items() if got[t] > 1}
+    assert not missing, f"{len(missing)} deliveries never reached the JPush stand-in"
+    assert max(got[t] for t in batch.tokens.values()) <= 2
+    assert all(got[batch.tokens[i]] == 1 for i in done_before)
+    if sig == signal.SIGTERM:
+        assert not twice, f"{len(twice)} pushes sent twice after a graceful stop"
+        assert {a for _, a in state.values()} == {1}
+    else:
+        assert twice <= held, f"sent twice outside the killed worker's claims: {sorted(twice - held)}"
+        late = [i for i in twice if answered[batch.tokens[i]] < stopped_at - RECORD_WINDOW]
+        if not settings.is_sqlite:
+            assert not late, f"{len(late)} pushes answered over {RECORD_WINDOW}s before the kill went twice"
+        assert {i for i, (_, a) in state.items() if a != 1} == held

@@ -3,7 +3,8 @@
 A worker process builds one `PushRegistry` at start-up: FCM when LINLI_FCM_CREDENTIALS is set, JPush
 when LINLI_JPUSH_APP_KEY and LINLI_JPUSH_MASTER_SECRET are, APNs when LINLI_APNS_* is (its channel
 lives in workers/channels/apns.py); a provider that is not configured falls back to the in-app-only
-log channel, as FCM always did.
+log channel, as FCM always did. A configured provider whose channel cannot be built stops the worker
+at start-up (`linli doctor` says which and why).
 
 Lanes: each provider may occupy at most `lane_batches` drains of this worker at once. A drain takes a
 lane for every provider that has one free *before* it claims, and claims no rows of a provider whose
@@ -107,16 +108,66 @@ def build_registry(settings: Settings) -> PushRegistry:
 
         channels[PushProvider.jpush] = JPushChannel(settings)
     if wanted[PushProvider.apns]:
-        # --- APNs slot (helper 2's workers/channels/apns.py: ApnsChannel(settings)) ---------------
-        # Imported lazily so a build without that module, or without its SDK, still starts: APNs
-        # devices then fall back to the log channel and `linli doctor` says so.
+        # --- APNs slot: workers/channels/apns.py, ApnsChannel(settings) -----------------------------
+        # Imported lazily, and only when LINLI_APNS_* is set: a build without that module runs. A
+        # configured provider whose channel cannot be built stops the worker (as a bad FCM
+        # credential does) rather than marking its pushes sent through the log channel.
         try:
             module = importlib.import_module("workers.channels.apns")
-            channels[PushProvider.apns] = module.ApnsChannel(settings)
         except ImportError as exc:
-            log.error("APNs is configured but its channel cannot be loaded: %s", exc)
+            raise RuntimeError(f"APNs is configured but its channel cannot be loaded: {exc}") from exc
+        channels[PushProvider.apns] = module.ApnsChannel(settings)
     live = {p.value: p.value in channels for p in PushProvider}
     return PushRegistry(channels=channels, live=live, lane_batches=max(1, settings.push_lane_batches))
 
 
-__all__ = ["DEFAULT_LANE_BATCHES", "Lane", "PushRegistry", "build_registry", "configured_providers"]
+async def doctor_report(settings: Settings) -> dict[str, dict[str, object]]:
+    """What `linli doctor` prints: per provider, whether it is configured and whether its channel
+    builds (credentials readable, SDK importable) — no push is sent. Unconfigured or broken
+    providers' devices get the in-app inbox only (and the SMS fallback for critical items)."""
+    wanted = configured_providers(settings)
+    where = {
+        PushProvider.fcm.value: settings.fcm_base_url,
+        PushProvider.jpush.value: settings.jpush_base_url,
+        PushProvider.apns.value: getattr(settings, "apns_base_url", None) or "api.push.apple.com",
+    }
+    report: dict[str, dict[str, object]] = {}
+    for provider in PushProvider:
+        name = provider.value
+        entry: dict[str, object] = {"configured": wanted[name], "endpoint": where[name]}
+        if not wanted[name]:
+            entry["status"] = "log only (not configured)"
+        else:
+            try:
+                channel = build_registry(_only(settings, name)).channels.get(name)
+            except Exception as exc:  # a bad credential file, a missing project id, ...
+                entry["status"], entry["error"] = "broken", str(exc)[:300]
+            else:
+                entry["status"] = "live"
+                close = getattr(channel, "aclose", None)
+                if close is not None:
+                    await close()
+        report[name] = entry
+    return report
+
+
+def _only(settings: Settings, provider: str) -> Settings:
+    """The settings with every other provider switched off (build one channel at a time)."""
+    off: dict[str, object] = {}
+    if provider != PushProvider.fcm:
+        off["fcm_credentials"] = None
+    if provider != PushProvider.jpush:
+        off["jpush_app_key"] = None
+    if provider != PushProvider.apns:
+        off.update({k: None for k in ("apns_key_id", "apns_key_file") if hasattr(settings, k)})
+    return settings.model_copy(update=off)
+
+
+__all__ = [
+    "DEFAULT_LANE_BATCHES",
+    "Lane",
+    "PushRegistry",
+    "build_registry",
+    "configured_providers",
+    "doctor_report",
+]
