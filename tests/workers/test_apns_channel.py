@@ -323,3 +323,17 @@ def test_settings(tmp_path: Path) -> None:
     (tmp_path / "rsa.p8").write_bytes(rsa_pem)
     with pytest.raises(ValueError, match=r"not an APNs \.p8 key"):
         apns.load_key(str(tmp_path / "rsa.p8"))
+
+
+async def test_doctor_says_whether_apns_is_live(standin: ApnsStandIn, key_file: Path, tmp_path: Path) -> None:
+    """`linli doctor` builds the channel (reads the .p8, no push sent): live, or broken with the reason."""
+    from workers.channels.registry import doctor_report
+
+    live = await doctor_report(settings_for(standin, key_file))
+    assert live["apns"]["configured"] is True and live["apns"]["status"] == "live"
+    no_topic = await doctor_report(settings_for(standin, key_file, apns_topic=None))
+    assert no_topic["apns"]["status"] == "broken" and "LINLI_APNS_TOPIC" in str(no_topic["apns"]["error"])
+    (tmp_path / "not-a-key.p8").write_text("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n")
+    bad_key = await doctor_report(settings_for(standin, tmp_path / "not-a-key.p8"))
+    assert bad_key["apns"]["status"] == "broken"
+    assert standin.requests == []
