@@ -46,7 +46,11 @@ async def read_all(ctx: AuthCtx) -> ReadAllResult:
     return await inbox.mark_all_read(ctx)
 
 
-@router.post("/devices", status_code=201, summary="Register or refresh an FCM token")
+@router.post(
+    "/devices",
+    status_code=201,
+    summary="Register or refresh a push token (platform android / ios / harmonyos, provider fcm / jpush / apns)",
+)
 async def register_device(body: DeviceIn, ctx: AuthCtx) -> DeviceOut:
     return await devices.register(ctx, body)
 
@@ -78,8 +82,9 @@ async def list_deliveries(
     status: admin.DeliveryState = "dead",
     limit: Limit = 50,
     cursor: Annotated[Text | None, Query(max_length=200)] = None,
+    provider: admin.DeliveryTarget | None = None,
 ) -> Page[admin.DeliveryOut]:
-    return await admin.list_deliveries(ctx, status, limit, cursor)
+    return await admin.list_deliveries(ctx, status, limit, cursor, provider)
 
 
 @router.post("/admin/deliveries/redrive", summary="Put dead letters back in the queue (platform admins)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from sqlmodel import col, select
@@ -16,6 +16,8 @@ from services.runtime import Ctx
 from services.schemas import Id, Page, RequestBody, ResponseBody
 
 DeliveryState = Literal["pending", "sending", "sent", "failed", "dead", "skipped"]
+# A push provider, or "sms" for SMS deliveries (which have no provider).
+DeliveryTarget = Literal["fcm", "jpush", "apns", "sms"]
 
 
 class DeliveryOut(ResponseBody):
@@ -37,6 +39,9 @@ class RedriveIn(RequestBody):
     ids: list[Id] | None = Field(
         default=None, max_length=1000, description="Omit to re-drive every dead letter"
     )
+    provider: DeliveryTarget | None = Field(
+        default=None, description="Only this provider's dead letters (e.g. after its outage), or sms"
+    )
 
 
 class RedriveOut(ResponseBody):
@@ -44,8 +49,14 @@ class RedriveOut(ResponseBody):
     by_provider: dict[str, int] = Field(default_factory=dict)  # "sms" for SMS deliveries
 
 
+def _target_filter(target: DeliveryTarget) -> Any:
+    if target == "sms":
+        return col(Delivery.channel) == "sms"
+    return col(Delivery.provider) == target
+
+
 async def list_deliveries(
-    ctx: Ctx, status: DeliveryState, limit: int, cursor: str | None
+    ctx: Ctx, status: DeliveryState, limit: int, cursor: str | None, provider: DeliveryTarget | None = None
 ) -> Page[DeliveryOut]:
     access.require_platform_admin(ctx.require_principal())
     after = id_after(cursor)
@@ -56,6 +67,8 @@ async def list_deliveries(
     )
     if after is not None:
         stmt = stmt.where(col(Delivery.id) < after)
+    if provider is not None:
+        stmt = stmt.where(_target_filter(provider))
     rows = (await ctx.session.exec(stmt.order_by(col(Delivery.id).desc()).limit(limit))).all()
     items = [DeliveryOut.model_validate({**d.model_dump(), "category": c}) for d, c in rows]
     return Page(items=items, next_cursor=next_id_cursor([i.id for i in items], limit))
@@ -63,12 +76,17 @@ async def list_deliveries(
 
 async def redrive(ctx: Ctx, body: RedriveIn) -> RedriveOut:
     access.require_platform_admin(ctx.require_principal())
-    by_provider = await deliveries.redrive_by_provider(ctx.session, body.ids)
+    by_provider = await deliveries.redrive_by_provider(ctx.session, body.ids, body.provider)
     count = sum(by_provider.values())
     await audit.record(
         ctx,
         "delivery.redrive",
         "delivery",
-        after={"ids": str(body.ids or "all"), "requeued": count, "by_provider": str(by_provider)},
+        after={
+            "ids": str(body.ids or "all"),
+            "provider": body.provider,
+            "requeued": count,
+            "by_provider": str(by_provider),
+        },
     )
     return RedriveOut(requeued=count, by_provider=by_provider)

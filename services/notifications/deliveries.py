@@ -324,23 +324,32 @@ async def unread_counts(session: AsyncSession, user_ids: list[int]) -> dict[int,
     return {int(user_id): int(count) for user_id, count in rows}
 
 
-async def redrive_by_provider(session: AsyncSession, delivery_ids: list[int] | None = None) -> dict[str, int]:
+async def redrive_by_provider(
+    session: AsyncSession, delivery_ids: list[int] | None = None, provider: str | None = None
+) -> dict[str, int]:
     """`redrive`, counted per provider ("sms" for SMS rows): what an admin put back, and where."""
     d = Delivery.__table__  # type: ignore[attr-defined]
     target = sa.func.coalesce(d.c.provider, d.c.channel)
     stmt = sa.select(target, sa.func.count()).where(d.c.status == DeliveryStatus.dead)
     if delivery_ids is not None:
         stmt = stmt.where(d.c.id.in_(delivery_ids))
+    if provider is not None:
+        stmt = stmt.where(target == provider)
     counts = {str(k): int(v) for k, v in (await session.execute(stmt.group_by(target))).all()}
-    await redrive(session, delivery_ids)
+    await redrive(session, delivery_ids, provider)
     return counts
 
 
-async def redrive(session: AsyncSession, delivery_ids: list[int] | None = None) -> int:
-    """Put dead letters back in the queue (all of them, or the listed ones)."""
+async def redrive(
+    session: AsyncSession, delivery_ids: list[int] | None = None, provider: str | None = None
+) -> int:
+    """Put dead letters back in the queue (all of them, the listed ones, and/or one provider's:
+    "sms" for SMS rows)."""
     stmt = update(Delivery).where(col(Delivery.status) == DeliveryStatus.dead)
     if delivery_ids is not None:
         stmt = stmt.where(col(Delivery.id).in_(delivery_ids))
+    if provider is not None:
+        stmt = stmt.where(sa.func.coalesce(col(Delivery.provider), col(Delivery.channel)) == provider)
     result = await session.execute(
         stmt.values(status=DeliveryStatus.pending, attempts=0, next_attempt_at=utcnow(), locked_until=None)
     )

@@ -241,3 +241,32 @@ async def test_committed_fanout_is_expanded_at_once_by_the_fanout_relay(
     assert sorted(kicked) == sorted(rows) and len(rows) == 5
     assert (await db.exec(select(func.count()).select_from(NotificationFanout).where(
         NotificationFanout.dedupe_key == "fan:rolled"))).one() == 0  # fmt: skip
+
+
+async def test_admins_list_and_redrive_one_providers_dead_letters(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """After a JPush outage: its dead letters are found by provider and put back, FCM's stay."""
+    u = await f.user(db)
+    db.add(Device(user_id=u.id or 0, token="dead-fcm-token-000000000000", platform="android"))
+    db.add(Device(user_id=u.id or 0, token="1a0018970a9b2fe0dead", platform="android", provider="jpush"))
+    await db.flush()
+    await notify(db, [u.id or 0], "ticket", "test.fan", {"what": "x"}, "dead:providers")
+    for claimed in await q.claim_due(db, 10):
+        await q.mark_dead(db, claimed, "1000: Server error")
+    admin = await f.user(db)
+    await f.member(db, admin, f.Role.platform_admin)
+    h = f.auth(admin)
+    r = await client.get("/v1/admin/deliveries?provider=jpush", headers=h)
+    assert r.status_code == 200, r.text
+    mine = [i for i in r.json()["items"] if i["user_id"] == u.id]
+    assert [i["provider"] for i in mine] == ["jpush"]
+    assert (await client.get("/v1/admin/deliveries?provider=huawei", headers=h)).status_code == 422
+    r = await client.post(
+        "/v1/admin/deliveries/redrive", json={"ids": [i["id"] for i in mine], "provider": "jpush"}, headers=h
+    )
+    assert r.json() == {"requeued": 1, "by_provider": {"jpush": 1}}
+    rows = (await db.exec(select(Delivery).where(Delivery.user_id == u.id))).all()
+    for row in rows:
+        await db.refresh(row)
+    assert sorted((d.provider, d.status) for d in rows) == [("fcm", "dead"), ("jpush", "pending")]
