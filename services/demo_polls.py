@@ -196,7 +196,7 @@ async def _vote(
         answers: list[Answer] = [(qid, [options[choice]], None)]
         await append_ballot(session, poll, hid, owner, BallotChannel.seed, answers, cast_at)
     await session.refresh(poll)
-    await freeze(session, poll, poll.closes_at)
+    await freeze(session, poll, poll.closes_at, tell=False)  # history: nobody is notified
 
 
 async def _survey(

@@ -53,7 +53,9 @@ def option(result: dict[str, Any], index: int) -> dict[str, Any]:
 
 async def test_double_majority_counts_every_household(client: httpx.AsyncClient, db: AsyncSession) -> None:
     areas = ("60.25", "40.50", "50.00", "49.25", "70.00")  # 270.00 m²
-    _, _, res = await vote(client, db, areas, {0: YES, 2: YES, 4: YES, 1: NO})
+    _, _, res = await vote(
+        client, db, areas, {0: YES, 2: YES, 4: YES, 1: NO}, decision_rule="double_majority_all"
+    )
     assert res["final"] is False and res["status"] == "open"
     assert res["turnout"] == {
         "households_voted": 4,
@@ -61,6 +63,8 @@ async def test_double_majority_counts_every_household(client: httpx.AsyncClient,
         "households_share": "0.8000",
         "area_voted_m2": "220.75",
         "area_total_m2": "270.00",
+        "area_share": "0.8176",
+        "paper_ballots": 0,
     }
     d = res["decision"]
     assert d["households_total"] == 5 and d["area_total_m2"] == "270.00"
@@ -83,7 +87,9 @@ async def test_double_majority_counts_every_household(client: httpx.AsyncClient,
 
 async def test_exactly_half_of_households_fails(client: httpx.AsyncClient, db: AsyncSession) -> None:
     # 2 of 4 households is not more than half, although their 110 of 200 m² is.
-    _, _, res = await vote(client, db, ("60.00", "40.00", "50.00", "50.00"), {0: YES, 2: YES})
+    _, _, res = await vote(
+        client, db, ("60.00", "40.00", "50.00", "50.00"), {0: YES, 2: YES}, decision_rule="double_majority_all"
+    )
     yes = option(res, YES)
     assert (yes["households"], yes["area_m2"]) == (2, "110.00")
     assert yes["passes_area"] is True and yes["passes_households"] is False and yes["passes"] is False
@@ -92,7 +98,13 @@ async def test_exactly_half_of_households_fails(client: httpx.AsyncClient, db: A
 
 async def test_exactly_half_of_area_fails(client: httpx.AsyncClient, db: AsyncSession) -> None:
     # 3 of 4 households, but exactly 100.00 of 200.00 m².
-    _, _, res = await vote(client, db, ("40.00", "30.00", "30.00", "100.00"), {0: YES, 1: YES, 2: YES})
+    _, _, res = await vote(
+        client,
+        db,
+        ("40.00", "30.00", "30.00", "100.00"),
+        {0: YES, 1: YES, 2: YES},
+        decision_rule="double_majority_all",
+    )
     yes = option(res, YES)
     assert (yes["households"], yes["area_m2"]) == (3, "100.00")
     assert yes["passes_households"] is True and yes["passes_area"] is False and yes["passes"] is False
@@ -108,7 +120,7 @@ async def test_two_thirds_thresholds(client: httpx.AsyncClient, db: AsyncSession
     assert res["decision"]["area_threshold_m2"] == "200.0000"
     assert option(res, YES)["passes_households"] is False and option(res, YES)["passes_area"] is False
     # The same ballots pass a simple double majority.
-    _, _, res = await vote(client, db, areas, {i: YES for i in range(4)})
+    _, _, res = await vote(client, db, areas, {i: YES for i in range(4)}, decision_rule="double_majority_all")
     assert option(res, YES)["passes"] is True
     # 5 of 6 passes two thirds.
     _, _, res = await vote(
