@@ -51,7 +51,7 @@ async def test_ordinary_quorum_at_exactly_two_thirds_then_majority_of_participan
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     # 6 flats of 50 m²; 4 take part (exactly 2/3 of owners and of area: "at least" is met).
-    w, p, res = await run(client, db, ("50.00",) * 6, {0: YES, 1: YES, 2: YES, 3: NO})
+    _, p, res = await run(client, db, ("50.00",) * 6, {0: YES, 1: YES, 2: YES, 3: NO})
     assert p["decision_rule"] == "ordinary" and (p["households_ratio"], p["area_ratio"]) == ("1/2", "1/2")
     d = res["decision"]
     assert d["rule"] == "ordinary" and "第二百七十八条" in d["rule_text"]
