@@ -235,7 +235,9 @@ async def test_cancel_and_surveys_send_no_result(client: httpx.AsyncClient, db: 
     p = await f.create_poll(client, w.committee, w.cid)
     r = await client.post(f"/v1/polls/{p['id']}/close", json={"cancel": True}, headers=f.auth(w.committee))
     assert r.status_code == 200
-    assert (await db.exec(select(Notification).where(col(Notification.dedupe_key).endswith(":closed")))).first() is None
+    assert (
+        await db.exec(select(Notification).where(col(Notification.dedupe_key).endswith(":closed")))
+    ).first() is None
 
 
 async def test_owners_verify_the_chain(client: httpx.AsyncClient, db: AsyncSession) -> None:

@@ -88,7 +88,11 @@ async def test_double_majority_counts_every_household(client: httpx.AsyncClient,
 async def test_exactly_half_of_households_fails(client: httpx.AsyncClient, db: AsyncSession) -> None:
     # 2 of 4 households is not more than half, although their 110 of 200 m² is.
     _, _, res = await vote(
-        client, db, ("60.00", "40.00", "50.00", "50.00"), {0: YES, 2: YES}, decision_rule="double_majority_all"
+        client,
+        db,
+        ("60.00", "40.00", "50.00", "50.00"),
+        {0: YES, 2: YES},
+        decision_rule="double_majority_all",
     )
     yes = option(res, YES)
     assert (yes["households"], yes["area_m2"]) == (2, "110.00")
