@@ -198,7 +198,9 @@ async def test_demo_vote_matches_the_hand_calculation(
         await demo_polls.seed(db, cid)
         await db.flush()
     polls = (await db.exec(select(Poll).where(Poll.community_id == cid))).all()
-    assert sorted(p.title for p in polls) == sorted([demo_polls.SURVEY_TITLE, demo_polls.VOTE_TITLE])
+    assert sorted(p.title for p in polls) == sorted(
+        [demo_polls.SURVEY_TITLE, demo_polls.VOTE_TITLE, demo_polls.LIFT_TITLE]
+    )
     vote_id = next(p.id for p in polls if p.title == demo_polls.VOTE_TITLE)
     owner = (await db.exec(select(User).where(User.phone == "+8613700000001"))).one()
     r = await client.get(f"/v1/polls/{vote_id}/results", headers=f.auth(owner))
@@ -215,6 +217,7 @@ async def test_demo_vote_matches_the_hand_calculation(
         (e["abstain_households"], e["abstain_area_m2"]),
     ]
     assert d["passed_option_id"] == d["options"][0]["option_id"]
+    assert d["rule"] == "ordinary" and d["participation_met"] is True and d["outcome"] == "passed"
     assert res["turnout"]["households_voted"] == 108 and res["turnout"]["area_voted_m2"] == "7272.30"
     # 王秀兰 owns 1号楼1单元301: her household's seeded ballot names her.
     (ballot,) = (
@@ -227,3 +230,33 @@ async def test_demo_vote_matches_the_hand_calculation(
     survey_id = next(p.id for p in polls if p.title == demo_polls.SURVEY_TITLE)
     r = await client.get(f"/v1/polls/{survey_id}/results", headers=f.auth(owner))
     assert r.status_code == 200 and r.json()["turnout"]["households_voted"] == 3
+
+
+async def test_demo_lift_vote_is_a_major_matter(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings, sessionmaker: Any
+) -> None:
+    await demo.seed(settings, sessionmaker=sessionmaker)
+    lift = (await db.exec(select(Poll).where(Poll.title == demo_polls.LIFT_TITLE))).one()
+    assert lift.decision_rule == "major" and lift.closed_at is None
+    owner = (await db.exec(select(User).where(User.phone == "+8613700000001"))).one()
+    r = await client.get(f"/v1/polls/{lift.id}/results", headers=f.auth(owner))  # live results
+    assert r.status_code == 200, r.text
+    res, e = r.json(), demo_polls.LIFT_EXPECTED
+    assert res["turnout"]["households_voted"] == e["voted_households"]
+    assert Decimal(res["turnout"]["area_voted_m2"]) == e["voted_area_m2"]
+    d = res["decision"]
+    assert d["rule"] == "major" and d["participation_met"] is True
+    assert [(t["numerator"], t["denominator"], t["threshold"]) for t in d["participation"]] == [
+        ("8967.60", "9955.80", "2/3"),
+        ("132", "144", "2/3"),
+    ]
+    got = [(o["households"], Decimal(o["area_m2"])) for o in d["options"]]
+    assert got == [
+        (e["yes_households"], e["yes_area_m2"]),
+        (e["no_households"], e["no_area_m2"]),
+        (e["abstain_households"], e["abstain_area_m2"]),
+    ]
+    yes = {t["test"]: t for t in d["options"][0]["tests"]}
+    assert (yes["approval_owners"]["numerator"], yes["approval_owners"]["threshold"]) == ("102", "3/4")
+    assert yes["approval_area"]["comparison"] == "at_least" and yes["approval_area"]["passed"] is True
+    assert d["outcome"] == "passed" and res["final"] is False
