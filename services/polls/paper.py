@@ -95,21 +95,15 @@ async def record_paper_ballot(
         upload=form,
         max_count=1,
     )
-    await audit.record(
-        ctx,
-        "ballot.paper",
-        "ballot",
-        ballot.id,
-        community_id=poll.community_id,
-        after={
-            "poll_id": poll.id,
-            "household_id": household_id,
-            "seq": ballot.seq,
-            "hash": ballot.hash,
-            "form_sha256": ballot.form_sha256,
-            "attachment_id": photo.id,
-        },
-    )
+    # On an anonymous poll the audit row names neither the household nor the ballot (as for app ballots).
+    after = {
+        "poll_id": poll.id,
+        "household_id": None if poll.anonymous else household_id,
+        "seq": ballot.seq,
+        "hash": None if poll.anonymous else ballot.hash,
+        "attachment_id": photo.id,
+    }
+    await audit.record(ctx, "ballot.paper", "poll", poll.id, community_id=poll.community_id, after=after)
     return PaperBallotOut(
         id=ballot.id,
         poll_id=poll.id,

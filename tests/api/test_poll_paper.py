@@ -116,3 +116,31 @@ async def test_who_may_record_and_bad_forms(client: httpx.AsyncClient, db: Async
     )
     assert r.status_code in (415, 422)
     assert (await db.exec(select(Ballot).where(Ballot.poll_id == poll["id"]))).first() is None
+
+
+async def test_garbage_forms_are_refused_not_crashed(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await f.poll_world(db)
+    poll = await f.create_poll(client, w.committee, w.cid)
+    url = f"/v1/polls/{poll['id']}/paper-ballots"
+    photo = {"file": ("form.jpg", f.jpeg_bytes(), "image/jpeg")}
+    q = poll["questions"][0]["id"]
+    for data in (
+        {"household_id": "abc", "answers": "[]"},
+        {"household_id": "0", "answers": "[]"},
+        {"answers": "[]"},
+        {"household_id": str(w.households[1].id)},
+        {"household_id": str(w.households[1].id), "answers": "not json"},
+        {
+            "household_id": str(w.households[1].id),
+            "answers": json.dumps([{"question_id": q, "text": "a\u0000b"}]),
+        },
+        {"household_id": str(w.households[1].id), "answers": json.dumps([{"question_id": "x"}] * 60)},
+    ):
+        r = await client.post(url, data=data, files=photo, headers=f.auth(w.committee))
+        assert r.status_code == 422, (data, r.text)
+        assert r.json()["error"]["code"] in ("request.invalid", "poll.answers_invalid")
+    r = await client.post(
+        url, data={"household_id": str(w.households[1].id), "answers": "[]"}, headers=f.auth(w.committee)
+    )
+    assert r.status_code == 422
+    assert (await db.exec(select(Ballot).where(Ballot.poll_id == poll["id"]))).first() is None
