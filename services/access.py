@@ -173,4 +173,6 @@ def require_verified_resident(
 
 
 MANAGE_COMMUNITY = (Role.community_admin,)
-APPROVE_CLAIMS = (Role.property_manager, Role.committee_member, Role.community_admin)
+# Who decides who votes: the community admin and the owners' committee, never the property company
+# (it may be the subject of a vote, e.g. renewing its contract).
+APPROVE_CLAIMS = (Role.committee_member, Role.community_admin)

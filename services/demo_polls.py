@@ -1,8 +1,11 @@
-"""Demo polls: a closed vote whose double majority (双过半) can be checked by hand, and an open survey.
+"""Demo polls: a closed ordinary vote and an open major (lift) vote under Civil Code art. 278, both
+checkable by hand, and an open survey.
 
 `seed(session, community_id)` is idempotent by title. The vote
-"使用专项维修资金更换1-3号楼屋面防水" (owners, anonymous: no, thresholds 1/2 and 1/2) opened 14 days
-and closed 7 days before the first seed, and its result snapshot is frozen. Ballots by position
+"使用专项维修资金更换1-3号楼屋面防水" (owners, anonymous: no; using the maintenance fund is an
+ordinary matter, art. 278 item 5) opened 14 days and closed 7 days before the first seed, and its
+result snapshot is frozen. Participation 108/144 owners and 7,272.30/9,955.80 m² (both ≥ 2/3); 同意
+84/108 owners and 5,867.10/7,272.30 m² of the participants (both > 1/2): passed. Ballots by position
 (services.demo: area = LAYOUT_M2[(entrance, door)] + (building − 1) × 0.75 m²):
 
     同意 yes      buildings 1–3 (all 72 flats) + building 4 entrance 2 (12 flats)
@@ -12,17 +15,33 @@ and closed 7 days before the first seed, and its result snapshot is frozen. Ball
 
 Hand calculation (a building has 24 flats: 1,614.30 m² + 18 m² × (building − 1)):
 
-    yes households  72 + 12 = 84           > 144 / 2 = 72          ✓
+    turnout         108 / 144 households = 75 % (≥ 2/3 ✓), 7,272.30 of 9,955.80 m² = 73 % (≥ 2/3 ✓)
+    yes households  72 + 12 = 84           > 108 / 2 = 54          ✓
     yes area        1,614.30 + 1,632.30 + 1,650.30          (buildings 1–3 = 4,896.90)
                     + 6 × (71.80 + 85.40) + 12 × 2.25       (building 4 entrance 2 = 970.20)
-                    = 5,867.10 m²          > 9,955.80 / 2 = 4,977.90 m²  ✓   → 同意 passes
+                    = 5,867.10 m²          > 7,272.30 / 2 = 3,636.15 m²  ✓   → 同意 passes
     no              12 households, 6 × (48.60 + 63.25) + 12 × 2.25 = 698.10 m²
     abstain         12 households, 6 × (48.60 + 63.25) + 12 × 3.00 = 707.10 m²
-    turnout         108 / 144 households = 75 %, 7,272.30 m² of 9,955.80 m²
+    (it would pass the older 双过半 of all owners too: 84 > 72, 5,867.10 > 4,977.90)
 
 The demo has few residents, so most ballots are attributed to their household directly: channel
 "seed", voter_id the household's verified owner when the demo has one (e.g. 王秀兰 for 1号楼1单元301),
 otherwise NULL. They are chained and verifiable like any other ballot.
+
+The lift vote "幸福里小区加装电梯方案表决" (rule `major`: adding a lift alters the buildings, art. 278
+item 7) opened a day before the first seed with the second publicity round, closes in 13 days and
+shows live results. Ballots by position (lift_choice):
+
+    not voting    building 6 entrance 2 (12 flats, 988.20 m²)
+    反对 no       floor 1 of every other entrance (22 flats, 1,494.60 m²): the ground floor gains no lift
+    弃权 abstain  floor 2 of buildings 1–2 (8 flats, 541.10 m²)
+    同意 yes      the other 102 flats (6,931.90 m²)
+
+    participation  132/144 owners (≥ 2/3 ✓), 8,967.60/9,955.80 m² (≥ 2/3 ✓)
+    同意           102/132 owners = 77.3 % (≥ 3/4 ✓), 6,931.90/8,967.60 m² = 77.3 % (≥ 3/4 ✓)
+
+Had 5 more ground-and-second-floor owners said no (97/132 = 73.5 %), it would fail the 3/4 test while
+still passing an ordinary majority.
 
 The survey "小区停车需求调查" (every verified household, multiple choice + free text) is open for 30
 days from the first seed, its residents were notified, and three demo residents have answered.
@@ -38,13 +57,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import services.polls.common  # noqa: F401  (registers tables, codes and templates)
 from services.models import Building, Household, Membership, MembershipStatus, Relation, Role, User, utcnow
-from services.models.polls import BallotChannel, Eligibility, Poll, PollKind, PollOption, PollQuestion
+from services.models.polls import (
+    BallotChannel,
+    DecisionRule,
+    Eligibility,
+    Poll,
+    PollKind,
+    PollOption,
+    PollQuestion,
+)
 from services.phones import normalise_mobile
 from services.polls.ballots import append_ballot
 from services.polls.chain import Answer
 from services.polls.service import announce, freeze
 
 VOTE_TITLE = "使用专项维修资金更换1-3号楼屋面防水"
+LIFT_TITLE = "幸福里小区加装电梯方案表决"
 SURVEY_TITLE = "小区停车需求调查"
 AUTHOR_PHONE = "+8613800000004"  # 陈秀英, 业委会主任 (services.demo.PEOPLE)
 YES, NO, ABSTAIN = 0, 1, 2
@@ -70,6 +98,30 @@ EXPECTED = {
     "total_households": 144,
     "total_area_m2": Decimal("9955.80"),
 }
+LIFT_EXPECTED = {
+    "voted_households": 132,
+    "voted_area_m2": Decimal("8967.60"),
+    "yes_households": 102,
+    "yes_area_m2": Decimal("6931.90"),
+    "no_households": 22,
+    "no_area_m2": Decimal("1494.60"),
+    "abstain_households": 8,
+    "abstain_area_m2": Decimal("541.10"),
+}
+
+
+def lift_choice(building: int, entrance: int, room: str) -> int | None:
+    """The lift vote's ballot of a flat by position (None: did not vote)."""
+    if (building, entrance) == (6, 2):
+        return None
+    floor = int(room[:-2])
+    if floor == 1:
+        return NO
+    if floor == 2 and building <= 2:
+        return ABSTAIN
+    return YES
+
+
 # (resident phone, household position, multiple-choice option indexes, free text)
 SURVEY_ANSWERS = (
     ("+8613700000001", (1, 1, "301"), [0, 2], "晚上访客车位太少"),
@@ -86,7 +138,8 @@ async def seed(session: AsyncSession, community_id: int) -> None:
         (
             await session.exec(
                 select(Poll.title).where(
-                    Poll.community_id == community_id, col(Poll.title).in_([VOTE_TITLE, SURVEY_TITLE])
+                    Poll.community_id == community_id,
+                    col(Poll.title).in_([VOTE_TITLE, SURVEY_TITLE, LIFT_TITLE]),
                 )
             )
         ).all()
@@ -97,6 +150,52 @@ async def seed(session: AsyncSession, community_id: int) -> None:
         await _vote(session, community_id, author, homes, now)
     if SURVEY_TITLE not in titles:
         await _survey(session, community_id, author, homes, now)
+    if LIFT_TITLE not in titles:
+        await _lift(session, community_id, author, homes, now)
+
+
+async def _lift(
+    session: AsyncSession,
+    community_id: int,
+    author: int,
+    homes: dict[tuple[int, int, str], tuple[int, int | None]],
+    now: datetime,
+) -> None:
+    opens = now - timedelta(days=1)
+    poll = Poll(
+        community_id=community_id,
+        author_id=author,
+        title=LIFT_TITLE,
+        description=(
+            "按第二次公示的方案，1–6 号楼每个单元加装一部电梯，一楼住户不分摊建设费用。"
+            "加装电梯属《民法典》第二百七十八条第一款第（七）项“改建、重建建筑物及其附属设施”，"
+            "须专有面积和人数均占 2/3 以上的业主参与表决，并经参与表决专有面积 3/4 以上且参与表决人数 3/4 以上的业主同意。"
+            "纸质表决票可交网格员或物业前台录入。"
+        ),
+        kind=PollKind.vote,
+        eligibility=Eligibility.owners,
+        results_visibility="live",
+        decision_rule=DecisionRule.major,
+        households_ratio="3/4",
+        area_ratio="3/4",
+        opens_at=opens,
+        closes_at=now + timedelta(days=13),
+    )
+    ((qid, options),) = await _poll(
+        session, poll, [("您是否同意加装电梯方案？", "single", True, ["同意", "反对", "弃权"], 1)]
+    )
+    poll.decision_question_id = qid
+    session.add(poll)
+    await session.flush()
+    await announce(session, poll, opens)
+    cast_at = opens
+    for (b, e, room), (hid, owner) in sorted(homes.items()):
+        choice = lift_choice(b, e, room)
+        if choice is None:
+            continue
+        cast_at += timedelta(minutes=9)
+        answers: list[Answer] = [(qid, [options[choice]], None)]
+        await append_ballot(session, poll, hid, owner, BallotChannel.seed, answers, cast_at)
 
 
 async def _homes(
@@ -177,6 +276,7 @@ async def _vote(
         kind=PollKind.vote,
         eligibility=Eligibility.owners,
         results_visibility="after_close",
+        decision_rule=DecisionRule.ordinary,
         opens_at=opens,
         closes_at=now - timedelta(days=7),
         announced_at=opens,
@@ -196,7 +296,7 @@ async def _vote(
         answers: list[Answer] = [(qid, [options[choice]], None)]
         await append_ballot(session, poll, hid, owner, BallotChannel.seed, answers, cast_at)
     await session.refresh(poll)
-    await freeze(session, poll, poll.closes_at)
+    await freeze(session, poll, poll.closes_at, tell=False)  # history: nobody is notified
 
 
 async def _survey(

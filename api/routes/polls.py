@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Form, Query, Response
 
 from api.deps import AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep
-from services.polls import ballots, results, service
+from api.uploads import Photo
+from services.polls import ballots, paper, results, service
 from services.polls.schemas import (
     BallotIn,
     BallotOut,
     CloseIn,
+    PaperBallotOut,
     PollCreate,
     PollListItem,
     PollOut,
@@ -20,7 +22,7 @@ from services.polls.schemas import (
     Status,
     VerifyOut,
 )
-from services.schemas import Page, Text
+from services.schemas import Id, Page, Text
 
 router = APIRouter(prefix="/v1", tags=["polls"])
 
@@ -60,12 +62,35 @@ async def cast_ballot(poll_id: ObjectId, body: BallotIn, idem: IdempotentDep) ->
     return await idem.run(lambda: ballots.cast_ballot(idem.ctx, poll_id, body))
 
 
-@router.get("/polls/{poll_id}/results", summary="Counts, turnout and the double-majority (双过半) test")
+@router.post(
+    "/polls/{poll_id}/paper-ballots",
+    status_code=201,
+    summary="Record a household's signed paper ballot with a photo of the form (committee, staff)",
+)
+async def record_paper_ballot(
+    poll_id: ObjectId,
+    photo: Photo,  # before ctx: decoded before the transaction opens
+    ctx: AuthCtx,
+    household_id: Annotated[Id, Form()],
+    answers: Annotated[
+        Text, Form(max_length=20000, description='JSON array: [{"question_id": 1, "option_ids": [2]}]')
+    ],
+) -> PaperBallotOut:
+    return await paper.record_paper_ballot(ctx, poll_id, household_id, answers, photo)
+
+
+@router.get(
+    "/polls/{poll_id}/results",
+    summary="Counts, turnout and the decision rule's tests (Civil Code art. 278, 双过半 or custom)",
+)
 async def get_results(poll_id: ObjectId, ctx: AuthCtx) -> ResultsOut:
     return await results.get_results(ctx, poll_id)
 
 
-@router.get("/polls/{poll_id}/ballots/verify", summary="Recompute the ballot hash chain (author, committee)")
+@router.get(
+    "/polls/{poll_id}/ballots/verify",
+    summary="Recompute the ballot hash chain (the community's owners, committee, community admin)",
+)
 async def verify_ballots(poll_id: ObjectId, ctx: AuthCtx) -> VerifyOut:
     return await ballots.verify_chain(ctx, poll_id)
 

@@ -1,7 +1,11 @@
 """Resident onboarding: a user claims a household; an approver verifies or rejects the claim.
 
 A claim is a resident Membership: pending → verified | rejected. Only verified residents may file
-tickets and vote (services.access.require_verified_resident).
+tickets and vote (services.access.require_verified_resident), so who approves a claim decides who
+votes: the community admin and the owners' committee (access.APPROVE_CLAIMS), not the property
+company, which may itself be the subject of a vote. They hear of every new claim; the flat's current
+verified owners hear when someone else claims it (a wrong claim is caught by the people it hurts);
+the claimant may add proof photos (the property certificate) while the claim waits.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from services import access, audit
+from services.attachments.service import PreparedUpload, list_for, list_for_many, store_upload
 from services.communities.common import after_id, load_community, page
 from services.communities.schemas import ClaimCreate, ClaimOut, ClaimStatus
 from services.errors import Conflict, Forbidden, NotFound
-from services.models import Building, Household, Membership, MembershipStatus, Role, User, utcnow
+from services.models import Building, Household, Membership, MembershipStatus, Relation, Role, User, utcnow
 from services.notifications.outbox import notify
 from services.runtime import Ctx
 from services.schemas import Page
@@ -25,6 +30,10 @@ from services.schemas import Page
 # lifts when an approver decides, not after a time we could put in Retry-After.
 MAX_PENDING_PER_USER = 3
 MAX_PENDING_PER_HOUSEHOLD = 5
+# Proof photos per claim (property certificate pages, a contract), kept as attachments of the claim.
+MAX_PROOF = 3
+PROOF_OWNER = "claim"
+RELATION_ZH = {"owner": "业主", "tenant": "租户", "family": "家属"}
 
 
 def _claim_query() -> Any:
@@ -60,7 +69,9 @@ def _claim_out(m: Membership, h: Household, building_name: str, u: User) -> Clai
 
 async def _load_out(ctx: Ctx, claim_id: int) -> ClaimOut:
     m, h, building_name, u = (await ctx.session.exec(_claim_query().where(Membership.id == claim_id))).one()
-    return _claim_out(m, h, building_name, u)
+    out = _claim_out(m, h, building_name, u)
+    out.proof = await list_for(ctx, PROOF_OWNER, claim_id)
+    return out
 
 
 async def create_claim(ctx: Ctx, community_id: int, body: ClaimCreate) -> ClaimOut:
@@ -107,6 +118,7 @@ async def create_claim(ctx: Ctx, community_id: int, body: ClaimCreate) -> ClaimO
     ctx.session.add(row)
     await ctx.session.flush()
     out = await _load_out(ctx, row.id or 0)
+    await _announce_claim(ctx, out)
     await audit.record(
         ctx,
         "claim.create",
@@ -116,6 +128,89 @@ async def create_claim(ctx: Ctx, community_id: int, body: ClaimCreate) -> ClaimO
         after={"household_id": body.household_id, "relation": body.relation, "status": row.status},
     )
     return out
+
+
+async def _announce_claim(ctx: Ctx, claim: ClaimOut) -> None:
+    """Approvers learn of the claim; the flat's verified owners learn that someone else claims it."""
+    approvers = (
+        await ctx.session.exec(
+            select(Membership.user_id).where(
+                Membership.community_id == claim.community_id,
+                col(Membership.role).in_(list(access.APPROVE_CLAIMS)),
+                Membership.status == MembershipStatus.verified,
+            )
+        )
+    ).all()
+    owners = (
+        await ctx.session.exec(
+            select(Membership.user_id).where(
+                Membership.household_id == claim.household_id,
+                Membership.role == Role.resident,
+                Membership.relation == Relation.owner,
+                Membership.status == MembershipStatus.verified,
+            )
+        )
+    ).all()
+    household = f"{claim.building_name}{claim.entrance}{claim.room}"
+    data = {
+        "claim_id": claim.id,
+        "household": household,
+        "relation_zh": RELATION_ZH.get(claim.relation, claim.relation),
+        "relation": claim.relation,
+    }
+    key = f"claim:{claim.id}:filed"
+    to_approvers = sorted(set(approvers) - {claim.user_id})
+    if to_approvers:
+        await notify(
+            ctx.session,
+            to_approvers,
+            "account",
+            "account.claim_filed",
+            data,
+            key,
+            community_id=claim.community_id,
+        )
+    to_owners = sorted(set(owners) - {claim.user_id})
+    if to_owners:
+        await notify(
+            ctx.session,
+            to_owners,
+            "account",
+            "account.household_claimed",
+            data,
+            f"{key}:owners",
+            community_id=claim.community_id,
+        )
+
+
+async def add_proof(ctx: Ctx, claim_id: int, upload: PreparedUpload) -> ClaimOut:
+    """The claimant adds a proof photo to their own claim while it waits (at most MAX_PROOF)."""
+    p = ctx.require_principal()
+    claim = (
+        await ctx.session.exec(
+            select(Membership).where(
+                Membership.id == claim_id,
+                Membership.user_id == p.user_id,
+                Membership.role == Role.resident,
+                col(Membership.household_id).is_not(None),
+            )
+        )
+    ).first()
+    if claim is None or claim.community_id is None:
+        raise NotFound("claim.not_found")
+    if claim.status != MembershipStatus.pending:
+        raise Conflict("claim.not_pending", details={"status": claim.status})
+    await store_upload(
+        ctx,
+        community_id=claim.community_id,
+        owner_type=PROOF_OWNER,
+        owner_id=claim_id,
+        purpose="proof",
+        upload=upload,
+        max_count=MAX_PROOF,
+    )
+    await audit.record(ctx, "claim.proof", "membership", claim_id, community_id=claim.community_id)
+    return await _load_out(ctx, claim_id)
 
 
 async def _pending_count(ctx: Ctx, where: Any) -> int:
@@ -137,7 +232,11 @@ async def list_claims(
     if status is not None:
         query = query.where(Membership.status == status)
     rows = (await ctx.session.exec(query.order_by(col(Membership.id)).limit(limit))).all()
-    return page([_claim_out(*r) for r in rows], [r[0].id or 0 for r in rows], limit)
+    proof = await list_for_many(ctx, PROOF_OWNER, [r[0].id or 0 for r in rows])
+    items = [_claim_out(*r) for r in rows]
+    for item in items:
+        item.proof = proof.get(item.id, [])
+    return page(items, [r[0].id or 0 for r in rows], limit)
 
 
 async def _pending_claim(ctx: Ctx, claim_id: int) -> Membership:

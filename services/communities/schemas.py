@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
+from services.attachments.schemas import AttachmentOut
 from services.models import Role
 from services.schemas import Day, Line, RequestBody, ResponseBody, Text, no_control_chars
 
@@ -210,3 +211,6 @@ class ClaimOut(ResponseBody):
     decision_reason: str | None
     verified_at: datetime | None
     created_at: datetime
+    proof: list[AttachmentOut] = Field(
+        default_factory=list, description="Photos the claimant added (e.g. the property certificate)"
+    )

@@ -40,8 +40,18 @@ class ResultsVisibility(StrEnum):
     live = "live"
 
 
+class DecisionRule(StrEnum):
+    """How the decision question is decided (services.polls.rules)."""
+
+    ordinary = "ordinary"  # Civil Code art. 278 ordinary matter (items 1-5, 9): quorum 2/3, then > 1/2
+    major = "major"  # art. 278 items 6-8 (raise the fund, rebuild/alter e.g. a lift, change use): ≥ 3/4
+    double_majority_all = "double_majority_all"  # older local bylaws: > 1/2 of ALL owners and area
+    custom = "custom"  # > households_ratio of all owners and > area_ratio of all area, stated openly
+
+
 class BallotChannel(StrEnum):
     app = "app"
+    paper = "paper"  # a signed paper form recorded by committee or staff, with its photo
     seed = "seed"  # demo data attributed to a household without a real voter
 
 
@@ -65,6 +75,7 @@ class Poll(SQLModel, table=True):
     results_visibility: str = Field(default=ResultsVisibility.after_close, max_length=12)
     # The 双过半 test: the question it applies to and exact ratios as "n/d" (passes when > ratio).
     decision_question_id: int | None = Field(default=None, sa_type=BigIntId, nullable=True)
+    decision_rule: str = Field(default=DecisionRule.ordinary, max_length=24)
     households_ratio: str = Field(default="1/2", max_length=16)
     area_ratio: str = Field(default="1/2", max_length=16)
     opens_at: datetime = at_field(nullable=False)
@@ -116,6 +127,9 @@ class Ballot(SQLModel, table=True):
     voter_id: int | None = fk_field("user_account.id", nullable=True, index=False)
     channel: str = Field(default=BallotChannel.app, max_length=10)
     cast_at: datetime = at_field(nullable=False)
+    # Paper ballots: who typed it in, and the sha256 of the signed form's photo (both in the chain).
+    recorded_by_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    form_sha256: str | None = Field(default=None, max_length=64)
 
 
 class BallotAnswer(SQLModel, table=True):

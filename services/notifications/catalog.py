@@ -39,6 +39,21 @@ TEMPLATES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
         ("住户认证未通过", "您对 {household} 的认证申请未通过：{reason}"),
         ("Household claim rejected", "Your claim for {household} was rejected: {reason}"),
     ),
+    "account.claim_filed": (
+        ("新的住户认证申请", "有人申请认证为 {household} 的{relation_zh}，请审核"),
+        ("New household claim", "Someone claims {household} as {relation}; please review"),
+    ),
+    "account.household_claimed": (
+        (
+            "有人申请认证您的房屋",
+            "有人申请认证为 {household} 的{relation_zh}；如非您家人或租户，请联系业委会或居委会",
+        ),
+        (
+            "Someone claims your home",
+            "Someone claims {household} as {relation}; if they are not of your household, tell the "
+            "committee or the community admin",
+        ),
+    ),
 }
 
 

@@ -120,13 +120,7 @@ async def _cast(ctx: Ctx, poll_id: int, body: BallotIn) -> BallotOut:
         raise InvalidInput("poll.not_open", details={"status": status})
     questions, options = await load_questions(ctx.session, poll.id)
     answers = check_answers(questions, options, body.answers)
-    taken = (
-        await ctx.session.exec(
-            select(Ballot.id).where(Ballot.poll_id == poll.id, Ballot.household_id == body.household_id)
-        )
-    ).first()
-    if taken is not None:
-        raise Conflict("poll.already_voted")
+    await refuse_second_ballot(ctx.session, poll.id, body.household_id, BallotChannel.app)
     ballot = await append_ballot(
         ctx.session, poll, body.household_id, p.user_id, BallotChannel.app, answers, now
     )
@@ -150,6 +144,22 @@ async def _cast(ctx: Ctx, poll_id: int, body: BallotIn) -> BallotOut:
     return BallotOut.model_validate(ballot)
 
 
+async def refuse_second_ballot(session: AsyncSession, poll_id: int, household_id: int, channel: str) -> None:
+    """One ballot per household: 409, naming the other channel when the household voted there."""
+    taken = (
+        await session.exec(
+            select(Ballot.channel).where(Ballot.poll_id == poll_id, Ballot.household_id == household_id)
+        )
+    ).first()
+    if taken is None:
+        return
+    if taken == BallotChannel.paper and channel != BallotChannel.paper:
+        raise Conflict("poll.voted_on_paper", details={"channel": taken})
+    if taken != BallotChannel.paper and channel == BallotChannel.paper:
+        raise Conflict("poll.voted_in_app", details={"channel": taken})
+    raise Conflict("poll.already_voted", details={"channel": taken})
+
+
 async def append_ballot(
     session: AsyncSession,
     poll: Poll,
@@ -158,6 +168,9 @@ async def append_ballot(
     channel: str,
     answers: Sequence[chain.Answer],
     now: datetime,
+    *,
+    recorded_by: int | None = None,
+    form_sha256: str | None = None,
 ) -> Ballot:
     """Link one ballot onto the poll's chain (the caller has checked eligibility and answers)."""
     assert poll.id is not None
@@ -171,7 +184,9 @@ async def append_ballot(
         )
     ).one()
     voter = chain.voter_marker(voter_id, poll.anonymous, channel)
-    payload = chain.canonical(poll.id, seq, household_id, voter, channel, answers, now)
+    payload = chain.canonical(
+        poll.id, seq, household_id, voter, channel, answers, now, recorded_by, form_sha256
+    )
     ballot = Ballot(
         poll_id=poll.id,
         household_id=household_id,
@@ -181,6 +196,8 @@ async def append_ballot(
         voter_id=None if poll.anonymous else voter_id,
         channel=channel,
         cast_at=now,
+        recorded_by_id=recorded_by,
+        form_sha256=form_sha256,
     )
     try:
         async with session.begin_nested():
@@ -230,16 +247,21 @@ async def stored_chain(session: AsyncSession, poll: Poll) -> list[chain.StoredBa
     for b in ballots:
         mine = [(q, opts, text) for q, (opts, text) in answers.get(b.id or 0, {}).items()]
         voter = chain.voter_marker(b.voter_id, poll.anonymous, b.channel)
-        payload = chain.canonical(poll.id, b.seq, b.household_id, voter, b.channel, mine, b.cast_at)
+        payload = chain.canonical(
+            poll.id, b.seq, b.household_id, voter, b.channel, mine, b.cast_at, b.recorded_by_id, b.form_sha256
+        )
         out.append(chain.StoredBallot(seq=b.seq, prev_hash=b.prev_hash, hash=b.hash, payload=payload))
     return out
 
 
 async def verify_chain(ctx: Ctx, poll_id: int) -> VerifyOut:
-    """Author, committee and community admin: recompute the chain and report the first broken link."""
+    """Author, committee, community admin and the community's verified owners (whose vote it is):
+    recompute the chain and report the first broken link."""
+    p = ctx.require_principal()
     poll = await load_poll(ctx, poll_id)
-    if not is_manager(ctx.require_principal(), poll):
-        raise Forbidden()
+    owner = Relation.owner in p.households.get(poll.community_id, {}).values()
+    if not (is_manager(p, poll) or owner):
+        raise Forbidden("poll.verify_forbidden")
     verdict = chain.walk(await stored_chain(ctx.session, poll), poll.ballot_count, poll.last_hash)
     return VerifyOut(
         ok=verdict.ok,

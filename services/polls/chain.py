@@ -1,9 +1,10 @@
 """The per-poll ballot hash chain: hash_n = sha256(hash_{n-1} ‖ canonical JSON of ballot n).
 
-The canonical JSON covers (poll_id, seq, household_id, voter, channel, answers, cast_at) with sorted
+The canonical JSON covers (poll_id, seq, household_id, voter, channel, answers, cast_at, and for a
+paper ballot recorded_by and form_sha256, the photo of the signed form) with sorted
 keys, answers sorted by question id and option ids sorted, times in UTC with microseconds. The voter
-is the user id, or "anonymous" on anonymous polls (who cast it is kept in ballot_voter), or "seed" for
-demo ballots without a real voter. The first ballot chains from 64 zeros; the poll row keeps the head
+is the user id, or "anonymous" on anonymous polls (who cast it is kept in ballot_voter), or the channel
+("seed" for demo ballots, "paper" for a signed form) when there is no voting user. The first ballot chains from 64 zeros; the poll row keeps the head
 (ballot_count, last_hash), so a changed ballot, a deleted ballot (a gap in seq or a broken link) and
 a deleted newest ballot (the head no longer matches) are all detected by `walk`.
 
@@ -41,8 +42,10 @@ def canonical(
     channel: str,
     answers: Iterable[Answer],
     cast_at: datetime,
+    recorded_by: int | None = None,
+    form_sha256: str | None = None,
 ) -> bytes:
-    body = {
+    body: dict[str, object] = {
         "poll_id": poll_id,
         "seq": seq,
         "household_id": household_id,
@@ -54,6 +57,11 @@ def canonical(
         ],
         "cast_at": cast_at.astimezone(UTC).isoformat(timespec="microseconds"),
     }
+    if recorded_by is not None or form_sha256 is not None:
+        # Paper ballots only (older ballots' payloads are unchanged): who typed the form in and the
+        # hash of its photo, so swapping the photo or the recorder breaks the chain too.
+        body["recorded_by"] = recorded_by
+        body["form_sha256"] = form_sha256
     return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
 

@@ -1,9 +1,11 @@
-"""Results: counts per option (households and exclusive area), turnout and the 双过半 test.
+"""Results: counts per option (households and exclusive area), turnout and the poll's decision rule.
 
-Aggregated in SQL with a fixed number of statements however many ballots there are. The denominator
-of the double-majority test is every household of the community and their total exclusive area, not
-just the voters: an option passes when its households > households_ratio × all households AND its
-area > area_ratio × all area (strictly more; exact fractions and Decimal arithmetic).
+Aggregated in SQL with a fixed number of statements however many ballots there are. The rules
+(services.polls.rules): Civil Code art. 278 `ordinary` / `major` test participation against every
+household and all exclusive area (≥ 2/3 of both), then approval against the participants; the older
+`double_majority_all` and a `custom` rule test approval against every household and all area. Each
+test is reported with its numerator, denominator and threshold, computed with exact fractions and
+Decimal arithmetic. A household is one exclusive part and one owner (see rules.py).
 """
 
 from __future__ import annotations
@@ -11,14 +13,25 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.errors import Forbidden
+from services.i18n import Locale
 from services.models import Household, User, utcnow
-from services.models.polls import Ballot, BallotAnswer, Poll, PollOption, PollQuestion, QuestionType
+from services.models.polls import (
+    Ballot,
+    BallotAnswer,
+    BallotChannel,
+    Poll,
+    PollOption,
+    PollQuestion,
+    QuestionType,
+)
+from services.polls import rules
 from services.polls.common import is_manager, load_poll, load_questions, status_of
 from services.polls.schemas import (
     Decision,
@@ -26,6 +39,7 @@ from services.polls.schemas import (
     OptionTally,
     QuestionTally,
     ResultsOut,
+    RuleTest,
     TextAnswer,
     Turnout,
 )
@@ -42,7 +56,7 @@ async def get_results(ctx: Ctx, poll_id: int) -> ResultsOut:
     p = ctx.require_principal()
     poll = await load_poll(ctx, poll_id)
     if poll.result is not None:
-        return ResultsOut.model_validate(poll.result)
+        return localise(ResultsOut.model_validate(upgrade_snapshot(poll.result, poll)), ctx.locale)
     now = utcnow()
     if (
         poll.results_visibility == "after_close"
@@ -50,7 +64,7 @@ async def get_results(ctx: Ctx, poll_id: int) -> ResultsOut:
         and not is_manager(p, poll)
     ):
         raise Forbidden("poll.results_hidden")
-    return await tally(ctx.session, poll, now, final=False)
+    return localise(await tally(ctx.session, poll, now, final=False), ctx.locale)
 
 
 def _area(value: object) -> Decimal:
@@ -67,9 +81,13 @@ async def tally(session: AsyncSession, poll: Poll, now: datetime, *, final: bool
             )
         )
     ).one()
-    voted, area_voted = (
+    voted, area_voted, paper = (
         await session.exec(
-            select(func.count(col(Ballot.id)), sa.type_coerce(func.sum(Household.area_m2), AREA))
+            select(
+                func.count(col(Ballot.id)),
+                sa.type_coerce(func.sum(Household.area_m2), AREA),
+                func.count(col(Ballot.id)).filter(col(Ballot.channel) == BallotChannel.paper),
+            )
             .join(Household, col(Household.id) == Ballot.household_id)
             .where(Ballot.poll_id == poll.id)
         )
@@ -116,7 +134,16 @@ async def tally(session: AsyncSession, poll: Poll, now: datetime, *, final: bool
     decision = None
     question = next((q for q in questions if q.id == poll.decision_question_id), None)
     if question is not None:
-        decision = decide(poll, question, options.get(question.id or 0, []), per_option, hh_total, area_total)
+        decision = decide(
+            poll,
+            question,
+            options.get(question.id or 0, []),
+            per_option,
+            hh_total,
+            area_total,
+            int(voted),
+            _area(area_voted),
+        )
     return ResultsOut(
         poll_id=poll.id,
         status=status_of(poll, now),
@@ -128,6 +155,8 @@ async def tally(session: AsyncSession, poll: Poll, now: datetime, *, final: bool
             households_share=_share(int(voted), hh_total),
             area_voted_m2=_area(area_voted),
             area_total_m2=area_total,
+            area_share=(_area(area_voted) / area_total).quantize(SHARE) if area_total else Decimal(0),
+            paper_ballots=int(paper or 0),
         ),
         questions=tallies,
         decision=decision,
@@ -167,7 +196,20 @@ async def _texts(session: AsyncSession, poll: Poll) -> tuple[dict[int, list[Text
 
 def passes(count: Decimal | int, total: Decimal | int, ratio: Fraction) -> bool:
     """Strictly more than ratio × total, exactly: count × d > n × total."""
-    return Decimal(count) * ratio.denominator > Decimal(total) * ratio.numerator
+    return rules.check(count, total, ratio, "more_than")
+
+
+def _test(
+    name: str, num: Decimal | int, den: Decimal | int, ratio: Fraction, cmp: rules.Comparison
+) -> RuleTest:
+    return RuleTest(
+        test=name,  # type: ignore[arg-type]
+        numerator=Decimal(num),
+        denominator=Decimal(den),
+        threshold=rules.fraction_text(ratio),
+        comparison=cmp,
+        passed=rules.check(num, den, ratio, cmp),
+    )
 
 
 def decide(
@@ -177,12 +219,28 @@ def decide(
     per_option: dict[int, tuple[int, Decimal]],
     hh_total: int,
     area_total: Decimal,
+    voted: int = 0,
+    area_voted: Decimal = Decimal(0),
 ) -> Decision:
-    hr, ar = Fraction(poll.households_ratio), Fraction(poll.area_ratio)
+    """Apply the poll's rule (services.polls.rules) to the decision question's options."""
+    spec = rules.spec_for(poll.decision_rule, poll.households_ratio, poll.area_ratio)
+    quorum: list[RuleTest] = []
+    if spec.quorum is not None:
+        quorum = [
+            _test("participation_area", area_voted, area_total, spec.quorum, "at_least"),
+            _test("participation_owners", voted, hh_total, spec.quorum, "at_least"),
+        ]
+    quorum_met = all(t.passed for t in quorum)
+    base_h, base_a = (voted, area_voted) if spec.over_participants else (hh_total, area_total)
+    hr, ar = spec.households_ratio, spec.area_ratio
     rows = []
     for o in options:
         n, area = per_option.get(o.id or 0, (0, Decimal("0.00")))
-        ok_h, ok_a = passes(n, hh_total, hr), passes(area, area_total, ar)
+        tests = [
+            _test("approval_area", area, base_a, ar, spec.comparison),
+            _test("approval_owners", n, base_h, hr, spec.comparison),
+        ]
+        ok_a, ok_h = tests[0].passed, tests[1].passed
         rows.append(
             DecisionOption(
                 option_id=o.id or 0,
@@ -191,18 +249,59 @@ def decide(
                 area_m2=area,
                 passes_households=ok_h,
                 passes_area=ok_a,
-                passes=ok_h and ok_a,
+                passes=quorum_met and ok_h and ok_a,
+                tests=tests,
             )
         )
     passed = next((r.option_id for r in rows if r.passes), None)
+    outcome = "passed" if passed is not None else ("not_approved" if quorum_met else "no_quorum")
     return Decision(
         question_id=question.id or 0,
-        households_ratio=poll.households_ratio,
-        area_ratio=poll.area_ratio,
+        rule=poll.decision_rule,  # type: ignore[arg-type]
+        participation=quorum,
+        participation_met=quorum_met,
+        approval_basis="participants" if spec.over_participants else "all",
+        outcome=outcome,  # type: ignore[arg-type]
+        households_ratio=rules.fraction_text(hr),
+        area_ratio=rules.fraction_text(ar),
         households_total=hh_total,
         area_total_m2=area_total,
-        households_threshold=(Decimal(hh_total) * hr.numerator / hr.denominator).quantize(SHARE),
-        area_threshold_m2=(area_total * ar.numerator / ar.denominator).quantize(SHARE),
+        households_threshold=(Decimal(base_h) * hr.numerator / hr.denominator).quantize(SHARE),
+        area_threshold_m2=(Decimal(base_a) * ar.numerator / ar.denominator).quantize(SHARE),
         options=rows,
         passed_option_id=passed,
     )
+
+
+def localise(result: ResultsOut, locale: Locale) -> ResultsOut:
+    """Fill the rule's and the tests' sentences in the caller's language (snapshots store numbers)."""
+    d = result.decision
+    if d is None:
+        return result
+    d.rule_text = rules.rule_text(d.rule, d.households_ratio, d.area_ratio, locale)
+
+    for t in [*d.participation, *(t for o in d.options for t in o.tests)]:
+        t.text = rules.test_text(
+            t.test, t.numerator, t.denominator, t.threshold, t.comparison, t.passed, locale
+        )
+    winner = next((o for o in d.options if o.option_id == d.passed_option_id), None)
+    failed: list[str] = []
+    if d.outcome == "no_quorum":
+        failed = [t.text for t in d.participation if not t.passed]
+    elif winner is None and d.options:
+        # The first option (同意 by convention) shows why it fell short.
+        first = d.options[0]
+        label = f'"{first.text}": ' if locale == "en" else f"「{first.text}」"
+        failed = [label + t.text for t in first.tests if not t.passed]
+    d.reason = rules.outcome_text(d.outcome, winner.text if winner else None, failed, locale)
+    return result
+
+
+def upgrade_snapshot(snapshot: dict[str, Any], poll: Poll) -> dict[str, Any]:
+    """Snapshots frozen before decision rules: the rule they applied, and their outcome."""
+    decision = snapshot.get("decision")
+    if isinstance(decision, dict) and "rule" not in decision:
+        decision = {**decision, "rule": poll.decision_rule}
+        decision["outcome"] = "passed" if decision.get("passed_option_id") is not None else "not_approved"
+        snapshot = {**snapshot, "decision": decision}
+    return snapshot

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
+from services.attachments.schemas import AttachmentOut
 from services.schemas import Instant, RequestBody, ResponseBody, Text
 
 MAX_ID = 2**53 - 1
@@ -16,6 +17,7 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Kind = Literal["survey", "vote"]
 QType = Literal["single", "multiple", "text"]
 Status = Literal["scheduled", "open", "closed", "cancelled"]
+Rule = Literal["ordinary", "major", "double_majority_all", "custom"]
 OptionText = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -84,8 +86,19 @@ class PollCreate(RequestBody):
         description="Index (0-based) in `questions` of the single-choice question the 双过半 test applies "
         "to; default 0 for votes, none for surveys",
     )
-    households_ratio: Ratio = Field(default="1/2", description='Passes when > ratio, e.g. 0.5 or "2/3"')
-    area_ratio: Ratio = Field(default="1/2", description='Passes when > ratio, e.g. 0.5 or "2/3"')
+    decision_rule: Rule | None = Field(
+        default=None,
+        description="ordinary / major (Civil Code art. 278: quorum 2/3 of area and owners, then > 1/2 or "
+        "≥ 3/4 of the participants; major for items 6-8, e.g. adding a lift), double_majority_all (> 1/2 of "
+        "all owners and area, older local bylaws) or custom (> the ratios below of all). Default: custom "
+        "when a ratio is given, else ordinary",
+    )
+    households_ratio: Ratio = Field(
+        default="1/2", description='custom rule only: passes when > ratio of all owners, e.g. 0.5 or "2/3"'
+    )
+    area_ratio: Ratio = Field(
+        default="1/2", description='custom rule only: passes when > ratio of all area, e.g. 0.5 or "2/3"'
+    )
     results_visibility: Literal["after_close", "live"] = "after_close"
 
     @model_validator(mode="after")
@@ -97,6 +110,11 @@ class PollCreate(RequestBody):
             self.eligibility = "owners" if self.kind == "vote" else "households"
         if self.kind == "vote" and self.decision_question is None:
             self.decision_question = 0
+        ratios_set = bool({"households_ratio", "area_ratio"} & self.model_fields_set)
+        if self.decision_rule is None:
+            self.decision_rule = "custom" if ratios_set else "ordinary"
+        elif self.decision_rule != "custom" and ratios_set:
+            raise ValueError("households_ratio and area_ratio apply to the custom rule only")
         if self.decision_question is not None:
             if self.decision_question >= len(self.questions):
                 raise ValueError("decision_question is not an index of questions")
@@ -156,6 +174,7 @@ class PollListItem(ResponseBody):
 class PollOut(PollListItem):
     description: str
     decision_question_id: int | None
+    decision_rule: Rule
     households_ratio: str
     area_ratio: str
     cancelled_at: datetime | None
@@ -171,6 +190,13 @@ class BallotOut(ResponseBody):
     prev_hash: str
     hash: str
     cast_at: datetime
+
+
+class PaperBallotOut(BallotOut):
+    channel: str
+    recorded_by_id: int
+    form_sha256: str = Field(description="sha256 of the stored form photo, part of the ballot's chain link")
+    form: AttachmentOut
 
 
 class OptionTally(ResponseBody):
@@ -202,6 +228,20 @@ class Turnout(ResponseBody):
     households_share: Decimal
     area_voted_m2: Decimal
     area_total_m2: Decimal
+    area_share: Decimal = Decimal(0)
+    paper_ballots: int = Field(default=0, description="Ballots recorded from signed paper forms")
+
+
+class RuleTest(ResponseBody):
+    """One test of the rule: numerator / denominator against threshold (at_least: ≥, more_than: >)."""
+
+    test: Literal["participation_area", "participation_owners", "approval_area", "approval_owners"]
+    numerator: Decimal
+    denominator: Decimal
+    threshold: str
+    comparison: Literal["at_least", "more_than"]
+    passed: bool
+    text: str = ""
 
 
 class DecisionOption(ResponseBody):
@@ -212,15 +252,25 @@ class DecisionOption(ResponseBody):
     passes_households: bool
     passes_area: bool
     passes: bool
+    tests: list[RuleTest] = Field(default_factory=list)
 
 
 class Decision(ResponseBody):
     question_id: int
+    rule: Rule = "custom"
+    rule_text: str = ""
+    participation: list[RuleTest] = Field(
+        default_factory=list, description="The quorum tests (ordinary, major); empty for rules without one"
+    )
+    participation_met: bool = True
+    approval_basis: Literal["participants", "all"] = "all"
+    outcome: Literal["passed", "no_quorum", "not_approved"] = "not_approved"
+    reason: str = ""
     households_ratio: str
     area_ratio: str
     households_total: int
     area_total_m2: Decimal
-    # Strictly more than these is needed: ratio × total.
+    # The approval thresholds: ratio × the basis (participants or all), compared as in `tests`.
     households_threshold: Decimal
     area_threshold_m2: Decimal
     options: list[DecisionOption]

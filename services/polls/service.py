@@ -13,14 +13,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services import access, audit
 from services.communities.common import load_community
 from services.errors import Conflict, Forbidden, InvalidInput
+from services.i18n import DEFAULT_LOCALE
 from services.models import Community, Membership, MembershipStatus, Relation, Role, utcnow
-from services.models.polls import Ballot, Eligibility, Poll, PollOption, PollQuestion
+from services.models.polls import Ballot, DecisionRule, Eligibility, Poll, PollKind, PollOption, PollQuestion
 from services.notifications.fanout import notify_later
 from services.notifications.outbox import notify
 from services.pagination import id_after, next_id_cursor
-from services.polls import results
+from services.polls import results, rules
 from services.polls.common import MANAGERS, is_manager, load_poll, load_questions, questions_out, status_of
-from services.polls.schemas import PollCreate, PollListItem, PollOut, Status
+from services.polls.schemas import PollCreate, PollListItem, PollOut, ResultsOut, Status
 from services.polls.templates import KIND_ZH
 from services.runtime import Ctx
 from services.schemas import Page
@@ -49,11 +50,15 @@ async def create_poll(ctx: Ctx, community_id: int, body: PollCreate) -> PollOut:
         anonymous=body.anonymous,
         eligibility=body.eligibility or Eligibility.households,
         results_visibility=body.results_visibility,
+        decision_rule=body.decision_rule or DecisionRule.ordinary,
         households_ratio=body.households_ratio,
         area_ratio=body.area_ratio,
         opens_at=opens,
         closes_at=body.closes_at,
     )
+    fixed = rules.ratios_of(poll.decision_rule)
+    if fixed is not None:  # a named rule fixes its ratios; the poll row shows them
+        poll.households_ratio, poll.area_ratio = fixed
     ctx.session.add(poll)
     await ctx.session.flush()
     assert poll.id is not None
@@ -92,6 +97,7 @@ async def create_poll(ctx: Ctx, community_id: int, body: PollCreate) -> PollOut:
             "anonymous": poll.anonymous,
             "opens_at": poll.opens_at,
             "closes_at": poll.closes_at,
+            "decision_rule": poll.decision_rule,
             "households_ratio": poll.households_ratio,
             "area_ratio": poll.area_ratio,
         },
@@ -115,15 +121,7 @@ async def _check_notice(session: AsyncSession, community_id: int, notice_id: int
 async def announce(session: AsyncSession, poll: Poll, now: datetime) -> int:
     """Tell the eligible households' residents that a poll is open; returns the recipient count."""
     assert poll.id is not None
-    query = select(Membership.user_id).where(
-        Membership.community_id == poll.community_id,
-        Membership.role == Role.resident,
-        Membership.status == MembershipStatus.verified,
-        col(Membership.household_id).is_not(None),
-    )
-    if poll.eligibility == Eligibility.owners:
-        query = query.where(Membership.relation == Relation.owner)
-    recipients = sorted(set((await session.exec(query)).all()))
+    recipients = await eligible_residents(session, poll)
     zone = (await session.exec(select(Community.time_zone).where(Community.id == poll.community_id))).one()
     data = {
         "id": poll.id,
@@ -133,17 +131,56 @@ async def announce(session: AsyncSession, poll: Poll, now: datetime) -> int:
         "kind_zh": KIND_ZH.get(poll.kind, poll.kind),
         "closes": poll.closes_at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M"),
     }
-    key = f"poll:{poll.id}:opened"
-    if len(recipients) > INLINE_RECIPIENTS:
-        await notify_later(
-            session, recipients, "poll", "poll.opened", data, key, community_id=poll.community_id
-        )
-    elif recipients:
-        await notify(session, recipients, "poll", "poll.opened", data, key, community_id=poll.community_id)
+    await _tell(session, poll, recipients, "poll.opened", data, f"poll:{poll.id}:opened")
     poll.announced_at = now
     session.add(poll)
     await session.flush()
     return len(recipients)
+
+
+async def eligible_residents(session: AsyncSession, poll: Poll) -> list[int]:
+    """Verified residents of the households that may vote (owners only on owner polls)."""
+    query = select(Membership.user_id).where(
+        Membership.community_id == poll.community_id,
+        Membership.role == Role.resident,
+        Membership.status == MembershipStatus.verified,
+        col(Membership.household_id).is_not(None),
+    )
+    if poll.eligibility == Eligibility.owners:
+        query = query.where(Membership.relation == Relation.owner)
+    return sorted(set((await session.exec(query)).all()))
+
+
+async def _tell(
+    session: AsyncSession, poll: Poll, recipients: list[int], template: str, data: dict[str, Any], key: str
+) -> None:
+    if len(recipients) > INLINE_RECIPIENTS:
+        await notify_later(session, recipients, "poll", template, data, key, community_id=poll.community_id)
+    elif recipients:
+        await notify(session, recipients, "poll", template, data, key, community_id=poll.community_id)
+
+
+async def tell_result(session: AsyncSession, poll: Poll, result: ResultsOut) -> None:
+    """Every eligible household hears the outcome of a closed vote, in the close's transaction."""
+    assert poll.id is not None
+    d, t = result.decision, result.turnout
+    outcome = d.outcome if d is not None else None
+    zh, en = rules.VERDICT.get(outcome or "", ("已结束", "closed"))
+    winner = next((o.text for o in d.options if o.option_id == d.passed_option_id), None) if d else None
+    data = {
+        "id": poll.id,
+        "poll_id": poll.id,
+        "title": poll.title,
+        "outcome": outcome,
+        "verdict_zh": f"{zh}（{winner}）" if winner else zh,
+        "verdict": f"{en} ({winner})" if winner else en,
+        "households_voted": t.households_voted,
+        "households_total": t.households_total,
+        "area_voted": f"{t.area_voted_m2:f}",
+        "area_total": f"{t.area_total_m2:f}",
+    }
+    recipients = await eligible_residents(session, poll)
+    await _tell(session, poll, recipients, "poll.closed", data, f"poll:{poll.id}:closed")
 
 
 def _item(poll: Poll, now: datetime) -> dict[str, Any]:
@@ -185,6 +222,7 @@ async def _poll_out(ctx: Ctx, poll: Poll, now: datetime) -> PollOut:
         **_item(poll, now),
         description=poll.description,
         decision_question_id=poll.decision_question_id,
+        decision_rule=poll.decision_rule,  # type: ignore[arg-type]
         households_ratio=poll.households_ratio,
         area_ratio=poll.area_ratio,
         cancelled_at=poll.cancelled_at,
@@ -249,12 +287,18 @@ async def close_poll(ctx: Ctx, poll_id: int, cancel: bool) -> PollOut:
     return await _poll_out(ctx, poll, now)
 
 
-async def freeze(session: AsyncSession, poll: Poll, now: datetime, *, cancelled: bool = False) -> None:
-    """Close the poll and store its final result snapshot (closed results are then one row read)."""
+async def freeze(
+    session: AsyncSession, poll: Poll, now: datetime, *, cancelled: bool = False, tell: bool = True
+) -> None:
+    """Close the poll and store its final result snapshot (closed results are then one row read);
+    a closed vote's result goes to every eligible household in the same transaction."""
     poll.closed_at = now
     if cancelled:
         poll.cancelled_at = now
-    snapshot = await results.tally(session, poll, now, final=True)
+    # Stored with its zh-CN sentences; a reader in another language gets them rewritten on read.
+    snapshot = results.localise(await results.tally(session, poll, now, final=True), DEFAULT_LOCALE)
     poll.result = snapshot.model_dump(mode="json")
     session.add(poll)
     await session.flush()
+    if tell and not cancelled and poll.kind == PollKind.vote:
+        await tell_result(session, poll, snapshot)

@@ -288,9 +288,14 @@ async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
         db, invited, Role.grid_worker, community_id=a, status=MembershipStatus.invited
     )
     claimant = await f.user(db, "待审核")
-    claim = await f.member(
+    await f.member(
         db, claimant, Role.resident, community_id=a, household_id=t.household.id,
         relation="owner", status=MembershipStatus.pending,
+    )  # fmt: skip
+    # The claim the matrix probes is someone else's: its claimant may add proof to it, nobody outside.
+    claim = await f.member(
+        db, await f.user(db, "另一申请人"), Role.resident, community_id=a, household_id=t.household.id,
+        relation="tenant", status=MembershipStatus.pending,
     )  # fmt: skip
     db.add(swap)
     await db.flush()

@@ -111,12 +111,18 @@ async def test_reject_needs_reason_and_allows_new_claim(client: httpx.AsyncClien
     c = await f.community(db)
     h = await f.household(db, await f.building(db, c))
     co = await f.company_managing(db, c)
-    manager = await f.company_staff(db, co, Role.property_manager)
+    property_manager = await f.company_staff(db, co, Role.property_manager)
+    manager = await f.community_staff(db, c, Role.community_admin)
     u = await f.user(db)
     r = await client.post(
         f"/v1/communities/{c.id}/claims", json={"household_id": h.id, "relation": "tenant"}, headers=f.auth(u)
     )
     claim_id = r.json()["id"]
+    # The property company does not decide who votes.
+    r = await client.post(
+        f"/v1/claims/{claim_id}/reject", json={"reason": "x"}, headers=f.auth(property_manager)
+    )
+    assert r.status_code == 403
     r = await client.post(
         f"/v1/communities/{c.id}/claims", json={"household_id": h.id, "relation": "family"}, headers=f.auth(u)
     )

@@ -255,9 +255,10 @@ async def test_tampering_is_detected(client: httpx.AsyncClient, db: AsyncSession
     for who, h in zip(owners, [w.households[0], w.households[2], w.households[3]], strict=True):
         assert (await f.cast(client, who, poll, h)).status_code == 201
     url = f"/v1/polls/{poll['id']}/ballots/verify"
-    r = await client.get(url, headers=f.auth(w.owner))
-    assert r.status_code == 403
+    r = await client.get(url, headers=f.auth(w.tenant))  # a tenant is not the owner whose vote it is
+    assert r.status_code == 403 and r.json()["error"]["code"] == "poll.verify_forbidden"
     assert (await client.get(url, headers=f.auth(w.admin))).json()["ok"] is True
+    assert (await client.get(url, headers=f.auth(w.owner))).json()["ok"] is True  # owners verify too
     rows = await ballots_of(db, poll["id"])
     no = poll["questions"][0]["options"][1]["id"]  # type: ignore[index]
     answer = sa.update(BallotAnswer).where(col(BallotAnswer.ballot_id) == rows[1].id)

@@ -53,7 +53,9 @@ def option(result: dict[str, Any], index: int) -> dict[str, Any]:
 
 async def test_double_majority_counts_every_household(client: httpx.AsyncClient, db: AsyncSession) -> None:
     areas = ("60.25", "40.50", "50.00", "49.25", "70.00")  # 270.00 m²
-    _, _, res = await vote(client, db, areas, {0: YES, 2: YES, 4: YES, 1: NO})
+    _, _, res = await vote(
+        client, db, areas, {0: YES, 2: YES, 4: YES, 1: NO}, decision_rule="double_majority_all"
+    )
     assert res["final"] is False and res["status"] == "open"
     assert res["turnout"] == {
         "households_voted": 4,
@@ -61,6 +63,8 @@ async def test_double_majority_counts_every_household(client: httpx.AsyncClient,
         "households_share": "0.8000",
         "area_voted_m2": "220.75",
         "area_total_m2": "270.00",
+        "area_share": "0.8176",
+        "paper_ballots": 0,
     }
     d = res["decision"]
     assert d["households_total"] == 5 and d["area_total_m2"] == "270.00"
@@ -83,7 +87,13 @@ async def test_double_majority_counts_every_household(client: httpx.AsyncClient,
 
 async def test_exactly_half_of_households_fails(client: httpx.AsyncClient, db: AsyncSession) -> None:
     # 2 of 4 households is not more than half, although their 110 of 200 m² is.
-    _, _, res = await vote(client, db, ("60.00", "40.00", "50.00", "50.00"), {0: YES, 2: YES})
+    _, _, res = await vote(
+        client,
+        db,
+        ("60.00", "40.00", "50.00", "50.00"),
+        {0: YES, 2: YES},
+        decision_rule="double_majority_all",
+    )
     yes = option(res, YES)
     assert (yes["households"], yes["area_m2"]) == (2, "110.00")
     assert yes["passes_area"] is True and yes["passes_households"] is False and yes["passes"] is False
@@ -92,7 +102,13 @@ async def test_exactly_half_of_households_fails(client: httpx.AsyncClient, db: A
 
 async def test_exactly_half_of_area_fails(client: httpx.AsyncClient, db: AsyncSession) -> None:
     # 3 of 4 households, but exactly 100.00 of 200.00 m².
-    _, _, res = await vote(client, db, ("40.00", "30.00", "30.00", "100.00"), {0: YES, 1: YES, 2: YES})
+    _, _, res = await vote(
+        client,
+        db,
+        ("40.00", "30.00", "30.00", "100.00"),
+        {0: YES, 1: YES, 2: YES},
+        decision_rule="double_majority_all",
+    )
     yes = option(res, YES)
     assert (yes["households"], yes["area_m2"]) == (3, "100.00")
     assert yes["passes_households"] is True and yes["passes_area"] is False and yes["passes"] is False
@@ -108,7 +124,7 @@ async def test_two_thirds_thresholds(client: httpx.AsyncClient, db: AsyncSession
     assert res["decision"]["area_threshold_m2"] == "200.0000"
     assert option(res, YES)["passes_households"] is False and option(res, YES)["passes_area"] is False
     # The same ballots pass a simple double majority.
-    _, _, res = await vote(client, db, areas, {i: YES for i in range(4)})
+    _, _, res = await vote(client, db, areas, {i: YES for i in range(4)}, decision_rule="double_majority_all")
     assert option(res, YES)["passes"] is True
     # 5 of 6 passes two thirds.
     _, _, res = await vote(
@@ -182,7 +198,9 @@ async def test_demo_vote_matches_the_hand_calculation(
         await demo_polls.seed(db, cid)
         await db.flush()
     polls = (await db.exec(select(Poll).where(Poll.community_id == cid))).all()
-    assert sorted(p.title for p in polls) == sorted([demo_polls.SURVEY_TITLE, demo_polls.VOTE_TITLE])
+    assert sorted(p.title for p in polls) == sorted(
+        [demo_polls.SURVEY_TITLE, demo_polls.VOTE_TITLE, demo_polls.LIFT_TITLE]
+    )
     vote_id = next(p.id for p in polls if p.title == demo_polls.VOTE_TITLE)
     owner = (await db.exec(select(User).where(User.phone == "+8613700000001"))).one()
     r = await client.get(f"/v1/polls/{vote_id}/results", headers=f.auth(owner))
@@ -199,6 +217,7 @@ async def test_demo_vote_matches_the_hand_calculation(
         (e["abstain_households"], e["abstain_area_m2"]),
     ]
     assert d["passed_option_id"] == d["options"][0]["option_id"]
+    assert d["rule"] == "ordinary" and d["participation_met"] is True and d["outcome"] == "passed"
     assert res["turnout"]["households_voted"] == 108 and res["turnout"]["area_voted_m2"] == "7272.30"
     # 王秀兰 owns 1号楼1单元301: her household's seeded ballot names her.
     (ballot,) = (
@@ -211,3 +230,33 @@ async def test_demo_vote_matches_the_hand_calculation(
     survey_id = next(p.id for p in polls if p.title == demo_polls.SURVEY_TITLE)
     r = await client.get(f"/v1/polls/{survey_id}/results", headers=f.auth(owner))
     assert r.status_code == 200 and r.json()["turnout"]["households_voted"] == 3
+
+
+async def test_demo_lift_vote_is_a_major_matter(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings, sessionmaker: Any
+) -> None:
+    await demo.seed(settings, sessionmaker=sessionmaker)
+    lift = (await db.exec(select(Poll).where(Poll.title == demo_polls.LIFT_TITLE))).one()
+    assert lift.decision_rule == "major" and lift.closed_at is None
+    owner = (await db.exec(select(User).where(User.phone == "+8613700000001"))).one()
+    r = await client.get(f"/v1/polls/{lift.id}/results", headers=f.auth(owner))  # live results
+    assert r.status_code == 200, r.text
+    res, e = r.json(), demo_polls.LIFT_EXPECTED
+    assert res["turnout"]["households_voted"] == e["voted_households"]
+    assert Decimal(res["turnout"]["area_voted_m2"]) == e["voted_area_m2"]
+    d = res["decision"]
+    assert d["rule"] == "major" and d["participation_met"] is True
+    assert [(t["numerator"], t["denominator"], t["threshold"]) for t in d["participation"]] == [
+        ("8967.60", "9955.80", "2/3"),
+        ("132", "144", "2/3"),
+    ]
+    got = [(o["households"], Decimal(o["area_m2"])) for o in d["options"]]
+    assert got == [
+        (e["yes_households"], e["yes_area_m2"]),
+        (e["no_households"], e["no_area_m2"]),
+        (e["abstain_households"], e["abstain_area_m2"]),
+    ]
+    yes = {t["test"]: t for t in d["options"][0]["tests"]}
+    assert (yes["approval_owners"]["numerator"], yes["approval_owners"]["threshold"]) == ("102", "3/4")
+    assert yes["approval_area"]["comparison"] == "at_least" and yes["approval_area"]["passed"] is True
+    assert d["outcome"] == "passed" and res["final"] is False

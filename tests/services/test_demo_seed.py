@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services import demo, migrations
+from services import demo, demo_history, migrations
 from services.config import Settings
 from services.db import create_engine, session_factory
 from services.models import Building, Community, Household, User
@@ -64,7 +64,9 @@ async def test_seed_twice_changes_nothing(settings: Settings, sessionmaker: Make
     assert added["household"] == 144
     assert added["property_company"] == 1
     assert added["management_contract"] == 1
-    assert added["user_account"] == len(first) == len(demo.PEOPLE)
+    # The accounts printed for logging in, and the residents who reported the KPI year's tickets.
+    assert len(first) == len(demo.PEOPLE)
+    assert added["user_account"] == len(demo.PEOPLE) + len(demo_history.reporters())
 
 
 async def test_accounts_cover_every_role(settings: Settings, sessionmaker: Maker) -> None:
@@ -272,4 +274,4 @@ async def test_seed_builds_and_disposes_its_own_resources(settings: Settings, tm
     finally:
         await engine.dispose()
     assert counts["household"] == 144
-    assert counts["user_account"] == len(demo.PEOPLE)
+    assert counts["user_account"] == len(demo.PEOPLE) + len(demo_history.reporters())
