@@ -67,6 +67,13 @@ register_templates(
             ("班次无人签到", "「{post}」{start_local} 的班次开始 15 分钟仍无人签到"),
             ("Shift missed", "Nobody checked in to the {post} shift of {start_local} within 15 minutes"),
         ),
+        "duty.shift_missed_member": (
+            ("班次未签到", "您在「{post}」{start_local} 的班次未签到，已记为缺勤；如有误请联系党支部"),
+            (
+                "Shift missed",
+                "You did not check in to the {post} shift of {start_local}; it is recorded as missed. Contact the party branch if this is wrong",
+            ),
+        ),
         "duty.swap_requested": (
             ("换班申请待审批", "{from_name} 申请将 {start_local} 的「{post}」班次换给 {to_name}"),
             ("Swap request", "{from_name} asks to hand the {post} shift of {start_local} to {to_name}"),

@@ -51,6 +51,9 @@ async def _assign(call: Call) -> Outcome:
     out.data = {"assignee_id": assignee, "previous_assignee_id": t.assignee_id, "mode": call.body.action}
     out.template_extra = {"assignee": await _name(call, assignee)}
     out.notify = [([t.reporter_id], "ticket.assigned"), ([assignee], "ticket.assigned_to_you")]
+    if t.assignee_id is not None and t.assignee_id != assignee:
+        # Reassigned: the technician taken off the ticket must not turn up at the door.
+        out.notify.append(([t.assignee_id], "ticket.unassigned"))
     return out
 
 
@@ -167,10 +170,16 @@ async def _urge(call: Call) -> Outcome:
         wait = URGE_EVERY - (call.now - t.last_urged_at)
         raise RateLimited(int(wait.total_seconds()) + 1, "ticket.urge_too_soon")
     managers = await people.managers(call.session, t.community_id)
+    note = (call.body.reason or "").strip()
     return Outcome(
         values={"last_urged_at": call.now},
         reason=call.body.reason,
         notify=[([t.assignee_id, *managers], "ticket.urged")],
+        # The reporter's words go into the message ("：快点" / ": hurry"), or nothing when none given.
+        template_extra={
+            "urge_note_zh": f"：{note}" if note else "",
+            "urge_note": f": {note}" if note else "",
+        },
     )
 
 

@@ -62,6 +62,8 @@ def template_data(t: Ticket, **extra: Any) -> dict[str, Any]:
         "clock": clock,
         "clock_zh": CLOCK_ZH.get(clock, clock),
         "due": "",
+        "urge_note": "",
+        "urge_note_zh": "",
     }
     data.update({k: v for k, v in extra.items() if v is not None})
     return data

@@ -22,6 +22,10 @@ register_templates(
             ("新派单 #{id}", "您有新的工单「{title}」"),
             ("New assignment #{id}", 'You were assigned "{title}"'),
         ),
+        "ticket.unassigned": (
+            ("工单已改派 #{id}", "「{title}」已改派给 {assignee}，您无需再处理"),
+            ("Ticket reassigned #{id}", '"{title}" was reassigned to {assignee}; you no longer need to go'),
+        ),
         "ticket.started": (
             ("开始处理 #{id}", "维修人员已开始处理「{title}」"),
             ("Work started #{id}", 'Work on "{title}" has started'),
@@ -47,8 +51,8 @@ register_templates(
             ("Ticket cancelled #{id}", '"{title}" was cancelled by the reporter'),
         ),
         "ticket.urged": (
-            ("催单 #{id}", "报修人催促处理「{title}」"),
-            ("Ticket urged #{id}", 'The reporter is asking for progress on "{title}"'),
+            ("催单 #{id}", "报修人催促处理「{title}」{urge_note_zh}"),
+            ("Ticket urged #{id}", 'The reporter is asking for progress on "{title}"{urge_note}'),
         ),
         "ticket.reopened": (
             ("工单重新打开 #{id}", "「{title}」被重新打开：{reason}"),
@@ -61,6 +65,14 @@ register_templates(
         "ticket.low_rating": (
             ("差评待回访 #{id}", "「{title}」获得 {overall} 星评价，请安排回访"),
             ("Low rating: return visit #{id}", '"{title}" was rated {overall}/5; arrange a return visit'),
+        ),
+        "ticket.classified_valid": (
+            ("投诉核实结果 #{id}", "您的投诉「{title}」经核实为有效投诉：{reason}"),
+            ("Complaint upheld #{id}", 'Your complaint "{title}" was found valid: {reason}'),
+        ),
+        "ticket.classified_invalid": (
+            ("投诉核实结果 #{id}", "您的投诉「{title}」经核实未被认定为有效投诉：{reason}"),
+            ("Complaint not upheld #{id}", 'Your complaint "{title}" was not found valid: {reason}'),
         ),
         "ticket.disputed": (
             ("投诉判定被提出异议 #{id}", "业委会对「{title}」的无效判定提出异议：{reason}"),
