@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Literal, get_args
 
 Locale = Literal["zh-CN", "en"]
 DEFAULT_LOCALE: Locale = "zh-CN"
@@ -114,3 +116,63 @@ def negotiate(accept_language: str | None) -> Locale:
 def message(code: str, locale: Locale) -> str:
     zh, en = MESSAGES.get(code, (code, code))
     return en if locale == "en" else zh
+
+
+# --- labels: the words for enum values a user sees (ticket statuses, categories, reasons, roles …) ----
+# One catalogue, filled by each area's `labels.py` (collected by services.labels). A group names the
+# values it must cover (an Enum, a Literal or a tuple), so a new value without words fails a test.
+
+
+@dataclass(frozen=True)
+class LabelGroup:
+    name: str  # "ticket.status"
+    values: tuple[str, ...]  # every value the source enum allows, in its order
+    labels: dict[str, tuple[str, str]]  # value -> (zh-CN, en)
+
+    def missing(self) -> list[str]:
+        return [v for v in self.values if v not in self.labels]
+
+
+LABELS: dict[str, LabelGroup] = {}
+
+
+def enum_values(source: Any) -> tuple[str, ...]:
+    """The values of an Enum class, a Literal[...] (or a union of them) or an iterable of strings."""
+    if isinstance(source, type) and issubclass(source, Enum):
+        return tuple(str(m.value) for m in source)
+    args = get_args(source)
+    if args:
+        out: list[str] = []
+        for arg in args:
+            out += [str(a) for a in (enum_values(arg) if get_args(arg) else (arg,)) if a is not None]
+        return tuple(dict.fromkeys(a for a in out if a != "None"))
+    return tuple(str(v) for v in source)
+
+
+def register_labels(name: str, source: Any, labels: dict[str, tuple[str, str]]) -> None:
+    values = enum_values(source)
+    extra = sorted(set(labels) - set(values))
+    if extra:
+        raise ValueError(f"labels {name!r} name values the enum does not have: {extra}")
+    if name in LABELS and LABELS[name].labels != labels:
+        raise ValueError(f"labels {name!r} registered twice with different text")
+    LABELS[name] = LabelGroup(name, values, dict(labels))
+
+
+def label(group: str, value: str | None, locale: Locale | str = DEFAULT_LOCALE) -> str | None:
+    """The words for one value; an unknown value reads as itself (never an error on output)."""
+    if value is None:
+        return None
+    found = LABELS.get(group)
+    pair = found.labels.get(str(value)) if found else None
+    if pair is None:
+        return str(value)
+    return pair[1] if locale == "en" else pair[0]
+
+
+def zh(group: str, value: str | None) -> str:
+    return label(group, value, "zh-CN") or ""
+
+
+def en(group: str, value: str | None) -> str:
+    return label(group, value, "en") or ""

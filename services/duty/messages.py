@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.i18n import register
 from services.notifications.catalog import register_templates
+from services.notifications.sms_templates import register_sms
 
 register(
     {
@@ -88,3 +89,15 @@ register_templates(
         ),
     }
 )
+
+_SHIFT = {"post": "{post}", "start": "{start_local}"}
+register_sms(
+    {
+        "duty.shift_reminder": ("duty_shift", {**_SHIFT, "event": "即将开始", "detail": "请按时到岗签到"}),
+        "duty.shift_missed_member": ("duty_shift", {**_SHIFT, "event": "未签到", "detail": "已记为缺勤，如有误请联系党支部"}),
+        "duty.shift_missed": ("duty_manage", {**_SHIFT, "event": "班次开始15分钟仍无人签到"}),
+        "duty.swap_requested": ("duty_manage", {**_SHIFT, "event": "{from_name}申请换班给{to_name}"}),
+        "duty.swap_decided": ("duty_shift", {**_SHIFT, "event": "换班申请{decision_zh}", "detail": "请以最新排班为准"}),
+        "duty.activity_promoted": ("activity_update", {"title": "{title}", "start": "{start_local}", "event": "您已由候补转为正式报名"}),
+    }
+)  # fmt: skip

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import get_args
 
 from services.errors import InvalidInput, RateLimited
+from services.labels import en, zh
 from services.models import User
 from services.models.tickets import Ticket
 from services.tickets import deadlines, people
@@ -73,11 +74,13 @@ async def _pause(call: Call) -> Outcome:
         raise InvalidInput("ticket.reason_required", details={"allowed": list(get_args(PauseReason))})
     policy = await deadlines.policy_for(call.session, t)
     values = deadlines.on_pause(t, call.now, policy) | {"pause_reason": code}
+    note = (call.body.note or call.body.reason or "").strip()
     return Outcome(
         values=values,
         reason=code,
-        data={"note": call.body.note or call.body.reason or "", **_jsonable(values)},
+        data={"note": note, **_jsonable(values)},
         notify=[([t.reporter_id], "ticket.paused")],
+        template_extra=_reason_words("ticket.pause_reason", code, note, "（{}）", " ({})"),
     )
 
 
@@ -154,12 +157,14 @@ async def _reject(call: Call) -> Outcome:
     code = require_text(call.body.reason_code)
     if code not in get_args(RejectReason):
         raise InvalidInput("ticket.reason_required", details={"allowed": list(get_args(RejectReason))})
+    note = (call.body.note or call.body.reason or "").strip()
     return Outcome(
         values={"closed_at": call.now},
         reason=code,
-        data={"note": call.body.note or call.body.reason or ""},
+        data={"note": note},
         notify=[([t.reporter_id], "ticket.rejected")],
-        template_extra={"reason": call.body.reason or code},
+        # The reporter reads the reason in words and the manager's explanation, never "invalid".
+        template_extra=_reason_words("ticket.reject_reason", code, note, "：{}", ": {}"),
     )
 
 
@@ -196,6 +201,14 @@ async def _reprioritise(call: Call) -> Outcome:
         reason=call.body.reason,
         data={"from_priority": t.priority, **_jsonable(values)},
     )
+
+
+def _reason_words(group: str, code: str, note: str, zh_note: str, en_note: str) -> dict[str, str]:
+    """A coded reason as words for the message, with the person's own note after it."""
+    return {
+        "reason_zh": zh(group, code) + (zh_note.format(note) if note else ""),
+        "reason_en": en(group, code) + (en_note.format(note) if note else ""),
+    }
 
 
 def _jsonable(values: dict[str, object]) -> dict[str, object]:
