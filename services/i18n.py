@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
+
+from pydantic import BaseModel, model_validator
 
 Locale = Literal["zh-CN", "en"]
 DEFAULT_LOCALE: Locale = "zh-CN"
@@ -176,3 +179,32 @@ def zh(group: str, value: str | None) -> str:
 
 def en(group: str, value: str | None) -> str:
     return label(group, value, "en") or ""
+
+
+# The locale of the request being served (set by the API's middleware from Accept-Language), so a
+# response model can fill its labels wherever it is built.
+_LOCALE: ContextVar[str] = ContextVar("linli_locale", default=DEFAULT_LOCALE)
+
+
+def use_locale(locale: Locale) -> None:
+    _LOCALE.set(locale)
+
+
+def current_locale() -> Locale:
+    return "en" if _LOCALE.get() == "en" else DEFAULT_LOCALE
+
+
+class Labelled(BaseModel):
+    """Mixin for response models: `LABELS = {"status": "ticket.status"}` fills `status_label` (a field
+    the model declares) with the words for `status` in the request's locale, unless already given."""
+
+    LABELS: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="after")
+    def _fill_labels(self) -> Any:
+        locale = current_locale()
+        for field, group in self.LABELS.items():
+            name = f"{field}_label"
+            if getattr(self, name, None) is None:
+                setattr(self, name, label(group, getattr(self, field, None), locale))
+        return self

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+from pydantic import BaseModel
 
 import services.communities.labels
 import services.duty.labels
@@ -21,7 +22,9 @@ import services.polls.labels
 import services.tickets.labels  # noqa: F401  (each registers its groups)
 from services.i18n import LABELS, Locale, en, label, zh
 
-__all__ = ["LABELS", "catalogue", "en", "etag", "label", "labelled", "zh"]
+M = TypeVar("M", bound=BaseModel)
+
+__all__ = ["LABELS", "catalogue", "en", "etag", "label", "labelled", "with_labels", "zh"]
 
 
 def catalogue(locale: Locale | None = None) -> dict[str, Any]:
@@ -43,6 +46,15 @@ def _etag() -> str:
 
 def etag(locale: Locale | None = None) -> str:
     return f'"{_etag()}-{locale or "all"}"'
+
+
+def with_labels(model: M, locale: Locale | str, fields: dict[str, str]) -> M:
+    """The same for a response model: a copy with its `<field>_label` fields filled."""
+    return model.model_copy(
+        update={
+            f"{field}_label": label(group, getattr(model, field), locale) for field, group in fields.items()
+        }
+    )
 
 
 def labelled(item: dict[str, Any], locale: Locale | str, fields: dict[str, str]) -> dict[str, Any]:
