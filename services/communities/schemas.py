@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
+from services.i18n import Labelled
 from services.models import Role
 from services.schemas import Day, Line, RequestBody, ResponseBody, Text, no_control_chars
 
@@ -164,7 +165,9 @@ class MemberCreate(RequestBody):
     )
 
 
-class MemberOut(ResponseBody):
+class MemberOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"role": "role", "status": "membership.status"}
+
     id: int = Field(description="Membership id")
     user_id: int | None = Field(description="None until the person accepts the invitation")
     name: str = Field(description="Until accepted: the name the inviter gave, not the account's")
@@ -175,6 +178,8 @@ class MemberOut(ResponseBody):
     company_id: int | None
     verified_at: datetime | None
     created_at: datetime
+    role_label: str | None = None
+    status_label: str | None = None
 
 
 # --- household claims ------------------------------------------------------------------------
@@ -193,7 +198,9 @@ class ClaimReject(RequestBody):
 ClaimStatus = Literal["pending", "verified", "rejected", "revoked"]
 
 
-class ClaimOut(ResponseBody):
+class ClaimOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"relation": "relation", "status": "membership.status"}
+
     id: int
     community_id: int
     household_id: int
@@ -210,3 +217,5 @@ class ClaimOut(ResponseBody):
     decision_reason: str | None
     verified_at: datetime | None
     created_at: datetime
+    relation_label: str | None = None
+    status_label: str | None = None

@@ -37,13 +37,17 @@ class PartyMemberIn(RequestBody):
     name: Annotated[Line, Field(min_length=1, max_length=50)]
 
 
-class PartyMemberOut(ResponseBody):
+class PartyMemberOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"role": "role", "status": "membership.status"}
+
     user_id: int | None = Field(description="None while the invitation waits for the person")
     membership_id: int
     name: str
     role: str
     phone_masked: str
     status: str = "verified"
+    role_label: str | None = None
+    status_label: str | None = None
 
 
 class PartyOut(ResponseBody):

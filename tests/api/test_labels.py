@@ -242,3 +242,14 @@ def test_every_schema_value_error_has_chinese(text: str) -> None:
     shape = re.sub(r"\{\w+\}", "{}", text)
     known = {re.sub(r"\{\w+\}", "{}", english) for english in VALUE_ERRORS}
     assert shape in known, f"add {text!r} to services/validation_messages.py VALUE_ERRORS"
+
+
+async def test_memberships_and_inbox_carry_labels(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await f.ticket_world(db)
+    r = await client.get("/v1/me/memberships", headers=f.auth(w.resident))
+    assert r.status_code == 200, r.text
+    items = r.json() if isinstance(r.json(), list) else r.json()["items"]
+    assert {(m["role_label"], m["status_label"]) for m in items} == {("居民", "已认证")}
+    await f.file_ticket(client, w)
+    inbox = (await client.get("/v1/notifications", headers={**f.auth(w.manager), **EN})).json()
+    assert [n["category_label"] for n in inbox["items"]] == ["Tickets"]
