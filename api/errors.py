@@ -17,6 +17,7 @@ from api.responses import OrjsonResponse
 from services.errors import DomainError
 from services.i18n import message, negotiate
 from services.outages import as_outage
+from services.validation_messages import field_message
 
 log = logging.getLogger("linli.api")
 
@@ -48,11 +49,12 @@ async def _domain(request: Request, exc: Exception) -> OrjsonResponse:
 
 async def _validation(request: Request, exc: Exception) -> OrjsonResponse:
     assert isinstance(exc, RequestValidationError)
+    locale = negotiate(request.headers.get("accept-language"))
     fields = [
         {
             "loc": [str(part) for part in err.get("loc", ())],
             "type": err.get("type"),
-            "msg": err.get("msg"),
+            "msg": field_message(err, locale),
         }
         for err in exc.errors()
     ]

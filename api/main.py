@@ -23,6 +23,7 @@ from api.routes import (
     health,
     inspections,
     kpis,
+    labels,
     me,
     notices,
     notifications,
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         activities,
         polls,
         kpis,
+        labels,
     ):
         app.include_router(module.router)
     return app

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_response, unexpected
+from services.i18n import negotiate, use_locale
 
 log = logging.getLogger("linli.access")
 
@@ -58,6 +59,7 @@ class RequestContextMiddleware:
         incoming = headers.get("x-request-id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        use_locale(negotiate(headers.get("accept-language")))  # for labels in response models
         started = time.perf_counter()
         status = 500
         limit = self.body_limit(scope.get("path", ""))

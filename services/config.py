@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     sms_access_key_id: SecretStr | None = None
     sms_access_key_secret: SecretStr | None = None
     sms_notice_template: str | None = None  # template for non-code texts, one ${content} variable
+    # Approved template codes per SMS catalogue key (services.notifications.sms_templates), as JSON:
+    # LINLI_SMS_TEMPLATE_CODES='{"ticket_update": "SMS_123456789", ...}'
+    sms_template_codes: dict[str, str] = {}
     sms_endpoint: str | None = None  # override the provider's endpoint URL (stand-in, staging)
     sms_timeout_seconds: float = 5.0
 

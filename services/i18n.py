@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from contextvars import ContextVar
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, ClassVar, Literal, get_args
+
+from pydantic import BaseModel, model_validator
 
 Locale = Literal["zh-CN", "en"]
 DEFAULT_LOCALE: Locale = "zh-CN"
@@ -114,3 +119,92 @@ def negotiate(accept_language: str | None) -> Locale:
 def message(code: str, locale: Locale) -> str:
     zh, en = MESSAGES.get(code, (code, code))
     return en if locale == "en" else zh
+
+
+# --- labels: the words for enum values a user sees (ticket statuses, categories, reasons, roles …) ----
+# One catalogue, filled by each area's `labels.py` (collected by services.labels). A group names the
+# values it must cover (an Enum, a Literal or a tuple), so a new value without words fails a test.
+
+
+@dataclass(frozen=True)
+class LabelGroup:
+    name: str  # "ticket.status"
+    values: tuple[str, ...]  # every value the source enum allows, in its order
+    labels: dict[str, tuple[str, str]]  # value -> (zh-CN, en)
+
+    def missing(self) -> list[str]:
+        return [v for v in self.values if v not in self.labels]
+
+
+LABELS: dict[str, LabelGroup] = {}
+
+
+def enum_values(source: Any) -> tuple[str, ...]:
+    """The values of an Enum class, a Literal[...] (or a union of them) or an iterable of strings."""
+    if isinstance(source, type) and issubclass(source, Enum):
+        return tuple(str(m.value) for m in source)
+    args = get_args(source)
+    if args:
+        out: list[str] = []
+        for arg in args:
+            out += [str(a) for a in (enum_values(arg) if get_args(arg) else (arg,)) if a is not None]
+        return tuple(dict.fromkeys(a for a in out if a != "None"))
+    return tuple(str(v) for v in source)
+
+
+def register_labels(name: str, source: Any, labels: dict[str, tuple[str, str]]) -> None:
+    values = enum_values(source)
+    extra = sorted(set(labels) - set(values))
+    if extra:
+        raise ValueError(f"labels {name!r} name values the enum does not have: {extra}")
+    if name in LABELS and LABELS[name].labels != labels:
+        raise ValueError(f"labels {name!r} registered twice with different text")
+    LABELS[name] = LabelGroup(name, values, dict(labels))
+
+
+def label(group: str, value: str | None, locale: Locale | str = DEFAULT_LOCALE) -> str | None:
+    """The words for one value; an unknown value reads as itself (never an error on output)."""
+    if value is None:
+        return None
+    found = LABELS.get(group)
+    pair = found.labels.get(str(value)) if found else None
+    if pair is None:
+        return str(value)
+    return pair[1] if locale == "en" else pair[0]
+
+
+def zh(group: str, value: str | None) -> str:
+    return label(group, value, "zh-CN") or ""
+
+
+def en(group: str, value: str | None) -> str:
+    return label(group, value, "en") or ""
+
+
+# The locale of the request being served (set by the API's middleware from Accept-Language), so a
+# response model can fill its labels wherever it is built.
+_LOCALE: ContextVar[str] = ContextVar("linli_locale", default=DEFAULT_LOCALE)
+
+
+def use_locale(locale: Locale) -> None:
+    _LOCALE.set(locale)
+
+
+def current_locale() -> Locale:
+    return "en" if _LOCALE.get() == "en" else DEFAULT_LOCALE
+
+
+class Labelled(BaseModel):
+    """Mixin for response models: `LABELS = {"status": "ticket.status"}` fills `status_label` (a field
+    the model declares) with the words for `status` in the request's locale, unless already given."""
+
+    LABELS: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="after")
+    def _fill_labels(self) -> Any:
+        locale = current_locale()
+        for field, group in self.LABELS.items():
+            name = f"{field}_label"
+            if getattr(self, name, None) is None:
+                setattr(self, name, label(group, getattr(self, field, None), locale))
+        return self

@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from services import access, audit
+from services import labels as i18n
 from services.communities.common import COMMUNITY_STAFF_ROLES, after_id, flush_unique, load_community, page
 from services.communities.schemas import MemberCreate, MemberOut
 from services.errors import Conflict, InvalidInput, NotFound
@@ -158,7 +159,7 @@ async def invite(
         [user.id],
         "account",
         "account.invited",
-        {"role": role},
+        {"role": role, "role_zh": i18n.zh("role", role), "role_en": i18n.en("role", role)},
         f"invitation:{row.id}",
         community_id=community_id,
     )

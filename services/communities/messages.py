@@ -8,8 +8,8 @@ from services.notifications.catalog import register_templates
 register_templates(
     {
         "account.invited": (
-            ("角色邀请", "您被邀请担任 {role}，请在“我的”中接受或拒绝。"),
-            ("Role invitation", "You are invited to the role {role}. Accept or decline it under Me."),
+            ("角色邀请", "您被邀请担任{role_zh}，请在“我的”中接受或拒绝。"),
+            ("Role invitation", "You are invited to be {role_en}. Accept or decline it under Me."),
         ),
     }
 )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
 from services.attachments.schemas import AttachmentOut
+from services.i18n import Labelled
 from services.models import Role
 from services.schemas import Day, Line, RequestBody, ResponseBody, Text, no_control_chars
 
@@ -165,7 +166,9 @@ class MemberCreate(RequestBody):
     )
 
 
-class MemberOut(ResponseBody):
+class MemberOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"role": "role", "status": "membership.status"}
+
     id: int = Field(description="Membership id")
     user_id: int | None = Field(description="None until the person accepts the invitation")
     name: str = Field(description="Until accepted: the name the inviter gave, not the account's")
@@ -176,6 +179,8 @@ class MemberOut(ResponseBody):
     company_id: int | None
     verified_at: datetime | None
     created_at: datetime
+    role_label: str | None = None
+    status_label: str | None = None
 
 
 # --- household claims ------------------------------------------------------------------------
@@ -194,7 +199,9 @@ class ClaimReject(RequestBody):
 ClaimStatus = Literal["pending", "verified", "rejected", "revoked"]
 
 
-class ClaimOut(ResponseBody):
+class ClaimOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"relation": "relation", "status": "membership.status"}
+
     id: int
     community_id: int
     household_id: int
@@ -214,3 +221,5 @@ class ClaimOut(ResponseBody):
     proof: list[AttachmentOut] = Field(
         default_factory=list, description="Photos the claimant added (e.g. the property certificate)"
     )
+    relation_label: str | None = None
+    status_label: str | None = None

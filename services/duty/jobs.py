@@ -4,7 +4,7 @@ workers at once.
 - remind_shifts: tell each assignee ~1 h before a shift starts (dedupe key per shift and user, so a
   reminder goes out once however often the job runs).
 - mark_missed_shifts: 15 minutes after the start with nobody checked in, the shift becomes `missed`
-  (a conditional UPDATE: one racing worker wins) and the secretary is told once.
+  (a conditional UPDATE: one racing worker wins); the secretary and the members on it are told once.
 - close_finished_shifts: members who checked in but never checked out are checked out at the shift's
   end and credited (capped) hours; the shift becomes `done`.
 """
@@ -129,6 +129,22 @@ async def mark_missed_shifts(session: AsyncSession, now: datetime | None = None)
             "duty.shift_missed",
             await _labels(session, shift),
             f"duty:shift:{shift_id}:missed",
+            community_id=shift.community_id,
+        )
+        # …and the members on the shift, who may not know they were expected (their own key: a
+        # secretary on the shift gets both messages).
+        members = (
+            await session.exec(
+                select(DutyShiftAssignee.user_id).where(DutyShiftAssignee.shift_id == shift_id)
+            )
+        ).all()
+        await notify(
+            session,
+            members,
+            "duty",
+            "duty.shift_missed_member",
+            await _labels(session, shift),
+            f"duty:shift:{shift_id}:missed:member",
             community_id=shift.community_id,
         )
     return marked

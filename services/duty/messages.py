@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.i18n import register
 from services.notifications.catalog import register_templates
+from services.notifications.sms_templates import register_sms
 
 register(
     {
@@ -67,6 +68,13 @@ register_templates(
             ("班次无人签到", "「{post}」{start_local} 的班次开始 15 分钟仍无人签到"),
             ("Shift missed", "Nobody checked in to the {post} shift of {start_local} within 15 minutes"),
         ),
+        "duty.shift_missed_member": (
+            ("班次未签到", "您在「{post}」{start_local} 的班次未签到，已记为缺勤；如有误请联系党支部"),
+            (
+                "Shift missed",
+                "You did not check in to the {post} shift of {start_local}; it is recorded as missed. Contact the party branch if this is wrong",
+            ),
+        ),
         "duty.swap_requested": (
             ("换班申请待审批", "{from_name} 申请将 {start_local} 的「{post}」班次换给 {to_name}"),
             ("Swap request", "{from_name} asks to hand the {post} shift of {start_local} to {to_name}"),
@@ -81,3 +89,15 @@ register_templates(
         ),
     }
 )
+
+_SHIFT = {"post": "{post}", "start": "{start_local}"}
+register_sms(
+    {
+        "duty.shift_reminder": ("duty_shift", {**_SHIFT, "event": "即将开始", "detail": "请按时到岗签到"}),
+        "duty.shift_missed_member": ("duty_shift", {**_SHIFT, "event": "未签到", "detail": "已记为缺勤，如有误请联系党支部"}),
+        "duty.shift_missed": ("duty_manage", {**_SHIFT, "event": "班次开始15分钟仍无人签到"}),
+        "duty.swap_requested": ("duty_manage", {**_SHIFT, "event": "{from_name}申请换班给{to_name}"}),
+        "duty.swap_decided": ("duty_shift", {**_SHIFT, "event": "换班申请{decision_zh}", "detail": "请以最新排班为准"}),
+        "duty.activity_promoted": ("activity_update", {"title": "{title}", "start": "{start_local}", "event": "您已由候补转为正式报名"}),
+    }
+)  # fmt: skip

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from services.i18n import Labelled
 from services.models.duty import PostCategory
 from services.schemas import Day, Instant, Line, LocalTime, RequestBody, ResponseBody, Text
 
@@ -36,13 +37,17 @@ class PartyMemberIn(RequestBody):
     name: Annotated[Line, Field(min_length=1, max_length=50)]
 
 
-class PartyMemberOut(ResponseBody):
+class PartyMemberOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"role": "role", "status": "membership.status"}
+
     user_id: int | None = Field(description="None while the invitation waits for the person")
     membership_id: int
     name: str
     role: str
     phone_masked: str
     status: str = "verified"
+    role_label: str | None = None
+    status_label: str | None = None
 
 
 class PartyOut(ResponseBody):
@@ -71,7 +76,9 @@ class PostCreate(RequestBody):
         return self
 
 
-class PostOut(ResponseBody):
+class PostOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"category": "duty.category"}
+
     id: int
     community_id: int
     category: str
@@ -80,6 +87,13 @@ class PostOut(ResponseBody):
     building_ids: list[int]
     headcount: int
     created_at: datetime
+    category_label: str | None = None
+
+    @model_validator(mode="after")
+    def _custom_label(self) -> PostOut:
+        if self.category == "custom" and self.custom_category:
+            self.category_label = self.custom_category  # the post's own name is its label
+        return self
 
 
 class AssignmentCreate(RequestBody):
@@ -89,12 +103,15 @@ class AssignmentCreate(RequestBody):
     ends_on: Day | None = None
 
 
-class AssignmentOut(ResponseBody):
+class AssignmentOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"role": "duty.assignment_role"}
+
     id: int
     post_id: int
     user_id: int
     name: str
     role: str
+    role_label: str | None = None
     starts_on: date
     ends_on: date | None
 
@@ -125,19 +142,25 @@ class MessageContact(ResponseBody):
     user_id: int
 
 
-class RosterHolder(ResponseBody):
+class RosterHolder(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"role": "duty.assignment_role"}
+
     user_id: int
     name: str
     role: str
+    role_label: str | None = None
     phone_masked: str | None = Field(description="Only when the member shares the phone")
     call_relay: CallRelay | None
     message: MessageContact | None
 
 
-class RosterPost(ResponseBody):
+class RosterPost(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"category": "duty.category"}
+
     post_id: int
     category: str
     custom_category: str | None
+    category_label: str | None = None
     description: str
     headcount: int
     holders: list[RosterHolder]
@@ -187,13 +210,16 @@ class ShiftCreate(RequestBody):
         return self
 
 
-class ShiftOut(ResponseBody):
+class ShiftOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"status": "duty.shift_status"}
+
     id: int
     post_id: int
     community_id: int
     starts_at: datetime
     ends_at: datetime
     status: str
+    status_label: str | None = None
     recurrence_id: str | None
     assignee_ids: list[int]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.i18n import register
 from services.notifications.catalog import register_templates
+from services.notifications.sms_templates import register_sms
 
 register(
     {
@@ -23,6 +24,15 @@ register_templates(
         "kpi.below_target": (
             ("{community}：{metric}未达标", "{period} {metric} 为 {value}%，低于目标 {target}%（{numerator}/{denominator}）。"),
             ("{community}: {metric_en} below target", "{metric_en} for {period} is {value}%, below the {target}% target ({numerator}/{denominator})."),
+        ),
+    }
+)  # fmt: skip
+
+register_sms(
+    {
+        "kpi.below_target": (
+            "kpi_alert",
+            {"community": "{community}", "metric": "{metric}", "period": "{period}", "value": "{value}", "target": "{target}"},
         ),
     }
 )  # fmt: skip

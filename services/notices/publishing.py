@@ -5,6 +5,7 @@ Used by POST /v1/notices/{id}/publish and by the scheduler job for due scheduled
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,10 @@ from services.notices.common import DEFAULT_WINDOW_DAYS, FANOUT_THRESHOLD
 from services.notices.templates import AUTHOR_EN, AUTHOR_ZH, KIND_EN, KIND_ZH
 from services.notifications.fanout import notify_later
 from services.notifications.outbox import notify
+
+_LINE_MARKS = re.compile(r"^\s*(#{1,6}|>|[-+*]|\d+\.)\s+", re.MULTILINE)  # headings, quotes, lists
+_LINKS = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"[*`~]+|__")
 
 
 def category_of(notice: Notice) -> str:
@@ -33,8 +38,18 @@ def template_data(notice: Notice, **extra: Any) -> dict[str, Any]:
         "author_en": AUTHOR_EN.get(notice.author_role, ""),
         "kind_zh": KIND_ZH.get(notice.kind, ""),
         "kind_en": KIND_EN.get(notice.kind, ""),
+        # The words themselves, for an emergency's push and SMS ("please look in the app" helps nobody
+        # whose phone has no app).
+        "summary": summary(notice.body_md),
         **extra,
     }
+
+
+def summary(body_md: str, limit: int = 300) -> str:
+    """The notice text as one plain line: markdown marks and extra whitespace dropped, cut at `limit`."""
+    text = _EMPHASIS.sub("", _LINKS.sub(r"\1", _LINE_MARKS.sub("", body_md or "")))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def send(

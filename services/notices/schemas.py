@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
 from services.attachments.schemas import AttachmentOut
+from services.i18n import Labelled
 from services.models import Role
 from services.models.notices import AudienceType, NoticeKind
 from services.schemas import Id, Instant, Line, RequestBody, ResponseBody, Text, Version
@@ -92,8 +93,14 @@ class MyReceipt(ResponseBody):
     acked_at: datetime | None = None
 
 
-class NoticeItem(ResponseBody):
+class NoticeItem(ResponseBody, Labelled):
     """One feed row."""
+
+    LABELS: ClassVar[dict[str, str]] = {
+        "kind": "notice.kind",
+        "status": "notice.status",
+        "author_role": "notice.author",
+    }
 
     id: int
     community_id: int
@@ -109,9 +116,17 @@ class NoticeItem(ResponseBody):
     comment_closes_at: datetime | None
     unread: bool
     acked: bool
+    kind_label: str | None = None
+    status_label: str | None = None
+    author_role_label: str | None = None
 
 
-class NoticeOut(ResponseBody):
+class NoticeOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {
+        **NoticeItem.LABELS,
+        "audience_type": "notice.audience",
+        "outcome": "notice.outcome",
+    }
     id: int
     community_id: int
     author_id: int
@@ -147,6 +162,11 @@ class NoticeOut(ResponseBody):
     attachments: list[AttachmentOut]
     my_receipt: MyReceipt | None
     can_manage: bool
+    kind_label: str | None = None
+    status_label: str | None = None
+    author_role_label: str | None = None
+    audience_type_label: str | None = None
+    outcome_label: str | None = None
 
 
 class NoticeRef(ResponseBody):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.notifications.catalog import register_templates
+from services.notifications.sms_templates import register_sms
 
 register_templates(
     {
@@ -11,8 +12,8 @@ register_templates(
             ("New {kind_en} from the {author_en}: {title}", "{title} (tap to read)"),
         ),
         "notice.emergency": (
-            ("紧急通知：{title}", "{title}——请立即查看并按通知要求行动。"),
-            ("Emergency: {title}", "{title} — read now and follow the instructions."),
+            ("紧急通知：{title}", "{summary}"),
+            ("Emergency: {title}", "{summary}"),
         ),
         "notice.remind_read": (
             ("请阅读公告：{title}", "您尚未阅读公告《{title}》，请及时查看。"),
@@ -47,3 +48,16 @@ AUTHOR_EN = {
     "party_secretary": "party branch",
     "community_admin": "community office",
 }
+
+# By SMS (services.notifications.sms_templates): an emergency carries the notice's own words.
+register_sms(
+    {
+        "notice.published": ("notice_published", {"author": "{author}", "kind": "{kind_zh}", "title": "{title}"}),
+        "notice.emergency": ("notice_emergency", {"title": "{title}", "content": "{summary}"}),
+        "notice.remind_read": ("notice_update", {"title": "{title}", "event": "您尚未阅读", "detail": "请及时查看"}),
+        "notice.remind_ack": ("notice_update", {"title": "{title}", "event": "需要您确认已读", "detail": "请查看后点击确认"}),
+        "notice.withdrawn": ("notice_update", {"title": "{title}", "event": "已撤回", "detail": "{reason}"}),
+        "notice.objection_answered": ("notice_update", {"title": "{title}", "event": "您的异议已收到答复", "detail": "请在邻里App查看"}),
+    },
+    provides={"notice_id", "community_id", "kind", "title", "author", "author_en", "kind_zh", "kind_en", "summary"},
+)  # fmt: skip

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 from sqlmodel import col, select
 
 from services import access, audit
+from services.i18n import Labelled
 from services.models import Delivery, Notification
 from services.notifications import deliveries
 from services.pagination import id_after, next_id_cursor
@@ -20,7 +21,13 @@ DeliveryState = Literal["pending", "sending", "sent", "failed", "dead", "skipped
 DeliveryTarget = Literal["fcm", "jpush", "apns", "sms"]
 
 
-class DeliveryOut(ResponseBody):
+class DeliveryOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {
+        "channel": "delivery.channel",
+        "status": "delivery.status",
+        "category": "notification.category",
+    }
+
     id: int
     notification_id: int
     user_id: int
@@ -33,6 +40,9 @@ class DeliveryOut(ResponseBody):
     last_error: str | None
     created_at: datetime
     category: str
+    channel_label: str | None = None
+    status_label: str | None = None
+    category_label: str | None = None
 
 
 class RedriveIn(RequestBody):

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from services.i18n import Labelled
 from services.schemas import Line, LocalTime, RequestBody, ResponseBody, Text
 
 
-class NotificationOut(ResponseBody):
+class NotificationOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"category": "notification.category"}
+
     id: int
     category: str
     critical: bool
@@ -18,6 +21,7 @@ class NotificationOut(ResponseBody):
     community_id: int | None
     created_at: datetime
     read_at: datetime | None
+    category_label: str | None = None
 
 
 class UnreadCount(ResponseBody):

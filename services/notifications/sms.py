@@ -22,10 +22,21 @@ class SmsMessage:
     text: str
     code: str | None
     sent_at: datetime
+    # The approved template (services.notifications.sms_templates) and its variables; `text` is it filled.
+    template: str | None = None
+    params: dict[str, str] | None = None
 
 
 class SmsProvider(Protocol):
-    async def send(self, phone: str, text: str, *, code: str | None = None) -> None: ...
+    async def send(
+        self,
+        phone: str,
+        text: str,
+        *,
+        code: str | None = None,
+        template: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> None: ...
 
 
 @dataclass
@@ -37,15 +48,32 @@ class LogSmsProvider:
     # A long-running dev server must not grow without bound; tests read only recent messages.
     keep: int = 1000
 
-    async def send(self, phone: str, text: str, *, code: str | None = None) -> None:
-        message = SmsMessage(phone=phone, text=text, code=code, sent_at=utcnow())
+    async def send(
+        self,
+        phone: str,
+        text: str,
+        *,
+        code: str | None = None,
+        template: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> None:
+        message = SmsMessage(
+            phone=phone, text=text, code=code, sent_at=utcnow(), template=template, params=params
+        )
         self.sent.append(message)
         if len(self.sent) > self.keep:
             del self.sent[: len(self.sent) - self.keep]
         log.info("sms to %s: %s", phone, text)
         if self.outbox_path is not None:
             line = orjson.dumps(
-                {"phone": phone, "text": text, "code": code, "time": message.sent_at.isoformat()}
+                {
+                    "phone": phone,
+                    "text": text,
+                    "code": code,
+                    "template": template,
+                    "params": params,
+                    "time": message.sent_at.isoformat(),
+                }
             )
             await asyncio.to_thread(_append_line, self.outbox_path, line)
 

@@ -1,7 +1,9 @@
 """Aliyun Dysms (SendSms, API version 2017-05-25) through the official SDK: `pip install 'linli[aliyun]'`.
 
-Aliyun sends by template only. Login codes go out with the login template and `{"code": code}`; any
-other text (critical-notification fallbacks) with the notice template and `{"content": text}`.
+Aliyun sends by template only. Login codes go out with the login template and `{"code": code}`;
+notifications with their approved template (services.notifications.sms_templates, codes from
+LINLI_SMS_TEMPLATE_CODES) and its named variables; a message without one falls back to the notice
+template and `{"content": text}` cut to the variable limit.
 
 Outcomes: Code "OK" returns; per-number flow control, Aliyun-side faults, timeouts and network errors
 raise `SmsRetryLater` (with a wait hint); everything else - bad numbers, templates, signatures,
@@ -25,6 +27,7 @@ import orjson
 from pydantic import SecretStr
 
 from services.notifications.sms import SmsConfigError, SmsError, SmsRejected, SmsRetryLater
+from services.notifications.sms_templates import PARAM_MAX, shorten
 from services.phones import mask
 
 if TYPE_CHECKING:
@@ -104,6 +107,7 @@ class AliyunSmsProvider:
         sign_name: str,
         login_template: str,
         notice_template: str | None = None,
+        template_codes: dict[str, str] | None = None,
         endpoint: str | None = None,
         timeout_seconds: float = 5.0,
     ) -> None:
@@ -122,6 +126,8 @@ class AliyunSmsProvider:
         self.sign_name = sign_name
         self.login_template = login_template
         self.notice_template = notice_template
+        # Our catalogue key (services.notifications.sms_templates) -> the code Aliyun gave on approval.
+        self.template_codes = dict(template_codes or {})
         self.endpoint = f"{protocol.lower()}://{host}"
         self.timeout_seconds = timeout_seconds
         self._request_type: Any = sms_models.SendSmsRequest
@@ -155,23 +161,39 @@ class AliyunSmsProvider:
             sign_name=settings.sms_sign_name or "",
             login_template=settings.sms_login_template or "",
             notice_template=settings.sms_notice_template or None,
+            template_codes=settings.sms_template_codes,
             endpoint=settings.sms_endpoint or None,
             timeout_seconds=settings.sms_timeout_seconds,
         )
 
-    async def send(self, phone: str, text: str, *, code: str | None = None) -> None:
+    async def send(
+        self,
+        phone: str,
+        text: str,
+        *,
+        code: str | None = None,
+        template: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> None:
         number = aliyun_phone_number(phone)
+        values: dict[str, str]
         if code is not None:
-            template, params = self.login_template, {"code": code}
+            template_code, values = self.login_template, {"code": code}
+        elif template is not None and template in self.template_codes:
+            template_code, values = self.template_codes[template], dict(params or {})
         elif self.notice_template:
-            template, params = self.notice_template, {"content": text}
+            # No approved template for this message: the one-variable catch-all, cut to its limit.
+            template_code, values = self.notice_template, {"content": shorten(text, PARAM_MAX)}
         else:
-            raise SmsRejected("linli.NO_NOTICE_TEMPLATE", "LINLI_SMS_NOTICE_TEMPLATE is not set")
+            raise SmsRejected(
+                "linli.NO_NOTICE_TEMPLATE",
+                f"no template code for {template!r}: set LINLI_SMS_TEMPLATE_CODES (or LINLI_SMS_NOTICE_TEMPLATE)",
+            )
         request = self._request_type(
             phone_numbers=number,
             sign_name=self.sign_name,
-            template_code=template,
-            template_param=orjson.dumps(params).decode(),
+            template_code=template_code,
+            template_param=orjson.dumps(values).decode(),
         )
         try:
             async with asyncio.timeout(self.timeout_seconds):

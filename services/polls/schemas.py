@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from services.attachments.schemas import AttachmentOut
+from services.i18n import Labelled
 from services.schemas import Instant, RequestBody, ResponseBody, Text
 
 MAX_ID = 2**53 - 1
@@ -153,7 +154,13 @@ class QuestionOut(ResponseBody):
     options: list[OptionOut]
 
 
-class PollListItem(ResponseBody):
+class PollListItem(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {
+        "kind": "poll.kind",
+        "status": "poll.status",
+        "eligibility": "poll.eligibility",
+        "results_visibility": "poll.results_visibility",
+    }
     id: int
     community_id: int
     notice_id: int | None
@@ -169,6 +176,10 @@ class PollListItem(ResponseBody):
     closed_at: datetime | None
     ballot_count: int
     created_at: datetime
+    kind_label: str | None = None
+    status_label: str | None = None
+    eligibility_label: str | None = None
+    results_visibility_label: str | None = None
 
 
 class PollOut(PollListItem):
@@ -277,9 +288,12 @@ class Decision(ResponseBody):
     passed_option_id: int | None
 
 
-class ResultsOut(ResponseBody):
+class ResultsOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"status": "poll.status"}
+
     poll_id: int
     status: Status
+    status_label: str | None = None
     final: bool = Field(description="True for the frozen snapshot written when the poll closed")
     computed_at: datetime
     turnout: Turnout

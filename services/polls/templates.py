@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.notifications.catalog import register_templates
+from services.notifications.sms_templates import register_sms
 
 register_templates(
     {
@@ -26,3 +27,7 @@ register_templates(
 )
 
 KIND_ZH = {"survey": "问卷", "vote": "表决"}
+
+register_sms(
+    {"poll.opened": ("poll_opened", {"kind": "{kind_zh}", "title": "{title}", "closes": "{closes}"})}
+)

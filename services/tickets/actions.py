@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import get_args
 
 from services.errors import InvalidInput, RateLimited
+from services.labels import en, zh
 from services.models import User
 from services.models.tickets import Ticket
 from services.tickets import deadlines, people
@@ -51,6 +52,9 @@ async def _assign(call: Call) -> Outcome:
     out.data = {"assignee_id": assignee, "previous_assignee_id": t.assignee_id, "mode": call.body.action}
     out.template_extra = {"assignee": await _name(call, assignee)}
     out.notify = [([t.reporter_id], "ticket.assigned"), ([assignee], "ticket.assigned_to_you")]
+    if t.assignee_id is not None and t.assignee_id != assignee:
+        # Reassigned: the technician taken off the ticket must not turn up at the door.
+        out.notify.append(([t.assignee_id], "ticket.unassigned"))
     return out
 
 
@@ -70,11 +74,13 @@ async def _pause(call: Call) -> Outcome:
         raise InvalidInput("ticket.reason_required", details={"allowed": list(get_args(PauseReason))})
     policy = await deadlines.policy_for(call.session, t)
     values = deadlines.on_pause(t, call.now, policy) | {"pause_reason": code}
+    note = (call.body.note or call.body.reason or "").strip()
     return Outcome(
         values=values,
         reason=code,
-        data={"note": call.body.note or call.body.reason or "", **_jsonable(values)},
+        data={"note": note, **_jsonable(values)},
         notify=[([t.reporter_id], "ticket.paused")],
+        template_extra=_reason_words("ticket.pause_reason", code, note, "（{}）", " ({})"),
     )
 
 
@@ -151,12 +157,14 @@ async def _reject(call: Call) -> Outcome:
     code = require_text(call.body.reason_code)
     if code not in get_args(RejectReason):
         raise InvalidInput("ticket.reason_required", details={"allowed": list(get_args(RejectReason))})
+    note = (call.body.note or call.body.reason or "").strip()
     return Outcome(
         values={"closed_at": call.now},
         reason=code,
-        data={"note": call.body.note or call.body.reason or ""},
+        data={"note": note},
         notify=[([t.reporter_id], "ticket.rejected")],
-        template_extra={"reason": call.body.reason or code},
+        # The reporter reads the reason in words and the manager's explanation, never "invalid".
+        template_extra=_reason_words("ticket.reject_reason", code, note, "：{}", ": {}"),
     )
 
 
@@ -167,10 +175,16 @@ async def _urge(call: Call) -> Outcome:
         wait = URGE_EVERY - (call.now - t.last_urged_at)
         raise RateLimited(int(wait.total_seconds()) + 1, "ticket.urge_too_soon")
     managers = await people.managers(call.session, t.community_id)
+    note = (call.body.reason or "").strip()
     return Outcome(
         values={"last_urged_at": call.now},
         reason=call.body.reason,
         notify=[([t.assignee_id, *managers], "ticket.urged")],
+        # The reporter's words go into the message ("：快点" / ": hurry"), or nothing when none given.
+        template_extra={
+            "urge_note_zh": f"：{note}" if note else "",
+            "urge_note": f": {note}" if note else "",
+        },
     )
 
 
@@ -187,6 +201,14 @@ async def _reprioritise(call: Call) -> Outcome:
         reason=call.body.reason,
         data={"from_priority": t.priority, **_jsonable(values)},
     )
+
+
+def _reason_words(group: str, code: str, note: str, zh_note: str, en_note: str) -> dict[str, str]:
+    """A coded reason as words for the message, with the person's own note after it."""
+    return {
+        "reason_zh": zh(group, code) + (zh_note.format(note) if note else ""),
+        "reason_en": en(group, code) + (en_note.format(note) if note else ""),
+    }
 
 
 def _jsonable(values: dict[str, object]) -> dict[str, object]:

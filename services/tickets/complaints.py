@@ -31,6 +31,13 @@ async def _classify(call: Call) -> Outcome:
         },
         reason=reason,
         data={"valid": call.body.valid, "previous": call.ticket.complaint_valid},
+        # The complainant hears the verdict and the manager's reason for it.
+        notify=[
+            (
+                [call.ticket.reporter_id],
+                "ticket.classified_valid" if call.body.valid else "ticket.classified_invalid",
+            )
+        ],
     )
 
 

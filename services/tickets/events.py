@@ -9,9 +9,9 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import services.tickets.templates  # noqa: F401  (registers the inbox templates)
+from services.labels import en, zh
 from services.models.tickets import Ticket, TicketEvent
 from services.notifications.outbox import notify
-from services.tickets.templates import CLOCK_ZH, KIND_ZH, PAUSE_REASONS_ZH
 
 
 async def write_event(
@@ -45,7 +45,8 @@ async def write_event(
 
 
 def template_data(t: Ticket, **extra: Any) -> dict[str, Any]:
-    """Every placeholder any ticket template uses, so rendering never misses a key."""
+    """Every placeholder any ticket template uses, so rendering never misses a key. Codes come with
+    their words from the label catalogue: `<name>_zh` for the Chinese texts, `<name>_en` for English."""
     reason = str(extra.get("reason") or "")
     clock = str(extra.get("clock") or "")
     data: dict[str, Any] = {
@@ -53,15 +54,24 @@ def template_data(t: Ticket, **extra: Any) -> dict[str, Any]:
         "ticket_id": t.id,
         "title": t.title,
         "kind": t.kind,
-        "kind_zh": KIND_ZH.get(t.kind, t.kind),
+        "kind_zh": zh("ticket.kind", t.kind),
+        "kind_en": en("ticket.kind", t.kind).lower(),
         "status": t.status,
+        "status_zh": zh("ticket.status", t.status),
+        "status_en": en("ticket.status", t.status),
+        "category_zh": zh("ticket.category", t.category),
+        "category_en": en("ticket.category", t.category),
         "reason": reason,
-        "reason_zh": PAUSE_REASONS_ZH.get(reason, reason),
+        "reason_zh": zh("ticket.pause_reason", reason) if reason else "",
+        "reason_en": en("ticket.pause_reason", reason) if reason else "",
         "assignee": "",
         "overall": "",
         "clock": clock,
-        "clock_zh": CLOCK_ZH.get(clock, clock),
+        "clock_zh": zh("ticket.clock", clock) if clock else "",
+        "clock_en": en("ticket.clock", clock) if clock else "",
         "due": "",
+        "urge_note": "",
+        "urge_note_zh": "",
     }
     data.update({k: v for k, v in extra.items() if v is not None})
     return data

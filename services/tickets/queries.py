@@ -14,11 +14,12 @@ from sqlmodel import col, select
 
 from services.access import Principal, community_filter
 from services.errors import NotFound
+from services.labels import label, labelled
 from services.models import Role, utcnow
 from services.models.tickets import Ticket, TicketEvent, TicketStatus
 from services.pagination import id_after, next_id_cursor
 from services.runtime import Ctx
-from services.tickets.schemas import TicketCounts, TicketEventOut, TicketListItem
+from services.tickets.schemas import EVENT_LABELS, LIST_LABELS, TicketCounts, TicketEventOut, TicketListItem
 
 T = Ticket.__table__.c  # type: ignore[attr-defined]
 READ_ALL = frozenset({Role.property_manager, Role.committee_member, Role.community_admin})
@@ -26,7 +27,11 @@ QUEUE_STATUSES = (TicketStatus.submitted, TicketStatus.accepted)
 RUNNING = (TicketStatus.submitted, TicketStatus.accepted, TicketStatus.assigned, TicketStatus.in_progress)
 BADGE_STATUSES = (*RUNNING, TicketStatus.paused, TicketStatus.resolved)
 COUNT_CAP = 10_000
-LIST_COLUMNS = [getattr(T, name) for name in TicketListItem.model_fields if name != "overdue"]
+LIST_COLUMNS = [
+    getattr(T, name)
+    for name in TicketListItem.model_fields
+    if name != "overdue" and not name.endswith("_label")
+]
 
 
 def scope(principal: Principal, *, grab_queue: bool = True) -> Any:
@@ -136,7 +141,7 @@ async def list_tickets(ctx: Ctx, limit: int, cursor: str | None, filters: dict[s
     for row in rows:
         item = dict(row)
         item["overdue"] = is_overdue(row["status"], row["response_due_at"], row["resolution_due_at"], now)
-        items.append(item)
+        items.append(labelled(item, ctx.locale, LIST_LABELS))
     return {"items": items, "next_cursor": next_id_cursor([r["id"] for r in rows], limit)}
 
 
@@ -162,4 +167,15 @@ async def list_events(ctx: Ctx, ticket_id: int) -> list[TicketEventOut]:
             select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(col(TicketEvent.id))
         )
     ).all()
-    return [TicketEventOut.model_validate(e) for e in rows]
+    return [_event_out(e, ctx.locale) for e in rows]
+
+
+_REASON_GROUPS = {"pause": "ticket.pause_reason", "reject": "ticket.reject_reason"}
+
+
+def _event_out(e: TicketEvent, locale: str) -> TicketEventOut:
+    item = labelled(TicketEventOut.model_validate(e).model_dump(), locale, EVENT_LABELS)
+    group = _REASON_GROUPS.get(e.action)
+    if group and e.reason:
+        item["reason_label"] = label(group, e.reason, locale)
+    return TicketEventOut.model_validate(item)

@@ -120,6 +120,10 @@ class TicketEventOut(ResponseBody):
     reason: str | None
     data: dict[str, Any]
     created_at: datetime
+    action_label: str | None = None
+    from_status_label: str | None = None
+    to_status_label: str | None = None
+    reason_label: str | None = None  # pause and reject reasons are codes: their words
 
 
 class TicketListItem(ResponseBody):
@@ -140,6 +144,29 @@ class TicketListItem(ResponseBody):
     overdue: bool
     version: int
     created_at: datetime
+    # The words for the codes above, in the request's locale (GET /v1/labels has them all).
+    status_label: str | None = None
+    kind_label: str | None = None
+    category_label: str | None = None
+    priority_label: str | None = None
+    intake_channel_label: str | None = None
+
+
+# field -> label group (services/tickets/labels.py)
+LIST_LABELS = {
+    "status": "ticket.status",
+    "kind": "ticket.kind",
+    "category": "ticket.category",
+    "priority": "ticket.priority",
+    "intake_channel": "ticket.intake_channel",
+}
+DETAIL_LABELS = {
+    **LIST_LABELS,
+    "pause_reason": "ticket.pause_reason",
+    "complaint_target": "ticket.complaint_target",
+    "complaint_verdict": "ticket.complaint_verdict",
+}
+EVENT_LABELS = {"action": "ticket.action", "from_status": "ticket.status", "to_status": "ticket.status"}
 
 
 class AttachmentRef(ResponseBody):
@@ -177,6 +204,10 @@ class TicketOut(TicketListItem):
     updated_at: datetime
     attachments: list[AttachmentRef] = Field(default_factory=list)
     allowed_actions: list[str] = Field(default_factory=list)
+    pause_reason_label: str | None = None
+    complaint_target_label: str | None = None
+    complaint_verdict: Literal["valid", "invalid"] | None = None
+    complaint_verdict_label: str | None = None
 
 
 class TicketCounts(ResponseBody):

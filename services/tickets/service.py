@@ -11,13 +11,14 @@ import services.tickets.actions  # fills the transition handlers
 import services.tickets.messages  # noqa: F401
 from services.access import require_community, require_verified_resident
 from services.errors import Forbidden, InvalidInput, NotFound
+from services.labels import labelled
 from services.models import Household, Role, utcnow
 from services.models.tickets import OPEN_STATUSES, IntakeChannel, Ticket
 from services.models.tickets import TicketStatus as S
 from services.runtime import Ctx
 from services.tickets import deadlines, people, queries
 from services.tickets.events import event_key, tell, template_data, write_event
-from services.tickets.schemas import AttachmentRef, TicketCreate, TicketOut, TransitionIn
+from services.tickets.schemas import DETAIL_LABELS, AttachmentRef, TicketCreate, TicketOut, TransitionIn
 from services.tickets.transitions import Call, actor_roles, allowed_actions, apply, check
 
 if TYPE_CHECKING:  # imported lazily below (attachments imports tickets)
@@ -142,13 +143,19 @@ async def ticket_out(ctx: Ctx, t: Ticket, photos: Sequence[object] | None = None
     if photos is None:
         photos = await list_for(ctx, "ticket", t.id)
     now = utcnow()
+    verdict = None if t.complaint_valid is None else "valid" if t.complaint_valid else "invalid"
     return TicketOut.model_validate(
-        {
-            **t.model_dump(),
-            "overdue": queries.is_overdue(t.status, t.response_due_at, t.resolution_due_at, now),
-            "attachments": [AttachmentRef.model_validate(p, from_attributes=True) for p in photos],
-            "allowed_actions": allowed_actions(principal, t),
-        }
+        labelled(
+            {
+                **t.model_dump(),
+                "overdue": queries.is_overdue(t.status, t.response_due_at, t.resolution_due_at, now),
+                "attachments": [AttachmentRef.model_validate(p, from_attributes=True) for p in photos],
+                "allowed_actions": allowed_actions(principal, t),
+                "complaint_verdict": verdict,
+            },
+            ctx.locale,
+            DETAIL_LABELS,
+        )
     )
 
 

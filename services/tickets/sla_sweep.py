@@ -47,6 +47,10 @@ class Stage:
     audience: tuple[str, ...]  # "assignee", "managers", "oversight"
     event: bool
 
+    @property
+    def warning(self) -> bool:
+        return self.name.startswith("warn:")
+
 
 STAGES = (
     Stage(
@@ -110,7 +114,8 @@ class _Cache:
 
 
 async def sweep(session: AsyncSession, now: datetime | None = None, batch: int = BATCH) -> int:
-    """Run every stage once; returns how many SLA notices fired (tickets × stages)."""
+    """Run every stage once; returns how many SLA notices fired (tickets × stages; a warning whose
+    deadline has already passed is skipped, not counted)."""
     now = now or utcnow()
     cache = _Cache(session)
     fired = 0
@@ -143,8 +148,12 @@ async def _run_stage(session: AsyncSession, stage: Stage, now: datetime, batch: 
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             continue  # another sweeper got here first
-        fired += 1
         due: datetime | None = getattr(t, stage.due)
+        if stage.warning and due is not None and due <= now:
+            # Catching up after downtime: "about to expire" is a lie once the deadline has passed.
+            # The bit stays set (the warning is spent); the breach stage tells the truth.
+            continue
+        fired += 1
         if stage.event:
             await write_event(
                 session,

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from services.i18n import Labelled
 from services.schemas import Line, RequestBody, ResponseBody
 
 
-class HouseholdRef(ResponseBody):
+class HouseholdRef(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"relation": "relation"}
+
     id: int
     community_id: int
     community_name: str
@@ -19,9 +22,12 @@ class HouseholdRef(ResponseBody):
     room: str
     area_m2: Decimal
     relation: str | None
+    relation_label: str | None = None
 
 
-class MembershipOut(ResponseBody):
+class MembershipOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"role": "role", "status": "membership.status", "relation": "relation"}
+
     id: int
     role: str
     status: str
@@ -33,6 +39,9 @@ class MembershipOut(ResponseBody):
     relation: str | None
     verified_at: datetime | None
     created_at: datetime
+    role_label: str | None = None
+    status_label: str | None = None
+    relation_label: str | None = None
 
 
 class MeOut(ResponseBody):

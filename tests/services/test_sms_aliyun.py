@@ -114,6 +114,25 @@ async def test_other_texts_use_the_notice_template(
     assert request.template_param == {"content": "3号楼今晚停水"}
 
 
+async def test_catalogue_templates_go_out_with_their_code_and_named_variables(
+    standin: AliyunSmsStandIn,
+) -> None:
+    provider = make_provider(standin, template_codes={"notice_emergency": "SMS_EMERGENCY_003"})
+    before = len(standin.sent_to("13800138000"))
+    params = {"title": "燃气泄漏", "content": "请立即关闭燃气总阀，到南门集合。"}
+    await provider.send(OK_PHONE, "紧急通知：燃气泄漏。内容：请立即关闭燃气总阀，到南门集合。",
+                        template="notice_emergency", params=params)  # fmt: skip
+    (request,) = standin.sent_to("13800138000")[before:]
+    assert request.signature_ok
+    assert request.params["TemplateCode"] == "SMS_EMERGENCY_003"
+    assert request.template_param == params
+    # A catalogue key without an approved code falls back to the notice template, cut to 35 characters.
+    await provider.send(OK_PHONE, "一" * 50, template="ticket_update", params={"kind": "报修"})
+    last = standin.sent_to("13800138000")[-1]
+    assert last.params["TemplateCode"] == NOTICE_TEMPLATE
+    assert last.template_param == {"content": "一" * 34 + "…"}
+
+
 async def test_text_without_notice_template_is_rejected_locally(standin: AliyunSmsStandIn) -> None:
     provider = make_provider(standin, notice_template=None)
     before = len(standin.requests)

@@ -14,6 +14,7 @@ from services.db import transaction
 from services.models import PushProvider, utcnow
 from services.notifications import deliveries as q
 from services.notifications.sms import SmsRejected, SmsRetryLater
+from services.notifications.sms_templates import render_sms
 from workers.channels.push import OutcomeSink, Push, PushChannel, PushOutcome
 from workers.channels.registry import PushRegistry
 from workers.tasks.outcomes import OutcomeRecorder
@@ -168,8 +169,14 @@ async def _send_lane(
 async def _send_sms(
     resources: Resources, c: q.ClaimedDelivery, recorder: OutcomeRecorder, stats: DrainStats
 ) -> None:
+    # The notification's approved SMS template with its variables (services.notifications.sms_templates);
+    # a template without one goes out as its title and body (the log provider; Aliyun's catch-all).
+    sms = render_sms(str(c.data.get("template", "")), c.data)
     try:
-        await resources.runtime.sms.send(c.phone, f"【邻里】{c.title}：{c.body}")
+        if sms is None:
+            await resources.runtime.sms.send(c.phone, f"{c.title}：{c.body}")
+        else:
+            await resources.runtime.sms.send(c.phone, sms.text, template=sms.key, params=sms.params)
     except SmsRejected as exc:
         recorder.finish(c, q.dead_values(f"sms rejected: {exc}"))
         stats.dead += 1
