@@ -167,6 +167,7 @@ register_value_errors(
         "options of a question must differ": "同一题的选项不能重复",
         "a single-choice question allows one choice": "单选题只能选一项",
         "max_choices exceeds the number of options": "max_choices 超过了选项数",
+        "households_ratio and area_ratio apply to the custom rule only": "households_ratio 与 area_ratio 仅适用于自定义规则（custom）",
         "decision_question is not an index of questions": "decision_question 不是有效的题目序号",
         "the decision question must be single-choice": "决定题须为单选题",
         "category must be one of {allowed} for {kind}": "{kind} 的类别须为以下之一：{allowed}",

@@ -3,7 +3,7 @@ session a device was registered from, and delivery.provider (each provider drain
 Existing devices and push deliveries are FCM.
 
 Revision ID: h1a5b0d1e601
-Revises: 0a11a2ea5001
+Revises: d4c1c0de2780
 Create Date: 2026-12-02 16:00:00+00:00
 """
 
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = 'h1a5b0d1e601'
-down_revision: str | None = '0a11a2ea5001'
+down_revision: str | None = 'd4c1c0de2780'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.i18n import register_labels
-from services.models.notifications import Channel, DeliveryStatus
+from services.models.notifications import Channel, DeliveryStatus, PushProvider
 from services.notifications.catalog import CATEGORIES
 
 register_labels(
@@ -31,5 +31,14 @@ register_labels(
         "failed": ("待重试", "Retrying"),
         "dead": ("发送失败", "Failed"),
         "skipped": ("已跳过", "Skipped"),
+    },
+)
+register_labels(
+    "delivery.provider",
+    PushProvider,
+    {
+        "fcm": ("FCM（海外安卓）", "FCM (Google)"),
+        "jpush": ("极光推送（含厂商通道）", "JPush (vendor channels)"),
+        "apns": ("苹果推送 APNs", "Apple Push (APNs)"),
     },
 )

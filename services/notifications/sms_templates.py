@@ -134,6 +134,15 @@ register_sms_templates(
         SmsTemplate("duty_manage", "值班事项：${event}，岗位：${post}，时间：${start}。"),
         SmsTemplate("activity_update", "您报名的活动“${title}”（${start}）有新动态：${event}。"),
         SmsTemplate("account_claim", "您对${household}的住户认证结果：${result}，说明：${detail}。"),
+        SmsTemplate("account_claim_review", "有人申请认证为${household}的${relation}，请登录邻里App审核。"),
+        SmsTemplate(
+            "account_household_claimed",
+            "有人申请认证为${household}的${relation}；如非您的家人或租户，请联系业委会或居委会。",
+        ),
+        SmsTemplate(
+            "poll_closed",
+            "表决“${title}”已结束，结果：${verdict}；参与${households}户，专有面积${area}平方米。",
+        ),
         SmsTemplate("account_invite", "您被邀请担任${role}，请登录邻里App在“我的”中接受或拒绝。"),
         SmsTemplate(
             "kpi_alert", "小区${community}的考核指标${metric}未达标：${period}为${value}%，目标为${target}%。"
@@ -146,5 +155,7 @@ register_sms(
         "account.claim_approved": ("account_claim", {"household": "{household}", "result": "已通过", "detail": "欢迎使用邻里"}),
         "account.claim_rejected": ("account_claim", {"household": "{household}", "result": "未通过", "detail": "{reason}"}),
         "account.invited": ("account_invite", {"role": "{role_zh}"}),
+        "account.claim_filed": ("account_claim_review", {"household": "{household}", "relation": "{relation_zh}"}),
+        "account.household_claimed": ("account_household_claimed", {"household": "{household}", "relation": "{relation_zh}"}),
     }
 )  # fmt: skip

@@ -29,5 +29,16 @@ register_templates(
 KIND_ZH = {"survey": "问卷", "vote": "表决"}
 
 register_sms(
-    {"poll.opened": ("poll_opened", {"kind": "{kind_zh}", "title": "{title}", "closes": "{closes}"})}
+    {
+        "poll.opened": ("poll_opened", {"kind": "{kind_zh}", "title": "{title}", "closes": "{closes}"}),
+        "poll.closed": (
+            "poll_closed",
+            {
+                "title": "{title}",
+                "verdict": "{verdict_zh}",
+                "households": "{households_voted}/{households_total}",
+                "area": "{area_voted}/{area_total}",
+            },
+        ),
+    }
 )
