@@ -136,7 +136,7 @@ async def transition(tid: ObjectId, body: TransitionIn, ctx: AuthCtx) -> TicketO
     return await service.transition(ctx, tid, body)
 
 
-@router.post("/tickets/{tid}/attachments", status_code=201, summary="Add a before/after photo (≤ 9)")
+@router.post("/tickets/{tid}/attachments", status_code=201, summary="Add a before/after photo (≤ 9 of each)")
 async def add_attachment(
     tid: ObjectId,
     photo: Photo,  # before ctx: decoded before the transaction opens
@@ -144,6 +144,16 @@ async def add_attachment(
     purpose: Annotated[Literal["before", "after"], Form()],
 ) -> AttachmentRef:
     return await service.add_photo(ctx, tid, purpose, photo)
+
+
+@router.delete(
+    "/tickets/{tid}/attachments/{attachment_id}",
+    status_code=204,
+    summary="Remove a photo you added, until the ticket's status next changes",
+)
+async def delete_attachment(tid: ObjectId, attachment_id: ObjectId, ctx: AuthCtx) -> Response:
+    await service.delete_photo(ctx, tid, attachment_id)
+    return Response(status_code=204)
 
 
 @router.post("/tickets/{tid}/rating", summary="Rate a resolved ticket (again within 7 days to change)")

@@ -61,6 +61,10 @@ register(
         ),
         "ticket.rating_locked": ("评价已超过 7 天，不能再修改", "A rating cannot be changed after 7 days"),
         "ticket.photo_not_allowed": ("当前不能上传此类照片", "This photo cannot be added now"),
+        "ticket.photo_locked": (
+            "工单状态已变更，照片不能再删除",
+            "The ticket has moved on since this photo was added; it can no longer be removed",
+        ),
         "inspection.kind_invalid": ("巡查类型无效", "Invalid inspection kind"),
     }
 )

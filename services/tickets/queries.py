@@ -62,6 +62,31 @@ async def load_visible(ctx: Ctx, ticket_id: int) -> Ticket:
     return row
 
 
+async def taken_from_queue(ctx: Ctx, ticket_id: int) -> bool:
+    """Whether the ticket is in the hands of someone else in a community where the principal is
+    property staff: what a technician who lost the grab race asks (they may see the queue, so
+    this tells them nothing they could not have seen a moment before)."""
+    principal = ctx.require_principal()
+    staff = sorted(c for c, roles in principal.community_roles.items() if Role.property_staff in roles)
+    if not staff:
+        return False
+    stmt = sa.select(T.id).where(
+        T.id == ticket_id,
+        T.community_id.in_(staff),
+        T.assignee_id.is_not(None),
+        T.assignee_id != principal.user_id,
+    )
+    return (await ctx.session.execute(stmt)).first() is not None
+
+
+async def status_changed_since(ctx: Ctx, t: Ticket, since: datetime) -> bool:
+    E = TicketEvent.__table__.c  # type: ignore[attr-defined]
+    stmt = sa.select(E.id).where(
+        E.ticket_id == t.id, E.created_at >= since, E.from_status.is_not(None), E.from_status != E.to_status
+    )
+    return (await ctx.session.execute(stmt.limit(1))).first() is not None
+
+
 def is_overdue(
     status: str, response_due: datetime | None, resolution_due: datetime | None, now: datetime
 ) -> bool:
