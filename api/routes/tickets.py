@@ -12,9 +12,10 @@ from api.idempotency import IdempotentDep
 from api.responses import OrjsonResponse
 from api.uploads import Photo
 from services.schemas import Instant, Page, Text
-from services.tickets import followups, queries, ratings, service
+from services.tickets import calls, followups, queries, ratings, service
 from services.tickets.schemas import (
     AttachmentRef,
+    CallOut,
     Kind,
     RatingIn,
     RatingOut,
@@ -154,6 +155,14 @@ async def add_attachment(
 async def delete_attachment(tid: ObjectId, attachment_id: ObjectId, ctx: AuthCtx) -> Response:
     await service.delete_photo(ctx, tid, attachment_id)
     return Response(status_code=204)
+
+
+@router.post(
+    "/tickets/{tid}/call",
+    summary="A relay (privacy) number to call the resident, valid for a few minutes (assigned technician)",
+)
+async def call_resident(tid: ObjectId, ctx: AuthCtx) -> CallOut:
+    return await calls.call(ctx, tid)
 
 
 @router.post("/tickets/{tid}/rating", summary="Rate a resolved ticket (again within 7 days to change)")

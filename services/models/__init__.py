@@ -31,6 +31,7 @@ from services.models.people import (
 from services.models.places import Building, Community, Household, ManagementContract, PropertyCompany
 from services.models.sla import CalendarException, SlaPolicy
 from services.models.tickets import (
+    CallBinding,
     Inspection,
     InspectionItem,
     Ticket,
@@ -46,6 +47,7 @@ __all__ = [
     "AuditLog",
     "Building",
     "CalendarException",
+    "CallBinding",
     "Channel",
     "Community",
     "Delivery",

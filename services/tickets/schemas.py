@@ -149,6 +149,23 @@ class AttachmentRef(ResponseBody):
     thumb_url: str | None = None
 
 
+class TicketContact(ResponseBody):
+    """Where to go and whom to call: shown only to the technician assigned to the ticket."""
+
+    building_name: str | None
+    entrance: str | None
+    room: str | None
+    resident_name: str
+    phone_masked: str | None = Field(description="138****1234; call through POST /v1/tickets/{id}/call")
+    can_call: bool = Field(description="The ticket is open (assigned, in progress, paused)")
+
+
+class CallOut(ResponseBody):
+    ticket_id: int
+    relay_number: str = Field(description="Dial this number to reach the resident (privacy number)")
+    expires_at: datetime = Field(description="The number reaches the resident until then")
+
+
 class TicketOut(TicketListItem):
     description: str
     complaint_target: str | None
@@ -177,6 +194,10 @@ class TicketOut(TicketListItem):
     updated_at: datetime
     attachments: list[AttachmentRef] = Field(default_factory=list)
     allowed_actions: list[str] = Field(default_factory=list)
+    assignee_name: str | None = Field(default=None, description="The technician's name")
+    contact: TicketContact | None = Field(
+        default=None, description="Only for the assigned technician: address, resident's name, masked phone"
+    )
 
 
 class TicketCounts(ResponseBody):

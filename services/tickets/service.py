@@ -17,7 +17,7 @@ from services.models import Household, Role, utcnow
 from services.models.tickets import OPEN_STATUSES, IntakeChannel, Ticket, TicketRating
 from services.models.tickets import TicketStatus as S
 from services.runtime import Ctx
-from services.tickets import deadlines, people, queries
+from services.tickets import calls, deadlines, people, queries
 from services.tickets.events import event_key, tell, template_data, write_event
 from services.tickets.schemas import AttachmentRef, TicketCreate, TicketOut, TransitionIn
 from services.tickets.transitions import Call, Facts, actor_roles, allowed_actions, apply, check
@@ -160,6 +160,8 @@ async def ticket_out(ctx: Ctx, t: Ticket, photos: Sequence[object] | None = None
             "overdue": queries.is_overdue(t.status, t.response_due_at, t.resolution_due_at, facts.now),
             "attachments": [AttachmentRef.model_validate(p, from_attributes=True) for p in photos],
             "allowed_actions": allowed_actions(principal, t, facts),
+            "assignee_name": await calls.assignee_name(ctx, t),
+            "contact": await calls.contact_for(ctx, principal, t),
         }
     )
 
