@@ -102,6 +102,11 @@ async def _assign(call: Call) -> Outcome:
         assignee = call.body.assignee_id
         if not await people.is_property_staff(call.session, t.community_id, assignee):
             raise InvalidInput("ticket.assignee_invalid")
+        if t.about_staff_id is not None and assignee not in await people.managers(
+            call.session, t.community_id
+        ):
+            # A complaint about staff stays with the managers: no technician may read it.
+            raise InvalidInput("ticket.assignee_invalid", details={"reason": "staff_complaint"})
     out.values = {"assignee_id": assignee, "assigned_at": call.now}
     if t.accepted_at is None:
         out.values["accepted_at"] = call.now  # assigning answers the ticket: the response clock stops

@@ -63,6 +63,13 @@ class TicketCreate(RequestBody):
     appointment_end: Instant | None = None
     on_behalf_of_user_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     intake_channel: Literal["app", "phone", "walk_in"] = "app"
+    about_staff_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="A complaint about one staff member: only the property manager and the committee "
+        "read it (never the technicians)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> TicketCreate:
@@ -72,6 +79,8 @@ class TicketCreate(RequestBody):
             raise ValueError("complaint_target is required for a complaint")
         if self.kind == "repair" and self.complaint_target is not None:
             raise ValueError("complaint_target applies to complaints only")
+        if self.kind == "repair" and self.about_staff_id is not None:
+            raise ValueError("about_staff_id applies to complaints only")
         if (self.appointment_start is None) != (self.appointment_end is None):
             raise ValueError("appointment_start and appointment_end go together")
         for value in (self.appointment_start, self.appointment_end):
@@ -169,6 +178,7 @@ class CallOut(ResponseBody):
 class TicketOut(TicketListItem):
     description: str
     complaint_target: str | None
+    about_staff_id: int | None = None
     created_by_id: int
     appointment_start: datetime | None
     appointment_end: datetime | None

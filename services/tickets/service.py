@@ -41,6 +41,10 @@ async def create_ticket(ctx: Ctx, community_id: int, body: TicketCreate) -> Tick
     household = await ctx.session.get(Household, body.household_id)
     if household is None or household.community_id != community_id:
         raise NotFound("household.not_found")
+    if body.about_staff_id is not None and not await people.is_property_staff(
+        ctx.session, community_id, body.about_staff_id
+    ):
+        raise InvalidInput("ticket.about_staff_invalid")
     if body.on_behalf_of_user_id is not None:
         # Reception (民生接待): staff file for a resident who phoned or walked in.
         require_community(principal, community_id, STAFF)
@@ -68,6 +72,7 @@ async def create_ticket(ctx: Ctx, community_id: int, body: TicketCreate) -> Tick
         complaint_target=body.complaint_target,
         appointment=(body.appointment_start, body.appointment_end),
         now=now,
+        about_staff_id=body.about_staff_id,
     )
     return await ticket_out(ctx, t, photos=[])  # a ticket just filed has no photos yet
 
@@ -88,6 +93,7 @@ async def open_ticket(
     complaint_target: str | None = None,
     appointment: tuple[datetime | None, datetime | None] = (None, None),
     now: datetime | None = None,
+    about_staff_id: int | None = None,
 ) -> Ticket:
     """Insert a ticket with its due times, its 'create' event and the managers' notification."""
     now = now or utcnow()
@@ -102,6 +108,7 @@ async def open_ticket(
         title=title,
         description=description,
         complaint_target=complaint_target,
+        about_staff_id=about_staff_id,
         intake_channel=intake_channel,
         reporter_id=reporter_id,
         created_by_id=creator,
