@@ -120,6 +120,13 @@ class Settings(BaseSettings):
     max_image_pixels: int = 64_000_000  # decompression-bomb guard (width × height)
     upload_max_body_bytes: int = 11 * 1024 * 1024  # body limit on .../attachments paths (file + multipart)
     duty_call_relay_number: str = "400-000-0000"  # roster call relay, data only (services/duty/roster.py)
+    # Ticket calls through a privacy number (services/callrelay.py): "log" connects nobody.
+    call_relay_provider: Literal["log", "http"] = "log"
+    call_relay_number: str = "+8617000000000"  # what the log provider answers
+    call_relay_url: str | None = None
+    call_relay_token: SecretStr | None = None
+    call_relay_timeout_seconds: float = 5.0
+    call_relay_ttl_seconds: int = 300
 
     @model_validator(mode="after")
     def _production_refuses_dev_defaults(self) -> Settings:

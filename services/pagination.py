@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -45,3 +46,26 @@ def id_after(cursor: str | None) -> int | None:
 
 def next_id_cursor(ids: list[int], limit: int) -> str | None:
     return encode_cursor({"id": ids[-1]}) if len(ids) == limit and ids else None
+
+
+def at_id_after(cursor: str | None) -> tuple[datetime, int] | None:
+    """The last (instant, id) of the previous page, for lists in time order (`ORDER BY at, id`)."""
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    last, at = values.get("id"), values.get("at")
+    if not isinstance(last, int) or isinstance(last, bool) or not 0 < last <= MAX_CURSOR_ID:
+        raise InvalidInput("pagination.invalid_cursor")
+    try:
+        when = datetime.fromisoformat(at) if isinstance(at, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise InvalidInput("pagination.invalid_cursor")
+    return when, last
+
+
+def next_at_id_cursor(last: tuple[datetime, int] | None, count: int, limit: int) -> str | None:
+    if last is None or count < limit:
+        return None
+    return encode_cursor({"at": last[0].isoformat(), "id": last[1]})

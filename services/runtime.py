@@ -28,6 +28,8 @@ class Runtime:
     relay: Callable[[list[int]], Awaitable[None]] | None = None
     # Starts expanding committed fan-out jobs (services.notifications.fanout); workers.jobs.LocalFanouts.
     fanout_relay: Callable[[list[int]], Awaitable[None]] | None = None
+    # The ticket call relay (services/callrelay.py); None: built from settings on first use.
+    calls: Any = None
     # Company KPI dashboards built from roll-ups (services.kpis.service.company_table), per process.
     kpi_dashboards: Lru[Hashable, Any] = field(default_factory=lambda: Lru(32))
 

@@ -124,14 +124,19 @@ async def create_shifts(post_id: ObjectId, body: ShiftCreate, idem: IdempotentDe
     return await idem.run(lambda: shifts.create_shifts(idem.ctx, post_id, body))
 
 
-@router.get("/communities/{cid}/duty/shifts", summary="Shifts by local date (default: this week)")
+@router.get(
+    "/communities/{cid}/duty/shifts",
+    summary="Shifts by local date (default: this week), in time order, in pages",
+)
 async def list_shifts(
     cid: CommunityId,
     ctx: AuthCtx,
     start: Annotated[Day | None, Query(alias="from")] = None,
     end: Annotated[Day | None, Query(alias="to")] = None,
-) -> list[ShiftOut]:
-    return await shifts.list_shifts(ctx, cid, start, end)
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ShiftOut]:
+    return await shifts.list_shifts(ctx, cid, start, end, limit, cursor)
 
 
 @router.post(

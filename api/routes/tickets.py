@@ -12,9 +12,10 @@ from api.idempotency import IdempotentDep
 from api.responses import OrjsonResponse
 from api.uploads import Photo
 from services.schemas import Instant, Page, Text
-from services.tickets import followups, queries, ratings, service
+from services.tickets import calls, followups, queries, ratings, service
 from services.tickets.schemas import (
     AttachmentRef,
+    CallOut,
     Kind,
     RatingIn,
     RatingOut,
@@ -136,7 +137,7 @@ async def transition(tid: ObjectId, body: TransitionIn, ctx: AuthCtx) -> TicketO
     return await service.transition(ctx, tid, body)
 
 
-@router.post("/tickets/{tid}/attachments", status_code=201, summary="Add a before/after photo (≤ 9)")
+@router.post("/tickets/{tid}/attachments", status_code=201, summary="Add a before/after photo (≤ 9 of each)")
 async def add_attachment(
     tid: ObjectId,
     photo: Photo,  # before ctx: decoded before the transaction opens
@@ -144,6 +145,24 @@ async def add_attachment(
     purpose: Annotated[Literal["before", "after"], Form()],
 ) -> AttachmentRef:
     return await service.add_photo(ctx, tid, purpose, photo)
+
+
+@router.delete(
+    "/tickets/{tid}/attachments/{attachment_id}",
+    status_code=204,
+    summary="Remove a photo you added, until the ticket's status next changes",
+)
+async def delete_attachment(tid: ObjectId, attachment_id: ObjectId, ctx: AuthCtx) -> Response:
+    await service.delete_photo(ctx, tid, attachment_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/tickets/{tid}/call",
+    summary="A relay (privacy) number to call the resident, valid for a few minutes (assigned technician)",
+)
+async def call_resident(tid: ObjectId, ctx: AuthCtx) -> CallOut:
+    return await calls.call(ctx, tid)
 
 
 @router.post("/tickets/{tid}/rating", summary="Rate a resolved ticket (again within 7 days to change)")

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -111,7 +111,8 @@ async def store_upload(
     storage: Storage | None = None,
 ) -> AttachmentOut:
     """Store one upload for (owner_type, owner_id); flushes, never commits. The API passes an `upload`
-    prepared before its transaction; raw `data` is prepared here (scripts and tests)."""
+    prepared before its transaction; raw `data` is prepared here (scripts and tests). `max_count`
+    limits the owner's attachments of this `purpose` (a ticket's before- and after-photos count apart)."""
     principal = ctx.require_principal()
     settings = ctx.settings
     session = ctx.session
@@ -121,7 +122,7 @@ async def store_upload(
         raise InvalidInput("attachment.unsupported_type", details={"allowed": sorted(allowed)})
     if max_count is not None:
         await _lock_owner(session, owner_type, owner_id)
-        if await count_for(session, owner_type, owner_id) >= max_count:
+        if await count_for(session, owner_type, owner_id, purpose) >= max_count:
             raise InvalidInput("attachment.too_many", details={"max_count": max_count})
 
     stored, content_type, thumb = upload.data, upload.content_type, upload.thumb
@@ -165,9 +166,11 @@ async def store_upload(
     return to_out(settings, row)
 
 
-async def count_for(session: AsyncSession, owner_type: str, owner_id: int) -> int:
-    """Non-deleted attachments of one owner."""
+async def count_for(session: AsyncSession, owner_type: str, owner_id: int, purpose: str | None = None) -> int:
+    """Non-deleted attachments of one owner (of one purpose, when given)."""
     stmt = select(func.count()).where(*_of_owner(owner_type, [owner_id]))
+    if purpose is not None:
+        stmt = stmt.where(col(Attachment.purpose) == purpose)
     return int((await session.exec(stmt)).one())
 
 
@@ -194,8 +197,15 @@ async def list_for_many(
     return dict(result)
 
 
-async def soft_delete(ctx: Ctx, owner_type: str, owner_id: int, attachment_id: int) -> None:
-    """Hide one attachment of an owner (the file is kept for history); 404 if it is not there."""
+async def soft_delete(
+    ctx: Ctx,
+    owner_type: str,
+    owner_id: int,
+    attachment_id: int,
+    allow: Callable[[Attachment], Awaitable[None]] | None = None,
+) -> None:
+    """Hide one attachment of an owner (the file is kept for history); 404 if it is not there.
+    `allow` is the owning area's rule for this row (it raises 403/422)."""
     row = (
         await ctx.session.exec(
             select(Attachment).where(col(Attachment.id) == attachment_id, *_of_owner(owner_type, [owner_id]))
@@ -203,6 +213,8 @@ async def soft_delete(ctx: Ctx, owner_type: str, owner_id: int, attachment_id: i
     ).first()
     if row is None:
         raise NotFound("attachment.not_found")
+    if allow is not None:
+        await allow(row)
     row.deleted_at = utcnow()
     ctx.session.add(row)
     await ctx.session.flush()

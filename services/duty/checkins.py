@@ -9,6 +9,7 @@ checked out at the shift's end by the `close_finished_shifts` job, which credits
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -21,12 +22,14 @@ from services.attachments.schemas import AttachmentOut
 from services.attachments.service import PreparedUpload, store_upload
 from services.communities.common import flush_unique
 from services.db import insert_for
-from services.duty.common import MANAGERS, load_shift
+from services.duty.common import MANAGERS, load_shift, post_label
 from services.duty.schemas import CheckinIn, CheckinOut, CheckoutIn, ServiceLogItem, ServiceLogPage
 from services.errors import Conflict, Forbidden, InvalidInput
-from services.models import Community, utcnow
+from services.models import Community, Membership, MembershipStatus, User, utcnow
 from services.models.duty import (
+    Activity,
     DutyCheckin,
+    DutyPost,
     DutyShift,
     DutyShiftAssignee,
     LedgerSource,
@@ -205,11 +208,13 @@ async def service_log(ctx: Ctx, member_id: int | None, limit: int, cursor: str |
     principal = ctx.require_principal()
     user_id = member_id or principal.user_id
     where: list[Any] = [ServiceLog.user_id == user_id]
+    managed_by_caller: list[int] | None = None  # None: no limit (the caller's own, a platform admin)
     if user_id != principal.user_id and not principal.is_platform_admin:
         managed = sorted(c for c, roles in principal.community_roles.items() if set(MANAGERS) & roles)
         if not managed:
             raise Forbidden()
         where.append(col(ServiceLog.community_id).in_(managed))
+        managed_by_caller = managed
     total = (
         await ctx.session.exec(select(sa.func.coalesce(sa.func.sum(ServiceLog.hours), 0)).where(*where))
     ).one()
@@ -220,8 +225,11 @@ async def service_log(ctx: Ctx, member_id: int | None, limit: int, cursor: str |
             select(ServiceLog).where(*page_where).order_by(col(ServiceLog.id).desc()).limit(limit)
         )
     ).all()
+    member_name = await _member_name(ctx, user_id, managed_by_caller)
+    posts, titles = await _sources(ctx.session, rows)
     return ServiceLogPage(
         user_id=user_id,
+        user_name=member_name,
         total_hours=Decimal(str(total)).quantize(Decimal("0.01")),
         items=[
             ServiceLogItem(
@@ -231,8 +239,51 @@ async def service_log(ctx: Ctx, member_id: int | None, limit: int, cursor: str |
                 source_id=r.source_id,
                 hours=r.hours,
                 at=r.at,
+                member_name=member_name,
+                post_name=posts.get(r.source_id) if r.source == LedgerSource.shift else None,
+                activity_title=titles.get(r.source_id) if r.source == LedgerSource.activity else None,
             )
             for r in rows
         ],
         next_cursor=next_id_cursor([r.id or 0 for r in rows], limit),
     )
+
+
+async def _member_name(ctx: Ctx, user_id: int, communities: list[int] | None) -> str:
+    """The member's name, only if they belong to a community the caller manages: asking for the ledger
+    of someone elsewhere must answer as for an id that does not exist (no name)."""
+    stmt = select(User.name).where(User.id == user_id)
+    if communities is not None:
+        stmt = stmt.where(
+            sa.exists().where(
+                col(Membership.user_id) == user_id,
+                col(Membership.community_id).in_(communities),
+                col(Membership.status) == MembershipStatus.verified,
+            )
+        )
+    return (await ctx.session.exec(stmt)).first() or ""
+
+
+async def _sources(
+    session: AsyncSession, rows: Sequence[ServiceLog]
+) -> tuple[dict[int, str], dict[int, str]]:
+    """The post label of each shift row and the title of each activity row (two statements)."""
+    shift_ids = [r.source_id for r in rows if r.source == LedgerSource.shift]
+    activity_ids = [r.source_id for r in rows if r.source == LedgerSource.activity]
+    posts: dict[int, str] = {}
+    titles: dict[int, str] = {}
+    if shift_ids:
+        for shift_id, post in (
+            await session.exec(
+                select(DutyShift.id, DutyPost)
+                .join(DutyPost, col(DutyPost.id) == DutyShift.post_id)
+                .where(col(DutyShift.id).in_(shift_ids))
+            )
+        ).all():
+            posts[shift_id or 0] = post_label(post)
+    if activity_ids:
+        for activity_id, title in (
+            await session.exec(select(Activity.id, Activity.title).where(col(Activity.id).in_(activity_ids)))
+        ).all():
+            titles[activity_id or 0] = title
+    return posts, titles

@@ -210,11 +210,17 @@ class ShiftCreate(RequestBody):
         return self
 
 
+class ShiftPerson(ResponseBody):
+    user_id: int
+    name: str
+
+
 class ShiftOut(ResponseBody, Labelled):
     LABELS: ClassVar[dict[str, str]] = {"status": "duty.shift_status"}
 
     id: int
     post_id: int
+    post_name: str = Field(description="The post's label (文化宣传岗, or the custom category)")
     community_id: int
     starts_at: datetime
     ends_at: datetime
@@ -222,6 +228,7 @@ class ShiftOut(ResponseBody, Labelled):
     status_label: str | None = None
     recurrence_id: str | None
     assignee_ids: list[int]
+    assignees: list[ShiftPerson] = Field(description="The members on the shift, with their names")
 
 
 class ShiftBatchOut(ResponseBody):
@@ -317,10 +324,14 @@ class ServiceLogItem(ResponseBody):
     source_id: int
     hours: Decimal
     at: datetime
+    member_name: str
+    post_name: str | None = Field(description="For a shift: the post's label")
+    activity_title: str | None = Field(description="For an activity: its title")
 
 
 class ServiceLogPage(ResponseBody):
     user_id: int
+    user_name: str
     total_hours: Decimal
     items: list[ServiceLogItem]
     next_cursor: str | None = None

@@ -12,17 +12,20 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.access import require_community
 from services.communities.common import flush_unique
-from services.duty.common import MANAGERS, check_no_overlap, load_post, zone_of
-from services.duty.schemas import Recurrence, ShiftBatchOut, ShiftCreate, ShiftOut
+from services.duty.common import MANAGERS, check_no_overlap, load_post, post_label, zone_of
+from services.duty.schemas import Recurrence, ShiftBatchOut, ShiftCreate, ShiftOut, ShiftPerson
 from services.errors import Conflict, InvalidInput
-from services.models import utcnow
+from services.models import User, utcnow
 from services.models.duty import DutyAssignment, DutyPost, DutyShift, DutyShiftAssignee
+from services.pagination import at_id_after, next_at_id_cursor
 from services.runtime import Ctx
+from services.schemas import Page
 
 MAX_DAYS = 366
 MAX_SHIFTS = 200
@@ -53,27 +56,36 @@ def generate(rule: Recurrence, zone: ZoneInfo) -> list[Slot]:
 
 
 async def shift_outs(session: AsyncSession, shifts: Sequence[DutyShift]) -> list[ShiftOut]:
+    """Shifts with their post's label and their members' names (three statements for any count)."""
     ids = [s.id for s in shifts]
-    people: dict[int, list[int]] = defaultdict(list)
+    people: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    labels: dict[int, str] = {}
     if ids:
-        for shift_id, user_id in (
+        for shift_id, user_id, name in (
             await session.exec(
-                select(DutyShiftAssignee.shift_id, DutyShiftAssignee.user_id)
+                select(DutyShiftAssignee.shift_id, DutyShiftAssignee.user_id, User.name)
+                .join(User, col(User.id) == DutyShiftAssignee.user_id)
                 .where(col(DutyShiftAssignee.shift_id).in_(ids))
                 .order_by(col(DutyShiftAssignee.user_id))
             )
         ).all():
-            people[shift_id].append(user_id)
+            people[shift_id].append((user_id, name))
+        posts = (
+            await session.exec(select(DutyPost).where(col(DutyPost.id).in_({s.post_id for s in shifts})))
+        ).all()
+        labels = {p.id or 0: post_label(p) for p in posts}
     return [
         ShiftOut(
             id=s.id or 0,
             post_id=s.post_id,
+            post_name=labels.get(s.post_id, ""),
             community_id=s.community_id,
             starts_at=s.starts_at,
             ends_at=s.ends_at,
             status=s.status,
             recurrence_id=s.recurrence_id,
-            assignee_ids=people.get(s.id or 0, []),
+            assignee_ids=[user_id for user_id, _ in people.get(s.id or 0, [])],
+            assignees=[ShiftPerson(user_id=u, name=n) for u, n in people.get(s.id or 0, [])],
         )
         for s in shifts
     ]
@@ -167,8 +179,11 @@ async def create_shifts(ctx: Ctx, post_id: int, body: ShiftCreate) -> ShiftBatch
     return ShiftBatchOut(recurrence_id=recurrence_id, items=await shift_outs(ctx.session, rows))
 
 
-async def list_shifts(ctx: Ctx, community_id: int, start: date | None, end: date | None) -> list[ShiftOut]:
-    """Shifts starting within local dates [start, end] (default: the current Monday–Sunday week)."""
+async def list_shifts(
+    ctx: Ctx, community_id: int, start: date | None, end: date | None, limit: int, cursor: str | None
+) -> Page[ShiftOut]:
+    """Shifts starting within local dates [start, end] (default: the current Monday–Sunday week), in
+    time order, in keyset pages on (starts_at, id)."""
     require_community(ctx.require_principal(), community_id)
     zone = await zone_of(ctx.session, community_id)
     today = utcnow().astimezone(zone).date()
@@ -180,15 +195,24 @@ async def list_shifts(ctx: Ctx, community_id: int, start: date | None, end: date
         raise InvalidInput("duty.recurrence_too_long")
     lo = datetime.combine(start, datetime.min.time(), tzinfo=zone)
     hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    rows = (
-        await ctx.session.exec(
-            select(DutyShift)
-            .where(
-                DutyShift.community_id == community_id,
-                col(DutyShift.starts_at) >= lo,
-                col(DutyShift.starts_at) < hi,
+    stmt = select(DutyShift).where(
+        DutyShift.community_id == community_id,
+        col(DutyShift.starts_at) >= lo,
+        col(DutyShift.starts_at) < hi,
+    )
+    after = at_id_after(cursor)
+    if after is not None:
+        at, last = after
+        stmt = stmt.where(
+            sa.or_(
+                col(DutyShift.starts_at) > at,
+                sa.and_(col(DutyShift.starts_at) == at, col(DutyShift.id) > last),
             )
-            .order_by(col(DutyShift.starts_at), col(DutyShift.id))
         )
+    rows = (
+        await ctx.session.exec(stmt.order_by(col(DutyShift.starts_at), col(DutyShift.id)).limit(limit))
     ).all()
-    return await shift_outs(ctx.session, rows)
+    tail = (rows[-1].starts_at, rows[-1].id or 0) if rows else None
+    return Page(
+        items=await shift_outs(ctx.session, rows), next_cursor=next_at_id_cursor(tail, len(rows), limit)
+    )

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from services.schemas import RequestBody, ResponseBody
+from services.schemas import Line, RequestBody, ResponseBody
 
 
 class KpiPeriod(ResponseBody):
@@ -53,7 +53,7 @@ class TargetOut(ResponseBody):
 
 class TargetsIn(RequestBody):
     # metric -> percent (0..100); a null value resets the metric to its default.
-    targets: dict[str, Decimal | None] = Field(min_length=1)
+    targets: dict[Line, Decimal | None] = Field(min_length=1)
 
 
 class DrillRow(ResponseBody):

@@ -32,6 +32,7 @@ from services.models.people import (
 from services.models.places import Building, Community, Household, ManagementContract, PropertyCompany
 from services.models.sla import CalendarException, SlaPolicy
 from services.models.tickets import (
+    CallBinding,
     Inspection,
     InspectionItem,
     Ticket,
@@ -47,6 +48,7 @@ __all__ = [
     "AuditLog",
     "Building",
     "CalendarException",
+    "CallBinding",
     "Channel",
     "Community",
     "Delivery",

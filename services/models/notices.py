@@ -114,6 +114,8 @@ class NoticeComment(SQLModel, table=True):
     household_id: int | None = fk_field("household.id", nullable=True, index=False)
     body: str = Field(max_length=2000)
     is_objection: bool = False
+    # Signed by name: other residents see the author's name; unsigned they see "1号楼 住户".
+    signed: bool = False
     answer_body: str | None = Field(default=None, max_length=2000)
     answered_by: int | None = fk_field("user_account.id", nullable=True, index=False)
     answered_at: datetime | None = at_field()

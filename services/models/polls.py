@@ -140,6 +140,8 @@ class BallotAnswer(SQLModel, table=True):
     question_id: int = fk_field("poll_question.id", index=False)
     option_id: int | None = fk_field("poll_option.id", nullable=True, index=False)
     text: str | None = Field(default=None, max_length=2000)
+    # A free-text answer signed by name (named polls): other residents see the name, else a label.
+    signed: bool = False
 
 
 class BallotVoter(SQLModel, table=True):

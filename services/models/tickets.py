@@ -78,6 +78,8 @@ class Ticket(SQLModel, table=True):
     title: str = Field(max_length=100)
     description: str = Field(default="", max_length=2000)
     complaint_target: str | None = Field(default=None, max_length=20)
+    # A complaint about one staff member (technician): only the manager and the committee read it.
+    about_staff_id: int | None = fk_field("user_account.id", nullable=True, index=False)
     intake_channel: str = Field(default=IntakeChannel.app, max_length=12)
     # The resident the ticket is for (confirms, rates, reopens); the inspector for inspection tickets.
     reporter_id: int = fk_field("user_account.id", index=False)
@@ -200,4 +202,23 @@ class InspectionItem(SQLModel, table=True):
     passed: bool
     note: str = Field(default="", max_length=500)
     ticket_id: int | None = fk_field("ticket.id", nullable=True, index=False)
+    created_at: datetime = created_at_field()
+
+
+class CallBinding(SQLModel, table=True):
+    """A privacy-number (隐私号, AXB) binding the call relay made for one ticket: the technician (A)
+    dials the relay number (X) and reaches the resident (B) without either seeing the other's
+    number, until it expires. Kept as the record of who was put through to whom."""
+
+    __tablename__ = "call_binding"
+    __table_args__ = (sa.Index("ix_call_binding_ticket_caller", "ticket_id", "caller_id", "expires_at"),)
+    id: int | None = id_field()
+    community_id: int = fk_field("community.id", index=False)
+    ticket_id: int = fk_field("ticket.id", index=False)
+    caller_id: int = fk_field("user_account.id", index=False)
+    callee_id: int = fk_field("user_account.id", index=False)
+    relay_number: str = Field(max_length=32)
+    provider: str = Field(max_length=20)
+    provider_ref: str | None = Field(default=None, max_length=100)
+    expires_at: datetime = at_field(nullable=False)
     created_at: datetime = created_at_field()

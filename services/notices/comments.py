@@ -8,13 +8,15 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from services import audit
+from services.access import Principal
 from services.errors import Forbidden, InvalidInput, NotFound
-from services.models import Building, Household, User, utcnow
+from services.models import Building, Household, Role, User, utcnow
 from services.models.notices import Notice, NoticeComment, NoticeKind, NoticeStatus
 from services.notices.common import can_see, load_managed, load_notice, receipt_of
 from services.notices.publishing import send
 from services.notices.schemas import AnswerIn, CommentIn, CommentOut, HistoryItem
 from services.pagination import id_after, next_id_cursor
+from services.privacy import resident_label
 from services.runtime import Ctx
 from services.schemas import Page
 
@@ -50,6 +52,7 @@ async def add_comment(ctx: Ctx, notice_id: int, body: CommentIn) -> CommentOut:
         household_id=household_id,
         body=body.body,
         is_objection=body.is_objection,
+        signed=body.signed,
     )
     ctx.session.add(row)
     await ctx.session.flush()
@@ -103,11 +106,28 @@ async def list_comments(
     return Page[CommentOut](items=items, next_cursor=next_id_cursor([i.id for i in items], limit))
 
 
+def _sees_names(p: Principal, community_id: int) -> bool:
+    """The committee reads every author's name (objections are answered on the record)."""
+    return p.is_platform_admin or Role.committee_member in p.roles_in(community_id)
+
+
 async def _comments(ctx: Ctx, where: list[Any], limit: int) -> list[CommentOut]:
+    """Unsigned comments show other residents only the building ('1号楼 住户'); the author and the
+    committee see the name and the flat."""
+    p = ctx.require_principal()
     u, h, b = (t.__table__ for t in (User, Household, Building))  # type: ignore[union-attr]
+    n = Notice.__table__  # type: ignore[attr-defined]
     stmt = (
-        sa.select(C, u.c.name.label("user_name"), b.c.name.label("building_name"), h.c.entrance, h.c.room)
+        sa.select(
+            C,
+            u.c.name.label("user_name"),
+            b.c.name.label("building_name"),
+            h.c.entrance,
+            h.c.room,
+            n.c.community_id,
+        )
         .join(u, u.c.id == C.c.user_id)
+        .join(n, n.c.id == C.c.notice_id)
         .outerjoin(h, h.c.id == C.c.household_id)
         .outerjoin(b, b.c.id == h.c.building_id)
         .where(*where)
@@ -115,15 +135,20 @@ async def _comments(ctx: Ctx, where: list[Any], limit: int) -> list[CommentOut]:
         .limit(limit)
     )
     rows = (await ctx.session.execute(stmt)).all()
-    return [
-        CommentOut(
-            id=r.id, notice_id=r.notice_id, user_id=r.user_id, user_name=r.user_name,
-            household_label=f"{r.building_name}{r.entrance}{r.room}" if r.building_name else None,
-            body=r.body, is_objection=r.is_objection, answer_body=r.answer_body, answered_by=r.answered_by,
-            answered_at=r.answered_at, created_at=r.created_at,
-        )
-        for r in rows
-    ]  # fmt: skip
+    out = []
+    for r in rows:
+        named = r.signed or r.user_id == p.user_id or _sees_names(p, r.community_id)
+        flat = f"{r.building_name}{r.entrance}{r.room}" if r.building_name else None
+        out.append(
+            CommentOut(
+                id=r.id, notice_id=r.notice_id, user_id=r.user_id if named else None,
+                user_name=r.user_name if named else resident_label(r.building_name, ctx.locale),
+                household_label=flat if named else None, signed=r.signed, name_masked=not named,
+                body=r.body, is_objection=r.is_objection, answer_body=r.answer_body,
+                answered_by=r.answered_by, answered_at=r.answered_at, created_at=r.created_at,
+            )
+        )  # fmt: skip
+    return out
 
 
 async def history(ctx: Ctx, notice_id: int) -> list[HistoryItem]:

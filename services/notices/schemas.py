@@ -75,6 +75,9 @@ class RevisionIn(RequestBody):
 class CommentIn(RequestBody):
     body: Prose
     is_objection: bool = False
+    signed: bool = Field(
+        default=False, description="Sign with your name; unsigned, other residents see '1号楼 住户'"
+    )
 
 
 class AnswerIn(RequestBody):
@@ -186,9 +189,11 @@ class NoticeRef(ResponseBody):
 class CommentOut(ResponseBody):
     id: int
     notice_id: int
-    user_id: int
-    user_name: str
+    user_id: int | None = Field(description="None when the author did not sign and you may not see it")
+    user_name: str = Field(description="The author's name, or a masked label such as '1号楼 住户'")
     household_label: str | None
+    signed: bool
+    name_masked: bool = Field(description="True when user_name is the masked label")
     body: str
     is_objection: bool
     answer_body: str | None

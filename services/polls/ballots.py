@@ -124,6 +124,7 @@ async def _cast(ctx: Ctx, poll_id: int, body: BallotIn) -> BallotOut:
     ballot = await append_ballot(
         ctx.session, poll, body.household_id, p.user_id, BallotChannel.app, answers, now
     )
+    await _sign(ctx, poll, ballot, body)
     if poll.anonymous:
         # No ballot id or hash next to the actor: the audit row only says someone cast on this poll.
         await audit.record(ctx, "ballot.cast", "poll", poll.id, community_id=poll.community_id)
@@ -158,6 +159,20 @@ async def refuse_second_ballot(session: AsyncSession, poll_id: int, household_id
     if taken != BallotChannel.paper and channel == BallotChannel.paper:
         raise Conflict("poll.voted_in_app", details={"channel": taken})
     raise Conflict("poll.already_voted", details={"channel": taken})
+
+
+async def _sign(ctx: Ctx, poll: Poll, ballot: Ballot, body: BallotIn) -> None:
+    """Mark the free-text answers the voter chose to sign (a display choice, outside the hash chain:
+    it changes who may read the name, not the vote)."""
+    signed = sorted({a.question_id for a in body.answers if a.signed and a.text})
+    if poll.anonymous or not signed:
+        return
+    table = BallotAnswer.__table__  # type: ignore[attr-defined]
+    await ctx.session.execute(
+        sa.update(table)
+        .where(table.c.ballot_id == ballot.id, table.c.question_id.in_(signed), table.c.text.is_not(None))
+        .values(signed=True)
+    )
 
 
 async def append_ballot(

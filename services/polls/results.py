@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.errors import Forbidden
 from services.i18n import Locale
-from services.models import Household, User, utcnow
+from services.models import Building, Household, User, utcnow
 from services.models.polls import (
     Ballot,
     BallotAnswer,
@@ -43,6 +43,7 @@ from services.polls.schemas import (
     TextAnswer,
     Turnout,
 )
+from services.privacy import resident_label
 from services.runtime import Ctx
 
 CENT = Decimal("0.01")
@@ -56,7 +57,9 @@ async def get_results(ctx: Ctx, poll_id: int) -> ResultsOut:
     p = ctx.require_principal()
     poll = await load_poll(ctx, poll_id)
     if poll.result is not None:
-        return localise(ResultsOut.model_validate(upgrade_snapshot(poll.result, poll)), ctx.locale)
+        return localise(
+            _masked(ctx, poll, ResultsOut.model_validate(upgrade_snapshot(poll.result, poll))), ctx.locale
+        )
     now = utcnow()
     if (
         poll.results_visibility == "after_close"
@@ -64,7 +67,22 @@ async def get_results(ctx: Ctx, poll_id: int) -> ResultsOut:
         and not is_manager(p, poll)
     ):
         raise Forbidden("poll.results_hidden")
-    return localise(await tally(ctx.session, poll, now, final=False), ctx.locale)
+    return localise(_masked(ctx, poll, await tally(ctx.session, poll, now, final=False)), ctx.locale)
+
+
+def _masked(ctx: Ctx, poll: Poll, result: ResultsOut) -> ResultsOut:
+    """Neighbours' privacy on read (the frozen snapshot keeps the names for the committee): an
+    unsigned free-text answer shows other residents only the voter's building."""
+    p = ctx.require_principal()
+    if poll.anonymous:
+        return result
+    sees_all = is_manager(p, poll)
+    for question in result.questions:
+        for t in question.texts:
+            t.voter_label = resident_label(t.voter_building, ctx.locale)
+            if not (sees_all or t.signed or (t.voter_id is not None and t.voter_id == p.user_id)):
+                t.voter_id = t.voter_name = None
+    return result
 
 
 def _area(value: object) -> Decimal:
@@ -175,20 +193,31 @@ def _share(part: int, whole: int) -> Decimal:
 async def _texts(session: AsyncSession, poll: Poll) -> tuple[dict[int, list[TextAnswer]], bool]:
     """Free-text answers in casting order; named polls show the voter, anonymous ones never do."""
     query = (
-        select(BallotAnswer.question_id, BallotAnswer.text, Ballot.voter_id, User.name)
+        sa.select(
+            col(BallotAnswer.question_id),
+            col(BallotAnswer.text),
+            col(Ballot.voter_id),
+            col(User.name),
+            col(BallotAnswer.signed),
+            col(Building.name),
+        )
         .join(Ballot, col(Ballot.id) == BallotAnswer.ballot_id)
         .outerjoin(User, col(User.id) == Ballot.voter_id)
-        .where(Ballot.poll_id == poll.id, col(BallotAnswer.text).is_not(None))
+        .join(Household, col(Household.id) == Ballot.household_id)
+        .join(Building, col(Building.id) == Household.building_id)
+        .where(col(Ballot.poll_id) == poll.id, col(BallotAnswer.text).is_not(None))
         .order_by(col(Ballot.seq))
         .limit(MAX_TEXTS + 1)
     )
-    rows = (await session.exec(query)).all()
+    rows = (await session.execute(query)).all()
     out: dict[int, list[TextAnswer]] = {}
-    for question_id, text, voter_id, name in rows[:MAX_TEXTS]:
+    for question_id, text, voter_id, name, signed, building in rows[:MAX_TEXTS]:
         answer = (
             TextAnswer(text=text or "")
             if poll.anonymous
-            else TextAnswer(text=text or "", voter_id=voter_id, voter_name=name)
+            else TextAnswer(
+                text=text or "", voter_id=voter_id, voter_name=name, voter_building=building, signed=signed
+            )
         )
         out.setdefault(question_id, []).append(answer)
     return out, len(rows) > MAX_TEXTS

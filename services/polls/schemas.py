@@ -128,6 +128,11 @@ class AnswerIn(RequestBody):
     question_id: Id
     option_ids: list[Id] | None = Field(default=None, max_length=50)
     text: Text | None = Field(default=None, max_length=2000)
+    signed: bool = Field(
+        default=False,
+        description="A free-text answer on a named poll: show your name to other residents "
+        "(unsigned they see '1号楼 住户')",
+    )
 
 
 class BallotIn(RequestBody):
@@ -219,8 +224,13 @@ class OptionTally(ResponseBody):
 
 class TextAnswer(ResponseBody):
     text: str
+    # Named polls: the voter for the committee, the poll's author and the voter, or when signed;
+    # other residents see only voter_label ('1号楼 住户'). Anonymous polls: never anyone.
     voter_id: int | None = None
     voter_name: str | None = None
+    voter_label: str | None = None
+    voter_building: str | None = None
+    signed: bool = False
 
 
 class QuestionTally(ResponseBody):

@@ -5,17 +5,74 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import get_args
 
-from services.errors import InvalidInput, RateLimited
+from services.errors import Conflict, InvalidInput, RateLimited
 from services.labels import en, zh
 from services.models import User
 from services.models.tickets import Ticket
+from services.models.tickets import TicketStatus as S
 from services.tickets import deadlines, people
 from services.tickets.schemas import PauseReason, RejectReason
-from services.tickets.transitions import Call, Outcome, handles, require_text
+from services.tickets.transitions import Call, Facts, Outcome, guards, handles, require_text
 
 URGE_EVERY = timedelta(hours=4)
 REOPEN_WITHIN = timedelta(days=7)
+RATING_EDITABLE_FOR = timedelta(days=7)
 LOW_RATING = 2
+
+
+# --- guards: the state rules beyond the table, shared by check() and allowed_actions() -------------
+
+
+@guards("grab")
+def _not_taken(t: Ticket, facts: Facts) -> None:
+    if t.assignee_id is not None:
+        raise Conflict("ticket.already_taken")
+
+
+@guards("resolve")
+def _has_after_photo(t: Ticket, facts: Facts) -> None:
+    if facts.after_photos < 1:
+        raise InvalidInput("ticket.after_photo_required")
+
+
+@guards("reopen")
+def _reopenable(t: Ticket, facts: Facts) -> None:
+    if t.resolved_at is None or facts.now - t.resolved_at > REOPEN_WITHIN:
+        raise InvalidInput("ticket.reopen_window_closed")
+    if t.status == S.closed and (t.rating_overall is None or t.rating_overall > LOW_RATING):
+        # A closed ticket comes back only after a low rating.
+        raise InvalidInput("ticket.invalid_transition", details={"status": t.status, "action": "reopen"})
+
+
+@guards("urge")
+def _not_urged_lately(t: Ticket, facts: Facts) -> None:
+    if t.last_urged_at is not None and facts.now - t.last_urged_at < URGE_EVERY:
+        wait = URGE_EVERY - (facts.now - t.last_urged_at)
+        raise RateLimited(int(wait.total_seconds()) + 1, "ticket.urge_too_soon")
+
+
+@guards("classify")
+def _complaint(t: Ticket, facts: Facts) -> None:
+    if t.kind != "complaint":
+        raise InvalidInput("ticket.complaint_only")
+
+
+@guards("dispute")
+def _disputable(t: Ticket, facts: Facts) -> None:
+    _complaint(t, facts)
+    if t.complaint_valid is not False:
+        raise InvalidInput("ticket.not_classified_invalid")
+
+
+@guards("rate")
+def _rateable(t: Ticket, facts: Facts) -> None:
+    if t.resolved_at is None:
+        raise InvalidInput("ticket.rating_not_allowed", details={"status": t.status})
+    if facts.rated_at is not None and facts.now - facts.rated_at > RATING_EDITABLE_FOR:
+        raise Conflict("ticket.rating_locked", details={"rated_at": facts.rated_at.isoformat()})
+
+
+# --- handlers ----------------------------------------------------------------------------------------
 
 
 async def _name(call: Call, user_id: int) -> str:
@@ -46,6 +103,11 @@ async def _assign(call: Call) -> Outcome:
         assignee = call.body.assignee_id
         if not await people.is_property_staff(call.session, t.community_id, assignee):
             raise InvalidInput("ticket.assignee_invalid")
+        if t.about_staff_id is not None and assignee not in await people.managers(
+            call.session, t.community_id
+        ):
+            # A complaint about staff stays with the managers: no technician may read it.
+            raise InvalidInput("ticket.assignee_invalid", details={"reason": "staff_complaint"})
     out.values = {"assignee_id": assignee, "assigned_at": call.now}
     if t.accepted_at is None:
         out.values["accepted_at"] = call.now  # assigning answers the ticket: the response clock stops
@@ -100,9 +162,7 @@ async def _resolve(call: Call) -> Outcome:
     note = require_text(call.body.note, "ticket.note_required")
     assert call.ctx is not None and t.id is not None
     photos = await list_for(call.ctx, "ticket", t.id)
-    after = [p.id for p in photos if p.purpose == "after"]
-    if not after:
-        raise InvalidInput("ticket.after_photo_required")
+    after = [p.id for p in photos if p.purpose == "after"]  # at least one: the guard checked
     return Outcome(
         values={"resolved_at": call.now, "resolution_note": note},
         reason=None,
@@ -127,11 +187,7 @@ async def _close(call: Call) -> Outcome:
 async def _reopen(call: Call) -> Outcome:
     t = call.ticket
     reason = require_text(call.body.reason)
-    if t.resolved_at is None or call.now - t.resolved_at > REOPEN_WITHIN:
-        raise InvalidInput("ticket.reopen_window_closed")
-    if t.status == "closed" and (t.rating_overall is None or t.rating_overall > LOW_RATING):
-        # A closed ticket comes back only after a low rating.
-        raise InvalidInput("ticket.invalid_transition", details={"status": t.status, "action": "reopen"})
+    assert t.resolved_at is not None  # the guard checked
     managers = await people.managers(call.session, t.community_id)
     return Outcome(
         values={"resolved_at": None, "closed_at": None, "resolution_note": None},
@@ -171,9 +227,6 @@ async def _reject(call: Call) -> Outcome:
 @handles("urge")
 async def _urge(call: Call) -> Outcome:
     t = call.ticket
-    if t.last_urged_at is not None and call.now - t.last_urged_at < URGE_EVERY:
-        wait = URGE_EVERY - (call.now - t.last_urged_at)
-        raise RateLimited(int(wait.total_seconds()) + 1, "ticket.urge_too_soon")
     managers = await people.managers(call.session, t.community_id)
     note = (call.body.reason or "").strip()
     return Outcome(

@@ -1,7 +1,8 @@
 """Complaints: the manager's valid/invalid call and the committee's dispute of an invalid call.
 
 The effective-complaint KPI counts complaints with complaint_valid = true; an invalid call the
-committee disputes stays visible to it (filter `valid=false`) with the dispute beside it.
+committee disputes stays visible to it (filter `valid=false`) with the dispute beside it. Which
+tickets allow the two actions (complaints; an invalid call) is guarded in actions.py.
 """
 
 from __future__ import annotations
@@ -11,14 +12,8 @@ from services.tickets import people
 from services.tickets.transitions import Call, Outcome, handles, require_text
 
 
-def _complaint(call: Call) -> None:
-    if call.ticket.kind != "complaint":
-        raise InvalidInput("ticket.complaint_only")
-
-
 @handles("classify")
 async def _classify(call: Call) -> Outcome:
-    _complaint(call)
     if call.body.valid is None:
         raise InvalidInput("ticket.validity_required")
     reason = require_text(call.body.reason)
@@ -43,9 +38,6 @@ async def _classify(call: Call) -> Outcome:
 
 @handles("dispute")
 async def _dispute(call: Call) -> Outcome:
-    _complaint(call)
-    if call.ticket.complaint_valid is not False:
-        raise InvalidInput("ticket.not_classified_invalid")
     reason = require_text(call.body.reason)
     managers = await people.managers(call.session, call.ticket.community_id)
     return Outcome(

@@ -61,6 +61,22 @@ register(
         ),
         "ticket.rating_locked": ("评价已超过 7 天，不能再修改", "A rating cannot be changed after 7 days"),
         "ticket.photo_not_allowed": ("当前不能上传此类照片", "This photo cannot be added now"),
+        "ticket.about_staff_invalid": (
+            "被投诉人不是本小区的物业人员",
+            "The person complained about is not property staff of the community",
+        ),
+        "ticket.call_not_allowed": (
+            "工单未在处理中，不能拨打住户电话",
+            "The resident can be called only while the ticket is being worked on",
+        ),
+        "ticket.call_relay_unavailable": (
+            "隐私号服务暂不可用，请稍后再试",
+            "The call relay is unavailable; try again shortly",
+        ),
+        "ticket.photo_locked": (
+            "工单状态已变更，照片不能再删除",
+            "The ticket has moved on since this photo was added; it can no longer be removed",
+        ),
         "inspection.kind_invalid": ("巡查类型无效", "Invalid inspection kind"),
     }
 )

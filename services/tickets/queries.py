@@ -23,6 +23,8 @@ from services.tickets.schemas import EVENT_LABELS, LIST_LABELS, TicketCounts, Ti
 
 T = Ticket.__table__.c  # type: ignore[attr-defined]
 READ_ALL = frozenset({Role.property_manager, Role.committee_member, Role.community_admin})
+# Complaints about a staff member (about_staff_id): the property manager and the committee only.
+READ_STAFF_COMPLAINTS = frozenset({Role.property_manager, Role.committee_member})
 QUEUE_STATUSES = (TicketStatus.submitted, TicketStatus.accepted)
 RUNNING = (TicketStatus.submitted, TicketStatus.accepted, TicketStatus.assigned, TicketStatus.in_progress)
 BADGE_STATUSES = (*RUNNING, TicketStatus.paused, TicketStatus.resolved)
@@ -45,15 +47,20 @@ def scope(principal: Principal, *, grab_queue: bool = True) -> Any:
     homes = sorted({h for per in principal.households.values() for h in per})
     if homes:
         ors.append(T.household_id.in_(homes))
-    full = sorted(c for c, roles in principal.community_roles.items() if roles & READ_ALL)
+    roles_by_community = principal.community_roles.items()
+    full = sorted(c for c, roles in roles_by_community if roles & READ_STAFF_COMPLAINTS)
     if full:
         ors.append(T.community_id.in_(full))
-    staff = sorted(c for c, roles in principal.community_roles.items() if Role.property_staff in roles)
+    others = sorted(c for c, roles in roles_by_community if roles & READ_ALL and c not in full)
+    if others:
+        ors.append(sa.and_(T.community_id.in_(others), T.about_staff_id.is_(None)))
+    staff = sorted(c for c, roles in roles_by_community if Role.property_staff in roles)
     if staff:
         mine = [T.assignee_id == me, T.created_by_id == me]
         if grab_queue:
             mine.append(sa.and_(T.assignee_id.is_(None), T.status.in_(QUEUE_STATUSES)))
-        ors.append(sa.and_(T.community_id.in_(staff), sa.or_(*mine)))
+        # Never a complaint about staff, not even one they filed at the desk or were assigned.
+        ors.append(sa.and_(T.community_id.in_(staff), T.about_staff_id.is_(None), sa.or_(*mine)))
     return sa.and_(community_filter(principal, T.community_id), sa.or_(*ors))
 
 
@@ -65,6 +72,32 @@ async def load_visible(ctx: Ctx, ticket_id: int) -> Ticket:
     if row is None:
         raise NotFound("ticket.not_found")
     return row
+
+
+async def taken_from_queue(ctx: Ctx, ticket_id: int) -> bool:
+    """Whether the ticket is in the hands of someone else in a community where the principal is
+    property staff: what a technician who lost the grab race asks (they may see the queue, so
+    this tells them nothing they could not have seen a moment before)."""
+    principal = ctx.require_principal()
+    staff = sorted(c for c, roles in principal.community_roles.items() if Role.property_staff in roles)
+    if not staff:
+        return False
+    stmt = sa.select(T.id).where(
+        T.id == ticket_id,
+        T.community_id.in_(staff),
+        T.about_staff_id.is_(None),
+        T.assignee_id.is_not(None),
+        T.assignee_id != principal.user_id,
+    )
+    return (await ctx.session.execute(stmt)).first() is not None
+
+
+async def status_changed_since(ctx: Ctx, t: Ticket, since: datetime) -> bool:
+    E = TicketEvent.__table__.c  # type: ignore[attr-defined]
+    stmt = sa.select(E.id).where(
+        E.ticket_id == t.id, E.created_at >= since, E.from_status.is_not(None), E.from_status != E.to_status
+    )
+    return (await ctx.session.execute(stmt.limit(1))).first() is not None
 
 
 def is_overdue(

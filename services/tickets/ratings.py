@@ -6,35 +6,33 @@ reopen the ticket even after it was closed (within 7 days of the resolve).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import sqlalchemy as sa
 from sqlmodel import select
 
-from services.errors import Conflict, Forbidden, InvalidInput
 from services.models import utcnow
 from services.models.tickets import Ticket, TicketFollowup, TicketRating
-from services.models.tickets import TicketStatus as S
 from services.runtime import Ctx
 from services.tickets import people, queries
-from services.tickets.actions import LOW_RATING
+from services.tickets.actions import LOW_RATING, RATING_EDITABLE_FOR
 from services.tickets.events import event_key, tell, template_data, write_event
 from services.tickets.schemas import RatingIn, RatingOut
+from services.tickets.transitions import Facts, actor_roles, refusal
 
-EDITABLE_FOR = timedelta(days=7)
+EDITABLE_FOR = RATING_EDITABLE_FOR
 
 
 async def rate(ctx: Ctx, ticket_id: int, body: RatingIn) -> RatingOut:
     principal = ctx.require_principal()
     t = await queries.load_visible(ctx, ticket_id)
     assert t.id is not None
-    # Staff-filed tickets are rated by the resident they were filed for (reporter_id), not the filer.
-    if principal.user_id != t.reporter_id:
-        raise Forbidden()
-    if t.status not in (S.resolved, S.closed) or t.resolved_at is None:
-        raise InvalidInput("ticket.rating_not_allowed", details={"status": t.status})
     now = utcnow()
     row = (await ctx.session.exec(select(TicketRating).where(TicketRating.ticket_id == t.id))).first()
+    # The same rule allowed_actions offers "rate" by: resolved or closed, the reporter (staff-filed
+    # tickets are rated by the resident they were filed for, not the filer), within 7 days.
+    facts = Facts(now=now, rated_at=row.created_at if row is not None else None)
+    refused = refusal("rate", t, actor_roles(principal, t), facts)
+    if refused is not None:
+        raise refused
     if row is None:
         row = TicketRating(
             ticket_id=t.id,
@@ -49,8 +47,6 @@ async def rate(ctx: Ctx, ticket_id: int, body: RatingIn) -> RatingOut:
         )
         action = "rate"
     else:
-        if now - row.created_at > EDITABLE_FOR:
-            raise Conflict("ticket.rating_locked", details={"rated_at": row.created_at.isoformat()})
         row.overall, row.speed, row.attitude = body.overall, body.speed, body.attitude
         row.comment, row.updated_at = body.comment, now
         action = "rerate"

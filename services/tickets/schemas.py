@@ -63,6 +63,13 @@ class TicketCreate(RequestBody):
     appointment_end: Instant | None = None
     on_behalf_of_user_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     intake_channel: Literal["app", "phone", "walk_in"] = "app"
+    about_staff_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="A complaint about one staff member: only the property manager and the committee "
+        "read it (never the technicians)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> TicketCreate:
@@ -72,6 +79,8 @@ class TicketCreate(RequestBody):
             raise ValueError("complaint_target is required for a complaint")
         if self.kind == "repair" and self.complaint_target is not None:
             raise ValueError("complaint_target applies to complaints only")
+        if self.kind == "repair" and self.about_staff_id is not None:
+            raise ValueError("about_staff_id applies to complaints only")
         if (self.appointment_start is None) != (self.appointment_end is None):
             raise ValueError("appointment_start and appointment_end go together")
         for value in (self.appointment_start, self.appointment_end):
@@ -176,9 +185,27 @@ class AttachmentRef(ResponseBody):
     thumb_url: str | None = None
 
 
+class TicketContact(ResponseBody):
+    """Where to go and whom to call: shown only to the technician assigned to the ticket."""
+
+    building_name: str | None
+    entrance: str | None
+    room: str | None
+    resident_name: str
+    phone_masked: str | None = Field(description="138****1234; call through POST /v1/tickets/{id}/call")
+    can_call: bool = Field(description="The ticket is open (assigned, in progress, paused)")
+
+
+class CallOut(ResponseBody):
+    ticket_id: int
+    relay_number: str = Field(description="Dial this number to reach the resident (privacy number)")
+    expires_at: datetime = Field(description="The number reaches the resident until then")
+
+
 class TicketOut(TicketListItem):
     description: str
     complaint_target: str | None
+    about_staff_id: int | None = None
     created_by_id: int
     appointment_start: datetime | None
     appointment_end: datetime | None
@@ -204,6 +231,10 @@ class TicketOut(TicketListItem):
     updated_at: datetime
     attachments: list[AttachmentRef] = Field(default_factory=list)
     allowed_actions: list[str] = Field(default_factory=list)
+    assignee_name: str | None = Field(default=None, description="The technician's name")
+    contact: TicketContact | None = Field(
+        default=None, description="Only for the assigned technician: address, resident's name, masked phone"
+    )
     pause_reason_label: str | None = None
     complaint_target_label: str | None = None
     complaint_verdict: Literal["valid", "invalid"] | None = None

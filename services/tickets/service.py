@@ -6,25 +6,27 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlmodel import select
+
 import services.models.tickets
 import services.tickets.actions  # fills the transition handlers
 import services.tickets.messages  # noqa: F401
 from services.access import require_community, require_verified_resident
-from services.errors import Forbidden, InvalidInput, NotFound
+from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.labels import labelled
 from services.models import Household, Role, utcnow
-from services.models.tickets import OPEN_STATUSES, IntakeChannel, Ticket
+from services.models.tickets import OPEN_STATUSES, IntakeChannel, Ticket, TicketRating
 from services.models.tickets import TicketStatus as S
 from services.runtime import Ctx
-from services.tickets import deadlines, people, queries
+from services.tickets import calls, deadlines, people, queries
 from services.tickets.events import event_key, tell, template_data, write_event
 from services.tickets.schemas import DETAIL_LABELS, AttachmentRef, TicketCreate, TicketOut, TransitionIn
-from services.tickets.transitions import Call, actor_roles, allowed_actions, apply, check
+from services.tickets.transitions import Call, Facts, actor_roles, allowed_actions, apply, check
 
 if TYPE_CHECKING:  # imported lazily below (attachments imports tickets)
     from services.attachments.service import PreparedUpload
 
-MAX_PHOTOS = 9
+MAX_PHOTOS = 9  # per phase: a ticket holds up to 9 before-photos and 9 after-photos
 STAFF = (Role.property_staff, Role.property_manager)
 
 
@@ -40,6 +42,10 @@ async def create_ticket(ctx: Ctx, community_id: int, body: TicketCreate) -> Tick
     household = await ctx.session.get(Household, body.household_id)
     if household is None or household.community_id != community_id:
         raise NotFound("household.not_found")
+    if body.about_staff_id is not None and not await people.is_property_staff(
+        ctx.session, community_id, body.about_staff_id
+    ):
+        raise InvalidInput("ticket.about_staff_invalid")
     if body.on_behalf_of_user_id is not None:
         # Reception (民生接待): staff file for a resident who phoned or walked in.
         require_community(principal, community_id, STAFF)
@@ -67,6 +73,7 @@ async def create_ticket(ctx: Ctx, community_id: int, body: TicketCreate) -> Tick
         complaint_target=body.complaint_target,
         appointment=(body.appointment_start, body.appointment_end),
         now=now,
+        about_staff_id=body.about_staff_id,
     )
     return await ticket_out(ctx, t, photos=[])  # a ticket just filed has no photos yet
 
@@ -87,6 +94,7 @@ async def open_ticket(
     complaint_target: str | None = None,
     appointment: tuple[datetime | None, datetime | None] = (None, None),
     now: datetime | None = None,
+    about_staff_id: int | None = None,
 ) -> Ticket:
     """Insert a ticket with its due times, its 'create' event and the managers' notification."""
     now = now or utcnow()
@@ -101,6 +109,7 @@ async def open_ticket(
         title=title,
         description=description,
         complaint_target=complaint_target,
+        about_staff_id=about_staff_id,
         intake_channel=intake_channel,
         reporter_id=reporter_id,
         created_by_id=creator,
@@ -135,6 +144,16 @@ async def open_ticket(
     return t
 
 
+async def facts_for(ctx: Ctx, t: Ticket, photos: Sequence[object]) -> Facts:
+    """What the state rules read besides the row (see transitions.Facts)."""
+    rated_at = None
+    if t.rating_overall is not None:
+        stmt = select(TicketRating.created_at).where(TicketRating.ticket_id == t.id)
+        rated_at = (await ctx.session.exec(stmt)).first()
+    after = sum(1 for p in photos if getattr(p, "purpose", None) == "after")
+    return Facts(now=utcnow(), after_photos=after, rated_at=rated_at)
+
+
 async def ticket_out(ctx: Ctx, t: Ticket, photos: Sequence[object] | None = None) -> TicketOut:
     from services.attachments.service import list_for
 
@@ -142,15 +161,17 @@ async def ticket_out(ctx: Ctx, t: Ticket, photos: Sequence[object] | None = None
     assert t.id is not None
     if photos is None:
         photos = await list_for(ctx, "ticket", t.id)
-    now = utcnow()
+    facts = await facts_for(ctx, t, photos)
     verdict = None if t.complaint_valid is None else "valid" if t.complaint_valid else "invalid"
     return TicketOut.model_validate(
         labelled(
             {
                 **t.model_dump(),
-                "overdue": queries.is_overdue(t.status, t.response_due_at, t.resolution_due_at, now),
+                "overdue": queries.is_overdue(t.status, t.response_due_at, t.resolution_due_at, facts.now),
                 "attachments": [AttachmentRef.model_validate(p, from_attributes=True) for p in photos],
-                "allowed_actions": allowed_actions(principal, t),
+                "allowed_actions": allowed_actions(principal, t, facts),
+                "assignee_name": await calls.assignee_name(ctx, t),
+                "contact": await calls.contact_for(ctx, principal, t),
                 "complaint_verdict": verdict,
             },
             ctx.locale,
@@ -164,10 +185,21 @@ async def get_ticket(ctx: Ctx, ticket_id: int) -> TicketOut:
 
 
 async def transition(ctx: Ctx, ticket_id: int, body: TransitionIn) -> TicketOut:
+    from services.attachments.service import list_for
+
     principal = ctx.require_principal()
-    t = await queries.load_visible(ctx, ticket_id)
-    check(t, body.action, body.version, actor_roles(principal, t))
-    await apply(Call(ctx.session, ctx, t, body, utcnow(), principal.user_id), body.action)
+    try:
+        t = await queries.load_visible(ctx, ticket_id)
+    except NotFound:
+        # A technician who lost a grab race no longer sees the ticket (it left the queue): say it
+        # was taken, as the concurrent loser hears on PostgreSQL, not that it does not exist.
+        if body.action == "grab" and await queries.taken_from_queue(ctx, ticket_id):
+            raise Conflict("ticket.already_taken") from None
+        raise
+    assert t.id is not None
+    facts = await facts_for(ctx, t, await list_for(ctx, "ticket", t.id))
+    check(t, body.action, body.version, actor_roles(principal, t), facts)
+    await apply(Call(ctx.session, ctx, t, body, facts.now, principal.user_id), body.action)
     return await ticket_out(ctx, t)
 
 
@@ -201,3 +233,22 @@ async def add_photo(ctx: Ctx, ticket_id: int, purpose: str, upload: PreparedUplo
         max_count=MAX_PHOTOS,
     )
     return AttachmentRef.model_validate(stored, from_attributes=True)
+
+
+async def delete_photo(ctx: Ctx, ticket_id: int, attachment_id: int) -> None:
+    """The uploader takes back their own photo until the ticket's status next changes (a photo the
+    next step was decided on stays in the record)."""
+    from services.attachments.service import soft_delete
+    from services.models.attachments import Attachment
+
+    principal = ctx.require_principal()
+    t = await queries.load_visible(ctx, ticket_id)
+    assert t.id is not None
+
+    async def allow(row: Attachment) -> None:
+        if row.uploaded_by != principal.user_id:
+            raise Forbidden()
+        if await queries.status_changed_since(ctx, t, row.created_at):
+            raise InvalidInput("ticket.photo_locked", details={"status": t.status})
+
+    await soft_delete(ctx, "ticket", t.id, attachment_id, allow=allow)

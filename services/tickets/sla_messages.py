@@ -7,6 +7,7 @@ from services.i18n import register
 register(
     {
         "sla.unknown_kind": ("未知的工单类型", "Unknown ticket kind"),
+        "sla.unknown_category": ("该工单类型下没有这个分类", "Unknown category for this ticket kind"),
         "sla.unknown_priority": ("未知的优先级", "Unknown priority"),
         "sla.unknown_calendar": ("未知的计时日历", "Unknown SLA calendar"),
         "sla.invalid_minutes": (

@@ -16,6 +16,7 @@ from services.models.people import Role
 from services.models.places import Community
 from services.models.sla import CalendarException, SlaPolicy
 from services.runtime import Ctx
+from services.tickets.schemas import CATEGORIES
 from services.tickets.sla import (
     CALENDARS,
     DEFAULT_BUSINESS_END,
@@ -145,6 +146,11 @@ def _validate(items: list[SlaPolicyIn]) -> None:
         where = {"index": index}
         if p.kind not in KINDS:
             raise InvalidInput("sla.unknown_kind", details={**where, "kind": p.kind})
+        if p.category and p.category not in CATEGORIES[p.kind]:
+            raise InvalidInput(
+                "sla.unknown_category",
+                details={**where, "category": p.category, "allowed": list(CATEGORIES[p.kind])},
+            )
         if p.priority not in PRIORITIES:
             raise InvalidInput("sla.unknown_priority", details={**where, "priority": p.priority})
         if p.calendar not in CALENDARS:

@@ -36,7 +36,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import services.tickets.messages  # noqa: F401  (registers error texts)
 from services.access import Principal
-from services.errors import Conflict, Forbidden, InvalidInput
+from services.errors import Conflict, DomainError, Forbidden, InvalidInput
 from services.models import Role
 from services.models.tickets import OPEN_STATUSES, Ticket, TicketEvent
 from services.models.tickets import TicketStatus as S
@@ -101,16 +101,58 @@ def actor_roles(principal: Principal, t: Ticket) -> frozenset[str]:
     return frozenset(roles)
 
 
-def allowed_actions(principal: Principal, t: Ticket) -> list[str]:
+@dataclass(frozen=True)
+class Facts:
+    """What the state rules read besides the ticket row: the moment, the after-photos, the rating."""
+
+    now: datetime
+    after_photos: int = 0
+    rated_at: datetime | None = None  # when the reporter first rated (None: not rated)
+
+
+# Per-action state rules beyond the table (time windows, photos, complaint kind): each raises the
+# refusal the transition answers. check() runs them before a transition and allowed_actions() asks
+# them, so what the app offers is exactly what the API accepts.
+Guard = Callable[[Ticket, Facts], None]
+GUARDS: dict[str, Guard] = {}
+
+
+def guards(*actions: str) -> Callable[[Guard], Guard]:
+    def register(fn: Guard) -> Guard:
+        for action in actions:
+            GUARDS[action] = fn
+        return fn
+
+    return register
+
+
+# Rating is not a status change (POST /rating), but the app offers it beside the transitions.
+RATE = _rule((S.resolved, S.closed), None, REPORTER)
+
+
+def refusal(action: str, t: Ticket, roles: frozenset[str], facts: Facts) -> DomainError | None:
+    """Why `action` would be refused now (wrong state 422, wrong role 403, a guard), or None."""
+    import services.tickets.actions  # noqa: F401  (fills GUARDS)
+
+    rule = RATE if action == "rate" else TABLE[action]
+    if t.status not in rule.sources:
+        if action == "rate":
+            return InvalidInput("ticket.rating_not_allowed", details={"status": t.status})
+        return InvalidInput("ticket.invalid_transition", details={"status": t.status, "action": action})
+    if not rule.roles & roles:
+        return Forbidden()
+    guard = GUARDS.get(action)
+    if guard is not None:
+        try:
+            guard(t, facts)
+        except DomainError as exc:
+            return exc
+    return None
+
+
+def allowed_actions(principal: Principal, t: Ticket, facts: Facts) -> list[str]:
     roles = actor_roles(principal, t)
-    return [
-        action
-        for action, rule in TABLE.items()
-        if t.status in rule.sources
-        and rule.roles & roles
-        and not (action == "grab" and t.assignee_id is not None)
-        and not (action in ("classify", "dispute") and t.kind != "complaint")
-    ]
+    return [action for action in (*TABLE, "rate") if refusal(action, t, roles, facts) is None]
 
 
 @dataclass
@@ -150,16 +192,14 @@ def handles(*actions: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def check(t: Ticket, action: str, version: int, roles: frozenset[str]) -> Rule:
-    """Stale version 409, wrong state 422, wrong role 403 — in that order."""
+def check(t: Ticket, action: str, version: int, roles: frozenset[str], facts: Facts) -> Rule:
+    """Stale version 409, wrong state 422, wrong role 403, then the action's guard — in that order."""
     if version != t.version:
         raise Conflict("ticket.version_conflict", details={"version": t.version})
-    rule = TABLE[action]
-    if t.status not in rule.sources:
-        raise InvalidInput("ticket.invalid_transition", details={"status": t.status, "action": action})
-    if not rule.roles & roles:
-        raise Forbidden()
-    return rule
+    refused = refusal(action, t, roles, facts)
+    if refused is not None:
+        raise refused
+    return TABLE[action]
 
 
 async def apply(call: Call, action: str) -> TicketEvent:

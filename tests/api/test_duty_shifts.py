@@ -83,13 +83,37 @@ async def test_recurrence_in_shanghai_across_a_week_boundary(
         params={"from": sat.isoformat(), "to": mon.isoformat()},
         headers=f.auth(w.resident1),
     )
-    assert [s["id"] for s in r.json()] == [s["id"] for s in batch["items"]]
+    page = r.json()
+    assert [s["id"] for s in page["items"]] == [s["id"] for s in batch["items"]]
+    assert page["next_cursor"] is None
+    first = page["items"][0]
+    assert first["post_name"] == "安全值守岗"
+    assert first["assignees"] == [{"user_id": w.member1.id, "name": "党员甲"}]
     r = await client.get(
         f"/v1/communities/{w.cid}/duty/shifts",
         params={"from": mon.isoformat(), "to": mon.isoformat()},
         headers=f.auth(w.grid),
     )
-    assert [s["id"] for s in r.json()] == [batch["items"][2]["id"]]
+    assert [s["id"] for s in r.json()["items"]] == [batch["items"][2]["id"]]
+    # Paged in time order like every list: one at a time, the cursor carries (starts_at, id).
+    seen, cursor = [], None
+    for _ in range(4):
+        params = {"from": sat.isoformat(), "to": mon.isoformat(), "limit": "1"}
+        r = await client.get(
+            f"/v1/communities/{w.cid}/duty/shifts",
+            params={**params, **({"cursor": cursor} if cursor else {})},
+            headers=f.auth(w.grid),
+        )
+        assert r.status_code == 200, r.text
+        seen += [s["id"] for s in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [s["id"] for s in batch["items"]]
+    r = await client.get(
+        f"/v1/communities/{w.cid}/duty/shifts", params={"cursor": "bm9wZQ"}, headers=f.auth(w.grid)
+    )
+    assert r.status_code == 422 and code(r) == "pagination.invalid_cursor"
 
     # Saturday evening watch: 19:00–21:00 local is 11:00–13:00 UTC; the same start again is a conflict.
     rule: dict[str, object] = body["recurrence"]  # type: ignore[assignment]
@@ -247,6 +271,9 @@ async def test_checkin_checkout_and_ledger(client: httpx.AsyncClient, db: AsyncS
     r = await client.get("/v1/duty/service-log", headers=f.auth(w.member1))
     assert r.status_code == 200
     assert Decimal(r.json()["total_hours"]) == Decimal("1.50") and len(r.json()["items"]) == 1
+    item = r.json()["items"][0]
+    assert r.json()["user_name"] == "党员甲"
+    assert (item["member_name"], item["post_name"], item["activity_title"]) == ("党员甲", "安全值守岗", None)
     r = await client.get(
         "/v1/duty/service-log", params={"member_id": w.member1.id}, headers=f.auth(w.secretary)
     )

@@ -318,6 +318,10 @@ def _free_strings(spec: dict[str, Any], node: Any, where: str, seen: frozenset[s
         yield from _free_strings(spec, alt, where, seen)
     if node.get("type") == "string" and not ({"enum", "const", "format", "contentMediaType"} & node.keys()):
         yield where, node
+    if isinstance(node.get("additionalProperties"), dict):
+        # A map's keys are text too (kept or looked up): they need the shared type as much as values.
+        yield f"{where}{{key}}", node.get("propertyNames", {"type": "string"})
+        yield from _free_strings(spec, node["additionalProperties"], f"{where}{{value}}", seen)
     for name, sub in node.get("properties", {}).items():
         yield from _free_strings(spec, sub, f"{where}.{name}", seen)
     if "items" in node:

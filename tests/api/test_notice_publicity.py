@@ -212,3 +212,40 @@ async def test_demo_renovation_publicity(
     assert r.status_code == 422 and code(r) == "notice.window_closed"
     water = next(i for i in feed if i["title"] == demo_notices.WATER_TITLE)
     assert water["requires_ack"] and water["acked"] is True
+
+
+async def test_unsigned_comments_show_neighbours_only_the_building(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """Neighbours see '1号楼 住户' unless the author signs; the author and the committee see the name."""
+    w = await f.notice_world(db)
+    n = await f.post_notice(client, w.committee, w.cid, kind="publicity", title="加装电梯方案公示")
+    url = f"/v1/notices/{n['id']}/comments"
+    author, neighbour = w.residents[0], w.residents[3]
+    r = await client.post(url, json={"body": "一楼采光受影响", "is_objection": True}, headers=f.auth(author))
+    assert r.status_code == 201, r.text
+    mine = r.json()
+    assert (mine["user_name"], mine["user_id"], mine["name_masked"]) == ("住户1", author.id, False)
+    r = await client.post(url, json={"body": "支持", "signed": True}, headers=f.auth(w.residents[1]))
+    assert r.status_code == 201 and r.json()["signed"] is True
+    rows = (await db.exec(select(NoticeComment).where(NoticeComment.notice_id == n["id"]))).all()
+    assert sorted((row.user_id, row.signed) for row in rows) == sorted(
+        [(author.id, False), (w.residents[1].id, True)]
+    )
+
+    def view(body: dict[str, Any]) -> list[tuple[object, ...]]:
+        return [(c["user_name"], c["user_id"], c["household_label"], c["name_masked"]) for c in body["items"]]
+
+    r = await client.get(url, headers=f.auth(neighbour))
+    assert view(r.json()) == [
+        ("1号楼 住户", None, None, True),
+        ("住户2", w.residents[1].id, "1号楼201", False),
+    ]
+    assert "住户1" not in r.text and "1号楼101" not in r.text
+    r = await client.get(url, headers={**f.auth(neighbour), "Accept-Language": "en"})
+    assert view(r.json())[0] == ("Building 1 resident", None, None, True)
+    # The property manager (who may have published the notice) is a neighbour here too.
+    assert view((await client.get(url, headers=f.auth(w.manager))).json())[0][0] == "1号楼 住户"
+    for who in (author, w.committee):
+        r = await client.get(url, headers=f.auth(who))
+        assert view(r.json())[0] == ("住户1", author.id, "1号楼101", False), who.name

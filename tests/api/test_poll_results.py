@@ -9,13 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services import demo, demo_polls
 from services.config import Settings
 from services.models import Community, User
-from services.models.polls import Ballot, Poll
+from services.models.polls import Ballot, BallotAnswer, Poll
 from services.polls import jobs
 from tests import factories as f
 
@@ -164,8 +164,14 @@ async def test_results_hidden_until_close_then_frozen(client: httpx.AsyncClient,
 
 
 async def test_free_text_named_and_anonymous(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    """Named polls: neighbours see '1号楼 住户' unless the voter signs; the committee (and the poll's
+    author) and the voter see the name. Anonymous polls: nobody, whatever was asked."""
     w = await f.poll_world(db)
-    questions = [{"text": "建议", "type": "text"}]
+    w.building.name = "1号楼"
+    db.add(w.building)
+    await db.flush()
+    label = {"zh-CN": "1号楼 住户", "en": "Building 1 resident"}
+    questions = [{"text": "建议", "type": "text", "required": False}, {"text": "其他", "type": "text"}]
     for anonymous in (False, True):
         p = await f.create_poll(
             client,
@@ -176,16 +182,62 @@ async def test_free_text_named_and_anonymous(client: httpx.AsyncClient, db: Asyn
             results_visibility="live",
             questions=questions,
         )
-        qid = p["questions"][0]["id"]  # type: ignore[index]
-        r = await f.cast(client, w.tenant, p, w.households[1], {"question_id": qid, "text": "增加充电桩"})
+        q1, q2 = (q["id"] for q in p["questions"])  # type: ignore[attr-defined]
+        r = await f.cast(
+            client,
+            w.tenant,
+            p,
+            w.households[1],
+            {"question_id": q1, "text": "增加充电桩"},
+            {"question_id": q2, "text": "楼道灯坏了", "signed": True},
+        )
         assert r.status_code == 201, r.text
-        res = (await client.get(f"/v1/polls/{p['id']}/results", headers=f.auth(w.owner))).json()
-        texts = res["questions"][0]["texts"]
+        rows = (
+            await db.exec(
+                select(BallotAnswer.question_id, BallotAnswer.signed)
+                .join(Ballot, col(Ballot.id) == BallotAnswer.ballot_id)
+                .where(Ballot.poll_id == p["id"])
+            )
+        ).all()
+        assert sorted(rows) == [(q1, False), (q2, not anonymous)]
+
+        async def texts(who: User, locale: str = "zh-CN", p: dict[str, Any] = p) -> list[dict[str, Any]]:
+            headers = {**f.auth(who), "Accept-Language": locale}
+            res = (await client.get(f"/v1/polls/{p['id']}/results", headers=headers)).json()
+            assert res["decision"] is None and res["questions"][0]["answered"] == 1
+            return [t for q in res["questions"] for t in q["texts"]]
+
+        def seen(items: list[dict[str, Any]]) -> list[tuple[object, ...]]:
+            return [(t["text"], t["voter_id"], t["voter_name"], t["voter_label"]) for t in items]
+
+        if not anonymous:
+            named = p
         if anonymous:
-            assert texts == [{"text": "增加充电桩", "voter_id": None, "voter_name": None}]
-        else:
-            assert texts == [{"text": "增加充电桩", "voter_id": w.tenant.id, "voter_name": "租户乙"}]
-        assert res["decision"] is None and res["questions"][0]["answered"] == 1
+            for who in (w.owner, w.committee, w.tenant):
+                assert seen(await texts(who)) == [
+                    ("增加充电桩", None, None, None),
+                    ("楼道灯坏了", None, None, None),
+                ]
+            continue
+        # A neighbour: the unsigned answer by its building only, the signed one by name.
+        assert seen(await texts(w.owner)) == [
+            ("增加充电桩", None, None, label["zh-CN"]),
+            ("楼道灯坏了", w.tenant.id, "租户乙", label["zh-CN"]),
+        ]
+        assert seen(await texts(w.owner, "en"))[0] == ("增加充电桩", None, None, label["en"])
+        for who in (w.committee, w.tenant):  # the committee (the poll's author) and the voter
+            assert [t["voter_name"] for t in await texts(who)] == ["租户乙", "租户乙"], who.name
+    # Frozen on close, the snapshot keeps the names; reading it masks them the same way.
+    assert await jobs.close_due_polls(db, datetime.now(UTC) + timedelta(days=400)) == 2
+    assert (await db.get(Poll, named["id"])) is not None
+    frozen = (await client.get(f"/v1/polls/{named['id']}/results", headers=f.auth(w.owner))).json()
+    assert frozen["final"] is True
+    assert [(t["voter_name"], t["voter_label"]) for q in frozen["questions"] for t in q["texts"]] == [
+        (None, label["zh-CN"]),
+        ("租户乙", label["zh-CN"]),
+    ]
+    committee = (await client.get(f"/v1/polls/{named['id']}/results", headers=f.auth(w.committee))).json()
+    assert [t["voter_name"] for q in committee["questions"] for t in q["texts"]] == ["租户乙", "租户乙"]
 
 
 async def test_demo_vote_matches_the_hand_calculation(

@@ -51,7 +51,7 @@ OVERRIDES: list[dict[str, Any]] = [
     {"kind": "repair", "priority": "urgent", "response_minutes": 20, "resolution_minutes": 180},
     {
         "kind": "repair",
-        "category": "水电",
+        "category": "plumbing",
         "priority": "urgent",
         "response_minutes": 15,
         "resolution_minutes": 120,
@@ -91,21 +91,21 @@ async def test_defaults_then_replace_overrides(client: httpx.AsyncClient, db: As
     assert len(effective) == 9
     assert effective[("repair", "", "urgent")]["source"] == "community"
     assert effective[("repair", "", "urgent")]["response_minutes"] == 20
-    assert effective[("repair", "水电", "urgent")]["business_start"] == "09:00:00"
+    assert effective[("repair", "plumbing", "urgent")]["business_start"] == "09:00:00"
     assert effective[("repair", "", "high")]["source"] == "default"
     assert effective[("complaint", "", "low")]["business_end"] == "17:30:00"
     # Category rows follow their kind's catch-all rows, in priority order.
     order = [(x["kind"], x["category"], x["priority"]) for x in r.json()["policies"]]
-    assert order.index(("repair", "水电", "urgent")) > order.index(("repair", "", "low"))
-    assert order.index(("repair", "水电", "urgent")) < order.index(("complaint", "", "urgent"))
+    assert order.index(("repair", "plumbing", "urgent")) > order.index(("repair", "", "low"))
+    assert order.index(("repair", "plumbing", "urgent")) < order.index(("complaint", "", "urgent"))
 
     rows = await _rows(db, c)
     assert {(x.kind, x.category, x.priority) for x in rows} == {
         ("repair", "", "urgent"),
-        ("repair", "水电", "urgent"),
+        ("repair", "plumbing", "urgent"),
         ("complaint", "", "low"),
     }
-    water = next(x for x in rows if x.category == "水电")
+    water = next(x for x in rows if x.category == "plumbing")
     assert (water.calendar, water.business_start, water.business_end) == (
         "business_hours",
         time(9, 0),
@@ -122,7 +122,7 @@ async def test_defaults_then_replace_overrides(client: httpx.AsyncClient, db: As
     assert audit[0].before == {}
     assert audit[0].after == {
         "repair/*/urgent": "20/180 min 24x7",
-        "repair/水电/urgent": "15/120 min business_hours 09:00-18:00",
+        "repair/plumbing/urgent": "15/120 min business_hours 09:00-18:00",
         "complaint/*/low": "600/4320 min business_hours 08:30-17:30",
     }
 
@@ -165,7 +165,7 @@ async def test_resolve_policy_most_specific_wins(client: httpx.AsyncClient, db: 
     )
     assert r.status_code == 200, r.text
 
-    exact = await resolve_policy(db, c.id, "repair", "水电", "urgent")
+    exact = await resolve_policy(db, c.id, "repair", "plumbing", "urgent")
     assert exact.policy_id is not None
     assert (exact.response_minutes, exact.resolution_minutes, exact.calendar) == (15, 120, "business_hours")
     assert (exact.business_start, exact.business_end) == (time(9, 0), time(18, 0))
@@ -177,7 +177,7 @@ async def test_resolve_policy_most_specific_wins(client: httpx.AsyncClient, db: 
     assert (catch_all.response_minutes, catch_all.resolution_minutes, catch_all.calendar) == (20, 180, "24x7")
     assert catch_all.policy_id != exact.policy_id
 
-    default = await resolve_policy(db, c.id, "repair", "水电", "high")
+    default = await resolve_policy(db, c.id, "repair", "plumbing", "high")
     assert default.policy_id is None
     assert (default.response_minutes, default.resolution_minutes) == DEFAULT_TARGETS["high"]
     assert default.calendar == "24x7"
@@ -188,7 +188,7 @@ async def test_resolve_policy_most_specific_wins(client: httpx.AsyncClient, db: 
     # Another community's overrides do not leak.
     other = await f.community(db)
     assert other.id is not None
-    assert (await resolve_policy(db, other.id, "repair", "水电", "urgent")).policy_id is None
+    assert (await resolve_policy(db, other.id, "repair", "plumbing", "urgent")).policy_id is None
 
     other.time_zone = "Asia/Urumqi"
     db.add(other)
@@ -202,6 +202,8 @@ async def test_validation_answers_422_with_stable_codes(client: httpx.AsyncClien
     cases: list[tuple[dict[str, Any], str]] = [
         ({"kind": "parking"}, "sla.unknown_kind"),
         ({"priority": "asap"}, "sla.unknown_priority"),
+        ({"category": "水电"}, "sla.unknown_category"),
+        ({"category": "neighbour"}, "sla.unknown_category"),  # a complaint category, not a repair one
         ({"calendar": "weekdays"}, "sla.unknown_calendar"),
         ({"response_minutes": 0}, "sla.invalid_minutes"),
         ({"resolution_minutes": -5}, "sla.invalid_minutes"),
@@ -372,9 +374,9 @@ async def test_resolve_policy_round_trips(
 
     sa.event.listen(engine.sync_engine, "before_cursor_execute", count)
     try:
-        business = await resolve_policy(db, c.id, "repair", "水电", "urgent")
+        business = await resolve_policy(db, c.id, "repair", "plumbing", "urgent")
         at_business = len(seen)
-        around_the_clock = await resolve_policy(db, c.id, "repair", "水电", "high")
+        around_the_clock = await resolve_policy(db, c.id, "repair", "plumbing", "high")
     finally:
         sa.event.remove(engine.sync_engine, "before_cursor_execute", count)
     assert business.calendar == "business_hours"

@@ -121,11 +121,13 @@ async def test_the_whole_story(client: httpx.AsyncClient, db: AsyncSession) -> N
     assert r.status_code == 200, r.text
     assert r.json()["followup_created"] is False
     t = (await client.get(f"/v1/tickets/{tid}", headers=f.auth(w.resident))).json()
-    assert t["allowed_actions"] == ["close", "reopen"]
+    assert t["allowed_actions"] == ["close", "reopen", "rate"]
     r = await f.act(client, w.resident, t, "close")
     assert r.status_code == 200, r.text
     t = r.json()
     assert t["status"] == "closed" and t["rating_overall"] == 5
+    # Closed after a good rating: it cannot be reopened, so it is not offered; re-rating still is.
+    assert t["allowed_actions"] == ["rate"]
 
     assert await _events(client, w.resident, tid) == [
         ("create", None, "submitted"),

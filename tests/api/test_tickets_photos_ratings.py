@@ -10,6 +10,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.models import Notification
+from services.models.attachments import Attachment
 from services.models.tickets import TicketFollowup, TicketRating
 from tests import factories as f
 
@@ -48,7 +49,9 @@ async def test_eleven_megabyte_photo_is_413(client: httpx.AsyncClient, db: Async
     assert r.status_code == 413
 
 
-async def test_tenth_photo_is_422(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_tenth_photo_of_a_phase_is_422_and_the_phases_count_apart(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     w = await f.ticket_world(db)
     t = await f.file_ticket(client, w)
     for i in range(9):
@@ -56,8 +59,63 @@ async def test_tenth_photo_is_422(client: httpx.AsyncClient, db: AsyncSession) -
         assert r.status_code == 201, r.text
     r = await f.upload_photo(client, w.resident, t["id"])
     assert r.status_code == 422 and _code(r) == "attachment.too_many"
+    assert r.json()["error"]["details"] == {"max_count": 9}
     detail = (await client.get(f"/v1/tickets/{t['id']}", headers=f.auth(w.resident))).json()
     assert len(detail["attachments"]) == 9
+    # Nine before-photos do not block the work: the after-photos have their own nine.
+    r = await f.act(client, w.manager, detail, "assign", assignee_id=w.technician.id)
+    r = await f.act(client, w.technician, r.json(), "start")
+    assert r.status_code == 200, r.text
+    for i in range(9):
+        up = await f.upload_photo(
+            client, w.technician, t["id"], "after", f.jpeg_bytes(color=(10, i * 20, 10))
+        )
+        assert up.status_code == 201, up.text
+    up = await f.upload_photo(client, w.technician, t["id"], "after")
+    assert up.status_code == 422 and _code(up) == "attachment.too_many"
+    r = await f.act(client, w.technician, r.json(), "resolve", note="已修好")
+    assert r.status_code == 200, r.text
+    purposes = [p["purpose"] for p in r.json()["attachments"]]
+    assert (purposes.count("before"), purposes.count("after")) == (9, 9)
+
+
+async def test_the_uploader_deletes_their_photo_until_the_status_changes(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await f.ticket_world(db)
+    t = await f.file_ticket(client, w)
+    before = (await f.upload_photo(client, w.resident, t["id"])).json()
+    kept = (await f.upload_photo(client, w.resident, t["id"], data=f.jpeg_bytes(color=(1, 2, 3)))).json()
+    url = f"/v1/tickets/{t['id']}/attachments/{before['id']}"
+    # Someone else who sees the ticket may not; someone who does not see it gets 404; no such photo 404.
+    assert (await client.delete(url, headers=f.auth(w.manager))).status_code == 403
+    neighbour = await f.resident(db, await f.household(db, w.building, room="902"), name="邻居")
+    r = await client.delete(url, headers=f.auth(neighbour))
+    assert r.status_code == 404 and _code(r) == "ticket.not_found"
+    r = await client.delete(f"/v1/tickets/{t['id']}/attachments/999999", headers=f.auth(w.resident))
+    assert r.status_code == 404 and _code(r) == "attachment.not_found"
+    other = await f.file_ticket(client, w)
+    r = await client.delete(
+        f"/v1/tickets/{other['id']}/attachments/{before['id']}", headers=f.auth(w.resident)
+    )
+    assert r.status_code == 404 and _code(r) == "attachment.not_found"
+    r = await client.delete(url, headers=f.auth(w.resident))
+    assert r.status_code == 204, r.text
+    row = await db.get(Attachment, before["id"])
+    assert row is not None
+    await db.refresh(row)
+    assert row.deleted_at is not None
+    assert (await client.delete(url, headers=f.auth(w.resident))).status_code == 404
+    detail = (await client.get(f"/v1/tickets/{t['id']}", headers=f.auth(w.resident))).json()
+    assert [p["id"] for p in detail["attachments"]] == [kept["id"]]
+    # Once the manager accepted the ticket on what it showed, the photo stays.
+    assert (await f.act(client, w.manager, detail, "accept")).status_code == 200
+    r = await client.delete(f"/v1/tickets/{t['id']}/attachments/{kept['id']}", headers=f.auth(w.resident))
+    assert r.status_code == 422 and _code(r) == "ticket.photo_locked"
+    row = await db.get(Attachment, kept["id"])
+    assert row is not None
+    await db.refresh(row)
+    assert row.deleted_at is None
 
 
 async def test_who_may_add_which_photo(client: httpx.AsyncClient, db: AsyncSession) -> None:

@@ -185,9 +185,16 @@ async def test_grab_from_the_queue(client: httpx.AsyncClient, db: AsyncSession) 
     r = await f.act(client, w.technician, t, "grab")
     assert r.status_code == 200, r.text
     assert r.json()["assignee_id"] == w.technician.id and r.json()["accepted_at"] is not None
-    # Taken: it left the queue, so for the other technician it no longer exists.
+    # Taken: it left the queue. The other technician who tries to grab it hears that it was taken
+    # (409, as the loser of a simultaneous grab); reading it is still 404, as for any ticket
+    # outside their reach.
     r2 = await f.act(client, w.technician2, r.json(), "grab")
+    assert r2.status_code == 409 and _code(r2) == "ticket.already_taken", r2.text
+    r2 = await client.get(f"/v1/tickets/{t['id']}", headers=f.auth(w.technician2))
     assert r2.status_code == 404 and _code(r2) == "ticket.not_found"
+    # The committee reads every ticket: for it the state rule answers first, as for any action.
+    r2 = await f.act(client, w.committee, r.json(), "grab")
+    assert r2.status_code == 422 and _code(r2) == "ticket.invalid_transition", r2.text
     assert (await client.get("/v1/tickets?queue=grab", headers=f.auth(w.technician2))).json()["items"] == []
     r = await client.get("/v1/tickets", headers=f.auth(w.technician))
     assert [i["id"] for i in r.json()["items"]] == [t["id"]]

@@ -158,7 +158,7 @@ async def test_demo_tickets_work_over_http(
     reporter = await db.get(User, resolved.reporter_id)
     assert reporter is not None
     t = (await client.get(f"/v1/tickets/{resolved.id}", headers=f.auth(reporter))).json()
-    assert t["allowed_actions"] == ["close", "reopen"]
+    assert t["allowed_actions"] == ["close", "reopen", "rate"]
     r = await client.post(
         f"/v1/tickets/{resolved.id}/rating",
         json={"overall": 5, "speed": 5, "attitude": 5},

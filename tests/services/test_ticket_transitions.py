@@ -12,13 +12,13 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.access import Principal
-from services.errors import Conflict, Forbidden, InvalidInput
+from services.errors import Conflict, Forbidden, InvalidInput, RateLimited
 from services.models import Notification, User
 from services.models.tickets import Ticket, TicketEvent, TicketStatus
 from services.tickets import deadlines
 from services.tickets.sla import ResolvedPolicy
 from services.tickets.sla_sweep import auto_close
-from services.tickets.transitions import HANDLERS, TABLE, allowed_actions, check
+from services.tickets.transitions import HANDLERS, TABLE, Facts, allowed_actions, check
 from tests import factories as f
 from workers.tasks import sla as sla_jobs
 
@@ -62,16 +62,20 @@ def test_every_action_has_a_handler_and_targets_are_statuses() -> None:
         assert not [a for a, r in TABLE.items() if terminal in r.sources]
 
 
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+FACTS = Facts(now=NOW)
+
+
 def test_check_order_version_then_state_then_role() -> None:
     t = _ticket()
     with pytest.raises(Conflict):
-        check(t, "resolve", 2, frozenset())  # stale beats everything
+        check(t, "resolve", 2, frozenset(), FACTS)  # stale beats everything
     with pytest.raises(InvalidInput) as exc:
-        check(t, "resolve", 3, frozenset({"manager"}))
+        check(t, "resolve", 3, frozenset({"manager"}), FACTS)
     assert exc.value.code == "ticket.invalid_transition"
     with pytest.raises(Forbidden):
-        check(t, "accept", 3, frozenset({"reporter"}))
-    assert check(t, "accept", 3, frozenset({"manager"})).target == "accepted"
+        check(t, "accept", 3, frozenset({"reporter"}), FACTS)
+    assert check(t, "accept", 3, frozenset({"manager"}), FACTS).target == "accepted"
 
 
 def test_allowed_actions_per_role() -> None:
@@ -79,14 +83,71 @@ def test_allowed_actions_per_role() -> None:
     reporter = _principal(100, {10: {"resident"}})
     manager = _principal(200, {10: {"property_manager"}})
     tech = _principal(300, {10: {"property_staff"}})
-    assert allowed_actions(reporter, t) == ["cancel", "urge"]
-    assert allowed_actions(manager, t) == ["accept", "assign", "reject", "reprioritise"]
-    assert allowed_actions(tech, t) == ["grab"]
+    assert allowed_actions(reporter, t, FACTS) == ["cancel", "urge"]
+    assert allowed_actions(manager, t, FACTS) == ["accept", "assign", "reject", "reprioritise"]
+    assert allowed_actions(tech, t, FACTS) == ["grab"]
     taken = _ticket(status=TicketStatus.assigned, assignee_id=300)
-    assert allowed_actions(tech, taken) == ["start", "pause"]
+    assert allowed_actions(tech, taken, FACTS) == ["start", "pause"]
     complaint = _ticket(kind="complaint", category="neighbour")
     committee = _principal(400, {10: {"committee_member"}})
-    assert allowed_actions(committee, complaint) == ["dispute"]
+    # Nothing to dispute until the manager calls the complaint invalid.
+    assert allowed_actions(committee, complaint, FACTS) == []
+    assert allowed_actions(committee, _ticket(kind="complaint", complaint_valid=False), FACTS) == ["dispute"]
+
+
+def _refused(t: Ticket, action: str, roles: set[str], facts: Facts) -> str | None:
+    """The code check() raises, or None when it passes."""
+    try:
+        check(t, action, t.version, frozenset(roles), facts)
+    except (Conflict, Forbidden, InvalidInput, RateLimited) as exc:
+        return exc.code
+    return None
+
+
+@pytest.mark.parametrize(
+    ("status", "kw", "facts"),
+    [
+        # closed with a good rating, with a low one, with none; resolved long ago; just resolved
+        (TicketStatus.closed, {"rating_overall": 4}, Facts(now=NOW, rated_at=NOW - timedelta(days=1))),
+        (TicketStatus.closed, {"rating_overall": 2}, Facts(now=NOW, rated_at=NOW - timedelta(days=1))),
+        (TicketStatus.closed, {}, FACTS),
+        (TicketStatus.resolved, {"resolved_at": NOW - timedelta(days=8)}, FACTS),
+        (TicketStatus.resolved, {}, FACTS),
+        (TicketStatus.resolved, {"rating_overall": 5}, Facts(now=NOW, rated_at=NOW - timedelta(days=8))),
+        (TicketStatus.in_progress, {"assignee_id": 300}, FACTS),
+        (TicketStatus.in_progress, {"assignee_id": 300}, Facts(now=NOW, after_photos=1)),
+        (TicketStatus.assigned, {"last_urged_at": NOW - timedelta(hours=1), "assignee_id": 300}, FACTS),
+        (TicketStatus.submitted, {"last_urged_at": NOW - timedelta(hours=5)}, FACTS),
+    ],
+)
+def test_allowed_actions_are_exactly_what_check_accepts(
+    status: TicketStatus, kw: dict[str, Any], facts: Facts
+) -> None:
+    """One source of truth: for every role, an action is offered iff the transition would pass."""
+    t = _ticket(status=status, resolved_at=kw.pop("resolved_at", NOW - timedelta(days=1)), **kw)
+    people = {
+        "reporter": (_principal(100, {10: {"resident"}}), {"reporter"}),
+        "manager": (_principal(200, {10: {"property_manager"}}), {"manager"}),
+        "assignee": (_principal(300, {10: {"property_staff"}}), {"assignee", "technician"}),
+    }
+    for principal, roles in people.values():
+        if principal.user_id != t.assignee_id:
+            roles = roles - {"assignee"}
+        offered = allowed_actions(principal, t, facts)
+        for action in TABLE:
+            assert (action in offered) == (_refused(t, action, roles, facts) is None), (action, roles)
+    offered = allowed_actions(people["reporter"][0], t, facts)
+    if status == TicketStatus.closed:
+        assert ("reopen" in offered) == (t.rating_overall == 2)
+        assert "rate" in offered
+    if status == TicketStatus.resolved:
+        assert "close" in offered
+        assert ("rate" in offered) == (facts.rated_at is None or NOW - facts.rated_at <= timedelta(days=7))
+    if status in (TicketStatus.in_progress,):
+        tech = allowed_actions(people["assignee"][0], t, facts)
+        assert ("resolve" in tech) == (facts.after_photos > 0)
+    if t.last_urged_at is not None:
+        assert ("urge" in offered) == (NOW - t.last_urged_at >= timedelta(hours=4))
 
 
 def _business_policy() -> ResolvedPolicy:
