@@ -172,6 +172,7 @@ register_value_errors(
         "the decision question must be single-choice": "决定题须为单选题",
         "category must be one of {allowed} for {kind}": "{kind} 的类别须为以下之一：{allowed}",
         "complaint_target is required for a complaint": "投诉须填写 complaint_target",
+        "about_staff_id applies to complaints only": "只有投诉可以填写 about_staff_id",
         "complaint_target applies to complaints only": "只有投诉可以填写 complaint_target",
         "appointment_start and appointment_end go together": "appointment_start 与 appointment_end 须同时填写",
         "appointment times need a UTC offset": "预约时间须带时区偏移（如 +08:00）",
