@@ -112,11 +112,13 @@ async def write_receipts(session: AsyncSession, notice: Notice, today: date) -> 
 async def recipient_ids(
     session: AsyncSession, notice_id: int, *, read: bool = False, unread: bool = False, unacked: bool = False
 ) -> list[int]:
-    stmt = select(NoticeReceipt.user_id).where(NoticeReceipt.notice_id == notice_id)
+    stmt = select(NoticeReceipt.user_id).where(
+        NoticeReceipt.notice_id == notice_id, col(NoticeReceipt.user_id).is_not(None)
+    )
     if read:
         stmt = stmt.where(col(NoticeReceipt.read_at).is_not(None))
     if unread:
         stmt = stmt.where(col(NoticeReceipt.read_at).is_(None))
     if unacked:
         stmt = stmt.where(col(NoticeReceipt.acked_at).is_(None))
-    return [int(u) for u in (await session.exec(stmt.order_by(col(NoticeReceipt.user_id)))).all()]
+    return [int(u or 0) for u in (await session.exec(stmt.order_by(col(NoticeReceipt.user_id)))).all()]

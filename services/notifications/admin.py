@@ -21,7 +21,7 @@ DeliveryState = Literal["pending", "sending", "sent", "failed", "dead", "skipped
 class DeliveryOut(ResponseBody):
     id: int
     notification_id: int
-    user_id: int
+    user_id: int | None  # None: an SMS-only recipient
     channel: str
     device_id: int | None
     status: str

@@ -10,12 +10,12 @@ import services.models.tickets
 import services.tickets.actions  # fills the transition handlers
 import services.tickets.messages  # noqa: F401
 from services.access import require_community, require_verified_resident
-from services.errors import Forbidden, InvalidInput, NotFound
+from services.errors import Forbidden, InvalidInput
 from services.models import Household, Role, utcnow
 from services.models.tickets import OPEN_STATUSES, IntakeChannel, Ticket
 from services.models.tickets import TicketStatus as S
 from services.runtime import Ctx
-from services.tickets import deadlines, people, queries
+from services.tickets import deadlines, intake, occupant_sms, people, queries
 from services.tickets.events import event_key, tell, template_data, write_event
 from services.tickets.schemas import AttachmentRef, TicketCreate, TicketOut, TransitionIn
 from services.tickets.transitions import Call, actor_roles, allowed_actions, apply, check
@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # imported lazily below (attachments imports tickets)
 
 MAX_PHOTOS = 9
 STAFF = (Role.property_staff, Role.property_manager)
+# Who may file for an occupant without the app: the property desk and the community office (hotline).
+DESK = (*STAFF, Role.community_admin)
+DESK_CHANNELS = (IntakeChannel.phone, IntakeChannel.walk_in, IntakeChannel.hotline)
 
 
 async def create_ticket(ctx: Ctx, community_id: int, body: TicketCreate) -> TicketOut:
@@ -34,21 +37,27 @@ async def create_ticket(ctx: Ctx, community_id: int, body: TicketCreate) -> Tick
     start, end = body.appointment_start, body.appointment_end
     if start is not None and end is not None and not now < start < end:
         raise InvalidInput("ticket.appointment_invalid")
-    if body.household_id is None:
-        raise InvalidInput("ticket.household_not_found")
-    household = await ctx.session.get(Household, body.household_id)
-    if household is None or household.community_id != community_id:
-        raise NotFound("household.not_found")
-    if body.on_behalf_of_user_id is not None:
+    occupant = None
+    if body.occupant_id is not None:
+        # The desk files for an occupant without the app: they are the reporter, told by SMS.
+        require_community(principal, community_id, DESK)
+        occupant = await intake.load_occupant(ctx, community_id, body.occupant_id)
+    household, building_id = await intake.where_for(ctx, community_id, body, occupant)
+    reporter_id: int | None
+    if occupant is not None:
+        if body.intake_channel not in DESK_CHANNELS:
+            raise InvalidInput("ticket.intake_channel_invalid")
+        reporter_id = None
+    elif body.on_behalf_of_user_id is not None:
         # Reception (民生接待): staff file for a resident who phoned or walked in.
         require_community(principal, community_id, STAFF)
-        if body.intake_channel not in (IntakeChannel.phone, IntakeChannel.walk_in):
+        if body.intake_channel not in DESK_CHANNELS:
             raise InvalidInput("ticket.intake_channel_invalid")
-        if not await people.is_verified_resident(ctx.session, body.on_behalf_of_user_id, household.id or 0):
+        if not await intake.is_resident_for(ctx, body.on_behalf_of_user_id, community_id, household):
             raise InvalidInput("ticket.on_behalf_invalid")
         reporter_id = body.on_behalf_of_user_id
     else:
-        require_verified_resident(principal, community_id, household.id)
+        require_verified_resident(principal, community_id, household.id if household else None)
         if body.intake_channel != IntakeChannel.app:
             raise InvalidInput("ticket.intake_channel_invalid")
         reporter_id = principal.user_id
@@ -63,6 +72,9 @@ async def create_ticket(ctx: Ctx, community_id: int, body: TicketCreate) -> Tick
         reporter_id=reporter_id,
         intake_channel=body.intake_channel,
         household=household,
+        building_id=building_id,
+        occupant_id=occupant.id if occupant else None,
+        place=body.place,
         complaint_target=body.complaint_target,
         appointment=(body.appointment_start, body.appointment_end),
         now=now,
@@ -79,10 +91,12 @@ async def open_ticket(
     priority: str,
     title: str,
     description: str,
-    reporter_id: int,
+    reporter_id: int | None,
     intake_channel: str,
     household: Household | None = None,
     building_id: int | None = None,
+    occupant_id: int | None = None,
+    place: str | None = None,
     complaint_target: str | None = None,
     appointment: tuple[datetime | None, datetime | None] = (None, None),
     now: datetime | None = None,
@@ -102,6 +116,8 @@ async def open_ticket(
         complaint_target=complaint_target,
         intake_channel=intake_channel,
         reporter_id=reporter_id,
+        occupant_id=occupant_id,
+        place=place,
         created_by_id=creator,
         appointment_start=appointment[0],
         appointment_end=appointment[1],
@@ -131,6 +147,7 @@ async def open_ticket(
     await tell(
         ctx.session, t, managers, "ticket.created", event_key(t, event), template_data(t), exclude=creator
     )
+    await occupant_sms.on_filed(ctx.session, t, event_key(t, event))
     return t
 
 
@@ -148,6 +165,7 @@ async def ticket_out(ctx: Ctx, t: Ticket, photos: Sequence[object] | None = None
             "overdue": queries.is_overdue(t.status, t.response_due_at, t.resolution_due_at, now),
             "attachments": [AttachmentRef.model_validate(p, from_attributes=True) for p in photos],
             "allowed_actions": allowed_actions(principal, t),
+            "recorded_by_id": t.created_by_id if t.created_by_id != t.reporter_id else None,
         }
     )
 

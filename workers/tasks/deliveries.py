@@ -48,7 +48,9 @@ async def drain_once(
     lease = timedelta(seconds=settings.delivery_lease_seconds)
     async with resources.sessionmaker() as session, transaction(session):
         claimed = await q.claim_due(session, limit, ids=ids, lease=lease)
-        badges = await q.unread_counts(session, sorted({c.user_id for c in claimed if c.channel == "push"}))
+        badges = await q.unread_counts(
+            session, sorted({c.user_id for c in claimed if c.channel == "push" and c.user_id is not None})
+        )
     stats.claimed = len(claimed)
     if not claimed:
         return stats
@@ -86,7 +88,7 @@ async def drain_once(
                     data={k: str(v) for k, v in c.data.items()}
                     | {"notification_id": str(c.notification_id), "category": c.category},
                     collapse_key=c.dedupe_key,
-                    badge=badges.get(c.user_id, 0),
+                    badge=badges.get(c.user_id or 0, 0),
                     priority="high" if c.critical else "normal",
                     platform=c.platform or "android",
                 )
