@@ -60,6 +60,22 @@ async def validate(
     return [], wanted_roles
 
 
+def check_offline(offline_reach: bool, audience_type: str) -> bool:
+    """Reaching households without the app needs an audience of households (not of roles)."""
+    if offline_reach and audience_type == AudienceType.roles:
+        raise InvalidInput("notice.invalid_audience", details={"reason": "offline_reach_needs_households"})
+    return offline_reach
+
+
+def households_query(notice: Notice) -> Any:
+    """SELECT (household id, building id) of the households a community or building notice is for."""
+    h = Household.__table__  # type: ignore[attr-defined]
+    stmt = sa.select(h.c.id, h.c.building_id).where(h.c.community_id == notice.community_id)
+    if notice.audience_type == AudienceType.buildings:
+        stmt = stmt.where(h.c.building_id.in_(list(notice.audience_building_ids)))
+    return stmt
+
+
 def members_query(notice: Notice, today: date) -> Any:
     """SELECT (user_id, household_id, building_id) of every verified audience member, one row per
     user: community roles directly, company roles through an active management contract."""
