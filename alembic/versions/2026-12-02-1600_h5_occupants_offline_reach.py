@@ -70,7 +70,7 @@ def upgrade() -> None:
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.alter_column('user_id', existing_type=BIGID, nullable=True)
         batch_op.add_column(sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True))
-        batch_op.create_unique_constraint(op.f('uq_notification_phone'), ['phone', 'dedupe_key'])
+        batch_op.create_unique_constraint(op.f('uq_notification_phone_dedupe_key'), ['phone', 'dedupe_key'])
 
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.alter_column('user_id', existing_type=BIGID, nullable=True)
@@ -88,7 +88,7 @@ def downgrade() -> None:
         batch_op.alter_column('user_id', existing_type=BIGID, nullable=False)
 
     with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.drop_constraint(op.f('uq_notification_phone'), type_='unique')
+        batch_op.drop_constraint(op.f('uq_notification_phone_dedupe_key'), type_='unique')
         batch_op.drop_column('phone')
         batch_op.alter_column('user_id', existing_type=BIGID, nullable=False)
 
