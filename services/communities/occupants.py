@@ -35,7 +35,8 @@ OCCUPANT_STAFF = (*OCCUPANT_WRITERS, Role.grid_worker)
 
 
 def household_label(building: str, entrance: str, room: str) -> str:
-    return " ".join(x for x in (building, f"{entrance}单元" if entrance else "", room) if x)
+    unit = f"{entrance}单元" if entrance.isdigit() else entrance  # "2" or already "2单元"
+    return " ".join(x for x in (building, unit, room) if x)
 
 
 def is_staff(p: access.Principal, community_id: int) -> bool:
