@@ -40,7 +40,10 @@ async def run_fanout(resources: Resources, fanout_id: int) -> None:
     done = False
     while not done:
         async with resources.unit() as session:
-            done = await fanout.advance(session, fanout_id)
+            chunk, pause = fanout.chunk_for(session)
+            done = await fanout.advance(session, fanout_id, chunk)
+        if pause and not done:
+            await asyncio.sleep(pause)  # SQLite: let the requests waiting for the write lock in
 
 
 class LocalFanouts:

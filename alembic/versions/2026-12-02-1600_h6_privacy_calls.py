@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("community_id", ID, nullable=False),
         sa.Column("ticket_id", ID, nullable=False),
         sa.Column("caller_id", ID, nullable=False),
-        sa.Column("callee_id", ID, nullable=False),
+        sa.Column("callee_id", ID, nullable=True),  # None: an occupant without an account
         sa.Column("relay_number", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("provider", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("provider_ref", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),

@@ -21,6 +21,8 @@ from services.notices.schemas import (
     NoticeItem,
     NoticeOut,
     NoticeUpdate,
+    PaperReceiptsIn,
+    PaperReceiptsOut,
     PublishIn,
     ReceiptsOut,
     RemindIn,
@@ -112,6 +114,14 @@ async def ack(nid: ObjectId, ctx: AuthCtx) -> MyReceipt:
 @router.get("/notices/{nid}/receipts", summary="Read / acknowledged counts per building (and household)")
 async def receipt_view(nid: ObjectId, ctx: AuthCtx, building_id: OptionalId = None) -> ReceiptsOut:
     return await receipts.receipts(ctx, nid, building_id)
+
+
+@router.post(
+    "/notices/{nid}/paper-receipts",
+    summary="Record households that have the notice on paper (staff, grid workers); repeats are kept once",
+)
+async def record_paper_receipts(nid: ObjectId, body: PaperReceiptsIn, ctx: AuthCtx) -> PaperReceiptsOut:
+    return await receipts.record_paper(ctx, nid, body)
 
 
 @router.get("/notices/{nid}/receipts/missing", summary="Who has not read (or acknowledged) yet")

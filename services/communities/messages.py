@@ -16,6 +16,11 @@ register_templates(
 
 register(
     {
+        "occupant.not_found": ("住户成员不存在", "No such occupant"),
+        "occupant.duplicate": (
+            "该房屋已登记此手机号",
+            "This phone number is already recorded for the household",
+        ),
         "company.name_taken": ("同名物业服务企业已存在", "A property company with this name already exists"),
         "invitation.not_found": ("邀请不存在或已处理", "No such invitation, or it was already answered"),
         "claim.self_decision": ("不能审核自己的认证申请", "You cannot decide on your own claim"),

@@ -100,6 +100,15 @@ async def _optional(session: AsyncSession, cids: list[int], since: datetime) -> 
             .group_by(n.c.community_id)
         )
         out += (await session.execute(stmt)).all()
+        # A notice just published (its households count, read or not) and households reached on paper
+        # or by SMS since (issue 21: the rate is over households).
+        out += (
+            await session.execute(
+                sa.select(n.c.community_id, sa.func.min(n.c.published_at), sa.func.max(n.c.published_at))
+                .where(n.c.community_id.in_(cids), n.c.published_at > since)
+                .group_by(n.c.community_id)
+            )
+        ).all()
     if METRICS["duty_attendance"].source is not None:
         from services.models.duty import DutyCheckin, DutyShift
 

@@ -20,8 +20,11 @@ complaint_handling  complaints by resolution_due_at ("due in the period"); numer
            (status closed) before the period's end. Unclassified complaints count as valid;
            invalid, cancelled and rejected ones are excluded and listed.
 greening_pass_rate  greening inspection items by their inspection's inspected_at; numerator passed.
-notice_read_rate  published (or expired) notices by published_at, weighted by receipts;
-           numerator: receipts read.
+notice_read_rate  households, not app users: published (or expired) notices by published_at + 7 days
+           (the read window: a notice published on a month's last day counts in the next month, as a
+           complaint counts in the period it is due in); denominator: the audience's households;
+           numerator: households reached within the window — read in the app, sent by SMS or
+           recorded on paper (services.notices.offline).
 duty_attendance  duty shifts by starts_at, once ended (or checked in); numerator: a check-in.
 """
 

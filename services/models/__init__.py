@@ -4,6 +4,7 @@
 import services.models.duty
 import services.models.kpis
 import services.models.notices
+import services.models.occupants
 import services.models.polls  # noqa: F401
 from services.models.attachments import Attachment
 from services.models.audit import AuditLog

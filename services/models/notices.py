@@ -66,6 +66,8 @@ class Notice(SQLModel, table=True):
     expires_at: datetime | None = at_field()
     pinned: bool = False
     requires_ack: bool = False
+    # "Post on the noticeboard and SMS the households without the app" (issue 21).
+    offline_reach: bool = False
     comment_window_days: int | None = None
     comment_closes_at: datetime | None = at_field()
     outcome: str | None = Field(default=None, max_length=30)
@@ -84,7 +86,9 @@ class Notice(SQLModel, table=True):
 
 
 class NoticeReceipt(SQLModel, table=True):
-    """One row per audience member, written at publish time with one INSERT … SELECT."""
+    """One row per audience member, written at publish time with one INSERT … SELECT (channel app);
+    plus one row per household reached without the app: by SMS (written at publish) or on paper
+    (recorded by staff or a grid worker), with no user."""
 
     __tablename__ = "notice_receipt"
     __table_args__ = (
@@ -92,10 +96,22 @@ class NoticeReceipt(SQLModel, table=True):
         sa.Index("ix_notice_receipt_notice_id_building_id", "notice_id", "building_id"),
         # The feed's LEFT JOIN looks up the caller's receipt per notice.
         sa.Index("ix_notice_receipt_user_id_notice_id", "user_id", "notice_id"),
+        # One SMS and one paper receipt per household at most.
+        sa.Index(
+            "uq_notice_receipt_household_channel",
+            "notice_id",
+            "household_id",
+            "channel",
+            unique=True,
+            sqlite_where=sa.text("channel <> 'app'"),
+            postgresql_where=sa.text("channel <> 'app'"),
+        ),
     )
     id: int | None = id_field()
     notice_id: int = fk_field("notice.id", index=False)
-    user_id: int = fk_field("user_account.id", index=False)
+    user_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    channel: str = Field(default="app", max_length=10)
+    recorded_by_id: int | None = Field(default=None, sa_type=BigIntId)
     # Where the recipient lived at publish time, for the per-building view. Plain columns, no foreign
     # keys: the two FK checks per row cost ~40 % of the 10,000-row INSERT … SELECT (docs/benchmarks.md).
     household_id: int | None = Field(default=None, sa_type=BigIntId)

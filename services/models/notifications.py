@@ -60,9 +60,13 @@ class Notification(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("user_id", "dedupe_key"),
         sa.Index("ix_notification_user_id_id", "user_id", "id"),
+        # SMS-only recipients (an occupant without an account): one row per number and event.
+        sa.UniqueConstraint("phone", "dedupe_key"),
     )
     id: int | None = id_field()
-    user_id: int = fk_field("user_account.id", index=False)
+    # None: an SMS-only recipient (`phone`); such rows are in nobody's inbox.
+    user_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    phone: str | None = Field(default=None, max_length=20)
     community_id: int | None = fk_field("community.id", nullable=True, index=False)
     category: str = Field(max_length=40)
     critical: bool = False
@@ -82,7 +86,7 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"),)
     id: int | None = id_field()
     notification_id: int = fk_field("notification.id")
-    user_id: int = fk_field("user_account.id", index=False)
+    user_id: int | None = fk_field("user_account.id", nullable=True, index=False)
     channel: str = Field(max_length=10)
     device_id: int | None = fk_field("device.id", nullable=True, index=False, ondelete="SET NULL")
     # The push provider of the device (None for SMS): each provider is drained in its own lane.

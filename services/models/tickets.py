@@ -42,6 +42,7 @@ class IntakeChannel(StrEnum):
     app = "app"
     phone = "phone"
     walk_in = "walk_in"
+    hotline = "hotline"  # 12345 and the community's own hotline, passed on to the desk
     inspection = "inspection"
     alert = "alert"
 
@@ -82,7 +83,12 @@ class Ticket(SQLModel, table=True):
     about_staff_id: int | None = fk_field("user_account.id", nullable=True, index=False)
     intake_channel: str = Field(default=IntakeChannel.app, max_length=12)
     # The resident the ticket is for (confirms, rates, reopens); the inspector for inspection tickets.
-    reporter_id: int = fk_field("user_account.id", index=False)
+    # None when it is an occupant without an app account (occupant_id): staff act for them.
+    reporter_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    # The occupant the ticket was filed for by phone or at the desk (told by SMS).
+    occupant_id: int | None = fk_field("occupant.id", nullable=True, index=False)
+    # A public area (stairwell, lift, gate): no household; the building when known.
+    place: str | None = Field(default=None, max_length=100)
     # Who pressed the button: the reporter, or staff filing on the reporter's behalf.
     created_by_id: int = fk_field("user_account.id", index=False)
     assignee_id: int | None = fk_field("user_account.id", nullable=True, index=False)
@@ -148,7 +154,10 @@ class TicketRating(SQLModel, table=True):
     id: int | None = id_field()
     ticket_id: int = fk_field("ticket.id", index=False)
     community_id: int = fk_field("community.id")
-    user_id: int = fk_field("user_account.id", index=False)
+    # None: an occupant without an account, rated through staff (recorded_by_id, channel).
+    user_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    channel: str = Field(default="app", max_length=12)
+    recorded_by_id: int | None = fk_field("user_account.id", nullable=True, index=False)
     overall: int
     speed: int
     attitude: int
@@ -216,7 +225,7 @@ class CallBinding(SQLModel, table=True):
     community_id: int = fk_field("community.id", index=False)
     ticket_id: int = fk_field("ticket.id", index=False)
     caller_id: int = fk_field("user_account.id", index=False)
-    callee_id: int = fk_field("user_account.id", index=False)
+    callee_id: int | None = fk_field("user_account.id", nullable=True, index=False)  # None: an occupant
     relay_number: str = Field(max_length=32)
     provider: str = Field(max_length=20)
     provider_ref: str | None = Field(default=None, max_length=100)

@@ -60,6 +60,22 @@ async def validate(
     return [], wanted_roles
 
 
+def check_offline(offline_reach: bool, audience_type: str) -> bool:
+    """Reaching households without the app needs an audience of households (not of roles)."""
+    if offline_reach and audience_type == AudienceType.roles:
+        raise InvalidInput("notice.invalid_audience", details={"reason": "offline_reach_needs_households"})
+    return offline_reach
+
+
+def households_query(notice: Notice) -> Any:
+    """SELECT (household id, building id) of the households a community or building notice is for."""
+    h = Household.__table__  # type: ignore[attr-defined]
+    stmt = sa.select(h.c.id, h.c.building_id).where(h.c.community_id == notice.community_id)
+    if notice.audience_type == AudienceType.buildings:
+        stmt = stmt.where(h.c.building_id.in_(list(notice.audience_building_ids)))
+    return stmt
+
+
 def members_query(notice: Notice, today: date) -> Any:
     """SELECT (user_id, household_id, building_id) of every verified audience member, one row per
     user: community roles directly, company roles through an active management contract."""
@@ -112,11 +128,13 @@ async def write_receipts(session: AsyncSession, notice: Notice, today: date) -> 
 async def recipient_ids(
     session: AsyncSession, notice_id: int, *, read: bool = False, unread: bool = False, unacked: bool = False
 ) -> list[int]:
-    stmt = select(NoticeReceipt.user_id).where(NoticeReceipt.notice_id == notice_id)
+    stmt = select(NoticeReceipt.user_id).where(
+        NoticeReceipt.notice_id == notice_id, col(NoticeReceipt.user_id).is_not(None)
+    )
     if read:
         stmt = stmt.where(col(NoticeReceipt.read_at).is_not(None))
     if unread:
         stmt = stmt.where(col(NoticeReceipt.read_at).is_(None))
     if unacked:
         stmt = stmt.where(col(NoticeReceipt.acked_at).is_(None))
-    return [int(u) for u in (await session.exec(stmt.order_by(col(NoticeReceipt.user_id)))).all()]
+    return [int(u or 0) for u in (await session.exec(stmt.order_by(col(NoticeReceipt.user_id)))).all()]

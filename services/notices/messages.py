@@ -39,5 +39,9 @@ register(
         "notice.not_objection": ("只有异议需要答复", "Only objections take an official answer"),
         "notice.remind_too_soon": ("提醒过于频繁，请稍后再试", "A reminder was sent moments ago; wait a bit"),
         "notice.nobody_to_remind": ("所有人均已阅读或确认", "Everyone has read or acknowledged it"),
+        "notice.household_not_in_audience": (
+            "部分房屋不在该公告的发布范围内",
+            "Some households are not in the notice's audience",
+        ),
     }
 )

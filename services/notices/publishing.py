@@ -93,4 +93,8 @@ async def publish_now(session: AsyncSession, notice: Notice, now: datetime | Non
     recipients = [u for u in readers if u != notice.author_id]
     template = "notice.emergency" if notice.kind == NoticeKind.emergency else "notice.published"
     await send(session, notice, recipients, template, f"notice:{notice.id}:published")
+    if notice.offline_reach:
+        from services.notices.offline import reach_households_without_app
+
+        await reach_households_without_app(session, notice, now)
     return len(readers)

@@ -9,16 +9,18 @@ import sqlalchemy as sa
 
 from services import audit
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from services.models import Building, Household, User, utcnow
+from services.models import Building, Household, Role, User, utcnow
 from services.models.notices import AudienceType, Notice, NoticeReceipt, NoticeStatus
-from services.notices import audience
-from services.notices.common import load_managed, load_notice, receipt_of
+from services.notices import audience, offline
+from services.notices.common import can_manage, load_managed, load_notice, oversees, receipt_of
 from services.notices.publishing import send
 from services.notices.schemas import (
     BuildingReceipts,
     HouseholdReceipts,
     MissingOut,
     MyReceipt,
+    PaperReceiptsIn,
+    PaperReceiptsOut,
     ReceiptsOut,
     RemindOut,
 )
@@ -83,15 +85,21 @@ async def acknowledge(ctx: Ctx, notice_id: int) -> MyReceipt:
     return MyReceipt.model_validate(row)
 
 
+def _app(cond: Any = None) -> Any:
+    """count() of app receipts (people), optionally where `cond`; SMS and paper rows are households."""
+    app = R.c.channel == "app"
+    return sa.func.count(sa.case((app if cond is None else sa.and_(app, cond), 1)))
+
+
 def _counts() -> list[Any]:
     hh = R.c.household_id
     return [
-        sa.func.count().label("people"),
-        sa.func.count(R.c.delivered_at).label("delivered"),
-        sa.func.count(R.c.read_at).label("read"),
-        sa.func.count(R.c.acked_at).label("acked"),
+        _app().label("people"),
+        _app(R.c.delivered_at.is_not(None)).label("delivered"),
+        _app(R.c.read_at.is_not(None)).label("read"),
+        _app(R.c.acked_at.is_not(None)).label("acked"),
         sa.func.count(sa.distinct(hh)).label("households"),
-        sa.func.count(sa.distinct(sa.case((R.c.read_at.is_not(None), hh)))).label("households_read"),
+        sa.func.count(sa.distinct(sa.case((offline.reached_clause(), hh)))).label("households_read"),
         sa.func.count(sa.distinct(sa.case((R.c.acked_at.is_not(None), hh)))).label("households_acked"),
     ]
 
@@ -126,8 +134,8 @@ async def receipts(ctx: Ctx, notice_id: int, building_id: int | None = None) -> 
         hrows = (
             await ctx.session.execute(
                 sa.select(
-                    h.c.id, h.c.entrance, h.c.room, sa.func.count().label("people"),
-                    sa.func.count(R.c.read_at).label("read"), sa.func.count(R.c.acked_at).label("acked"),
+                    h.c.id, h.c.entrance, h.c.room, _app().label("people"),
+                    _app(R.c.read_at.is_not(None)).label("read"), _app(R.c.acked_at.is_not(None)).label("acked"),
                 )
                 .join(h, h.c.id == R.c.household_id)
                 .where(R.c.notice_id == notice.id, R.c.building_id == building_id)
@@ -146,6 +154,7 @@ async def receipts(ctx: Ctx, notice_id: int, building_id: int | None = None) -> 
             )
             for r in hrows
         ]
+    reach = await offline.household_reach(ctx.session, notice)
     return ReceiptsOut(
         notice_id=notice.id or 0,
         requires_ack=notice.requires_ack,
@@ -153,11 +162,45 @@ async def receipts(ctx: Ctx, notice_id: int, building_id: int | None = None) -> 
         delivered=sum(x.delivered for x in buildings),
         read=read,
         acked=acked,
-        read_rate=round(read / people, 4) if people else 0.0,
+        read_rate=reach.rate,
+        people_read_rate=round(read / people, 4) if people else 0.0,
+        households_total=reach.total,
+        households_reached=reach.reached,
+        households_by_app=reach.by_app,
+        households_by_sms=reach.by_sms,
+        households_by_paper=reach.by_paper,
         ack_rate=(round(acked / people, 4) if people else 0.0) if notice.requires_ack else None,
         buildings=buildings,
         households=households,
     )
+
+
+PAPER_RECORDERS = frozenset({Role.property_staff, Role.grid_worker})
+
+
+async def record_paper(ctx: Ctx, notice_id: int, body: PaperReceiptsIn) -> PaperReceiptsOut:
+    """Staff or a grid worker record households that have the notice on paper."""
+    p = ctx.require_principal()
+    notice = await load_notice(ctx, notice_id, lock=True)
+    if not (
+        can_manage(p, notice)
+        or oversees(p, notice.community_id)
+        or PAPER_RECORDERS & p.roles_in(notice.community_id)
+    ):
+        raise Forbidden()
+    if notice.status not in (NoticeStatus.published, NoticeStatus.expired):
+        raise Conflict("notice.invalid_transition", details={"status": notice.status})
+    recorded, already, outside = await offline.record_paper(
+        ctx.session, notice, list(body.household_ids), p.user_id, utcnow()
+    )
+    if outside:
+        raise InvalidInput("notice.household_not_in_audience", details={"household_ids": outside})
+    if recorded:
+        await audit.record(
+            ctx, "notice.paper_receipts", "notice", notice.id, community_id=notice.community_id,
+            after={"households": recorded},
+        )  # fmt: skip
+    return PaperReceiptsOut(notice_id=notice.id or 0, recorded=recorded, already=already)
 
 
 async def missing(

@@ -32,6 +32,11 @@ class NoticeCreate(RequestBody):
     audience_roles: list[Role] = Field(default_factory=list, max_length=10)
     pinned: bool = False
     requires_ack: bool = False
+    offline_reach: bool = Field(
+        default=False,
+        description="Post on the noticeboard and SMS the households without the app (community or "
+        "building audiences); receipts then count households reached by app, SMS and paper",
+    )
     expires_at: Instant | None = None
     comment_window_days: int | None = Field(
         default=None, le=90, description="Publicity only; at least 5 days (default 5)"
@@ -51,6 +56,7 @@ class NoticeUpdate(RequestBody):
     audience_building_ids: list[Id] | None = Field(default=None, max_length=500)
     audience_roles: list[Role] | None = Field(default=None, max_length=10)
     requires_ack: bool | None = None
+    offline_reach: bool | None = None
     comment_window_days: int | None = Field(default=None, le=90)
     pinned: bool | None = None
     expires_at: Instant | None = None
@@ -147,6 +153,7 @@ class NoticeOut(ResponseBody, Labelled):
     expires_at: datetime | None
     pinned: bool
     requires_ack: bool
+    offline_reach: bool = False
     comment_window_days: int | None
     comment_closes_at: datetime | None
     window_open: bool
@@ -230,8 +237,17 @@ class ReceiptsOut(ResponseBody):
     delivered: int
     read: int
     acked: int
-    read_rate: float
+    read_rate: float = Field(
+        description="Households reached (read in the app, sent by SMS, or recorded on paper) over the "
+        "audience's households"
+    )
+    people_read_rate: float = Field(description="App users who read it over app users in the audience")
     ack_rate: float | None
+    households_total: int = Field(description="Households in the audience")
+    households_reached: int
+    households_by_app: int = Field(description="Households where someone read it in the app")
+    households_by_sms: int = Field(description="Households without the app sent the text by SMS")
+    households_by_paper: int = Field(description="Households recorded as reached on paper")
     buildings: list[BuildingReceipts]
     households: list[HouseholdReceipts] | None = Field(
         default=None, description="Per household, only when asked for one building (?building_id=)"
@@ -271,3 +287,15 @@ class HistoryItem(ResponseBody):
     comments: int
     objections: int
     objections_answered: int
+
+
+class PaperReceiptsIn(RequestBody):
+    """Households that have the printed notice (put through the door, read out by a grid worker)."""
+
+    household_ids: list[Id] = Field(min_length=1, max_length=500)
+
+
+class PaperReceiptsOut(ResponseBody):
+    notice_id: int
+    recorded: list[int] = Field(description="Households recorded now")
+    already: list[int] = Field(description="Households already recorded on paper")

@@ -49,6 +49,7 @@ CONTENT_FIELDS = frozenset(
         "audience_building_ids",
         "audience_roles",
         "requires_ack",
+        "offline_reach",
         "comment_window_days",
     }
 )
@@ -113,6 +114,7 @@ async def create_notice(ctx: Ctx, community_id: int, body: NoticeCreate) -> Noti
         audience_roles=roles,
         pinned=body.pinned,
         requires_ack=body.requires_ack,
+        offline_reach=audience.check_offline(body.offline_reach, body.audience_type),
         expires_at=body.expires_at,
         comment_window_days=_window_days(body.kind, body.comment_window_days),
         publish_at=body.publish_at,
@@ -157,6 +159,9 @@ async def update_notice(ctx: Ctx, notice_id: int, body: NoticeUpdate) -> NoticeO
         notice.audience_type = a_type
     if "comment_window_days" in fields:
         notice.comment_window_days = _window_days(notice.kind, body.comment_window_days)
+    if body.offline_reach is not None:
+        notice.offline_reach = body.offline_reach
+    notice.offline_reach = audience.check_offline(notice.offline_reach, notice.audience_type)
     for name in ("title", "body_md", "requires_ack", "pinned"):
         value = getattr(body, name)
         if value is not None:
@@ -247,6 +252,7 @@ async def revise(ctx: Ctx, notice_id: int, body: RevisionIn) -> NoticeOut:
         audience_roles=list(source.audience_roles),
         pinned=source.pinned,
         requires_ack=source.requires_ack,
+        offline_reach=source.offline_reach,
         expires_at=body.expires_at,
         comment_window_days=_window_days(source.kind, days),
         round=source.round + 1,

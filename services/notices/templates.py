@@ -23,6 +23,11 @@ register_templates(
             ("请确认公告：{title}", "公告《{title}》需要您确认已读，请查看后点击确认。"),
             ("Please acknowledge: {title}", "The notice “{title}” asks you to acknowledge it."),
         ),
+        # To households without the app (services.notices.offline): the text itself, not "see the app".
+        "notice.sms": (
+            ("{author}{kind_zh}：{title}", "{text}（详见小区公告栏）"),
+            ("{kind_en} from the {author_en}: {title}", "{text} (see the noticeboard)"),
+        ),
         "notice.withdrawn": (
             ("公告已撤回：{title}", "公告《{title}》已撤回，原因：{reason}"),
             ("Notice withdrawn: {title}", "The notice “{title}” was withdrawn: {reason}"),
@@ -54,6 +59,7 @@ register_sms(
     {
         "notice.published": ("notice_published", {"author": "{author}", "kind": "{kind_zh}", "title": "{title}"}),
         "notice.emergency": ("notice_emergency", {"title": "{title}", "content": "{summary}"}),
+        "notice.sms": ("notice_offline", {"title": "{title}", "content": "{text}"}),
         "notice.remind_read": ("notice_update", {"title": "{title}", "event": "您尚未阅读", "detail": "请及时查看"}),
         "notice.remind_ack": ("notice_update", {"title": "{title}", "event": "需要您确认已读", "detail": "请查看后点击确认"}),
         "notice.withdrawn": ("notice_update", {"title": "{title}", "event": "已撤回", "detail": "{reason}"}),

@@ -30,7 +30,7 @@ class DeliveryOut(ResponseBody, Labelled):
 
     id: int
     notification_id: int
-    user_id: int
+    user_id: int | None  # None: an SMS-only recipient
     channel: str
     device_id: int | None
     provider: str | None  # fcm / jpush / apns for pushes, None for SMS

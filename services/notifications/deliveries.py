@@ -32,7 +32,7 @@ class ClaimedDelivery:
     id: int
     attempts: int
     channel: str
-    user_id: int
+    user_id: int | None  # None: an SMS-only recipient (services.notifications.sms_only)
     device_id: int | None
     provider: str | None
     token: str | None
@@ -97,9 +97,15 @@ async def claim_due(
     attempts = dict(claimed)
     rows = (
         await session.execute(
-            sa.select(Delivery, Notification, col(User.phone), col(Device.token), col(Device.platform))
+            sa.select(
+                Delivery,
+                Notification,
+                sa.func.coalesce(col(Notification.phone), col(User.phone)),
+                col(Device.token),
+                col(Device.platform),
+            )
             .join(Notification, col(Notification.id) == Delivery.notification_id)
-            .join(User, col(User.id) == Delivery.user_id)
+            .outerjoin(User, col(User.id) == Delivery.user_id)
             .outerjoin(
                 Device, sa.and_(col(Device.id) == Delivery.device_id, col(Device.disabled_at).is_(None))
             )
@@ -117,7 +123,7 @@ async def claim_due(
             provider=dl.provider,
             token=token,
             platform=platform,
-            phone=phone,
+            phone=phone or "",
             title=n.title,
             body=n.body,
             category=n.category,

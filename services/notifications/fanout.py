@@ -20,7 +20,21 @@ from services.notifications.catalog import category as get_category
 from services.notifications.outbox import notify
 
 CHUNK = 2_500  # recipients per transaction: the statements are set-based, a chunk is ~4 statements
+# SQLite has one write lock for the whole file, and every request that writes (a resident marking a
+# notice read, a ticket filed) waits for it behind the fan-out: there a chunk must hold the lock for
+# tens of milliseconds, not a second, and the expander pauses between chunks so that a waiting
+# writer gets in: SQLite's busy handler polls every 100 ms once it has waited a while, so back-to-back
+# chunks of this process would win the lock again and again and starve it into a 503 request.busy.
+SQLITE_CHUNK = 500
+SQLITE_PAUSE_SECONDS = 0.1
 FANOUTS = "fanouts"
+
+
+def chunk_for(session: AsyncSession) -> tuple[int, float]:
+    """(recipients per transaction, pause between transactions) for the session's database."""
+    if session.get_bind().dialect.name == "sqlite":
+        return SQLITE_CHUNK, SQLITE_PAUSE_SECONDS
+    return CHUNK, 0.0
 
 
 async def notify_later(

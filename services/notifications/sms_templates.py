@@ -128,6 +128,7 @@ register_sms_templates(
         SmsTemplate("ticket_task", "工单“${title}”（编号${ticket}）有新动态：${event}，说明：${detail}。"),
         SmsTemplate("notice_published", "${author}发布${kind}：${title}，请在邻里App或小区公告栏查看。"),
         SmsTemplate("notice_emergency", "紧急通知：${title}。内容：${content}"),
+        SmsTemplate("notice_offline", "小区公告：${title}。内容：${content}（详见小区公告栏）"),
         SmsTemplate("notice_update", "公告“${title}”有新动态：${event}，说明：${detail}。"),
         SmsTemplate("poll_opened", "${kind}“${title}”已开始，截止时间${closes}，请及时参与。"),
         SmsTemplate("duty_shift", "您的${post}班次（${start}）${event}，说明：${detail}。"),

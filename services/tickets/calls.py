@@ -19,6 +19,7 @@ from services.access import Principal
 from services.callrelay import CallRelayError, CallRelayProvider, relay_for
 from services.errors import Forbidden, InvalidInput, ServiceUnavailable
 from services.models import Building, CallBinding, Household, User, utcnow
+from services.models.occupants import Occupant
 from services.models.tickets import Ticket
 from services.models.tickets import TicketStatus as S
 from services.phones import mask
@@ -37,8 +38,8 @@ def sees_contact(principal: Principal, t: Ticket) -> bool:
 async def contact_for(ctx: Ctx, principal: Principal, t: Ticket) -> TicketContact | None:
     if not sees_contact(principal, t):
         return None
-    b, h, u = (m.__table__.c for m in (Building, Household, User))  # type: ignore[union-attr]
-    reporter = (await ctx.session.execute(sa.select(u.name, u.phone).where(u.id == t.reporter_id))).one()
+    b, h = (m.__table__.c for m in (Building, Household))  # type: ignore[union-attr]
+    name, phone = await _callee(ctx, t)
     building_name = entrance = room = None
     if t.household_id is not None:
         row = (
@@ -54,10 +55,23 @@ async def contact_for(ctx: Ctx, principal: Principal, t: Ticket) -> TicketContac
         building_name=building_name,
         entrance=entrance or None,
         room=room,
-        resident_name=reporter.name,
-        phone_masked=mask(reporter.phone) if reporter.phone else None,
-        can_call=t.status in CALLABLE and bool(reporter.phone),
+        resident_name=name,
+        phone_masked=mask(phone) if phone else None,
+        can_call=t.status in CALLABLE and bool(phone),
     )
+
+
+async def _callee(ctx: Ctx, t: Ticket) -> tuple[str | None, str | None]:
+    """The resident the ticket is for: its reporter, or the occupant without the app staff filed it
+    for (a public-area ticket filed by staff has neither)."""
+    if t.reporter_id is not None:
+        user = await ctx.session.get(User, t.reporter_id)
+        return (user.name, user.phone) if user is not None else (None, None)
+    if t.occupant_id is not None:
+        occupant = await ctx.session.get(Occupant, t.occupant_id)
+        if occupant is not None and occupant.deleted_at is None:
+            return occupant.name, occupant.phone
+    return None, None
 
 
 async def assignee_name(ctx: Ctx, t: Ticket) -> str | None:
@@ -91,7 +105,9 @@ async def call(ctx: Ctx, ticket_id: int) -> CallOut:
             .where(
                 CallBinding.ticket_id == t.id,
                 CallBinding.caller_id == principal.user_id,
-                CallBinding.callee_id == t.reporter_id,
+                CallBinding.callee_id == t.reporter_id
+                if t.reporter_id is not None
+                else col(CallBinding.callee_id).is_(None),
                 col(CallBinding.expires_at) > now + REUSE_IF_LEFT,
             )
             .order_by(col(CallBinding.expires_at).desc())
@@ -99,13 +115,13 @@ async def call(ctx: Ctx, ticket_id: int) -> CallOut:
     ).first()
     if reuse is not None:
         return CallOut(ticket_id=t.id, relay_number=reuse.relay_number, expires_at=reuse.expires_at)
-    callee = await ctx.session.get(User, t.reporter_id)
-    if callee is None or not callee.phone:
+    _, callee_phone = await _callee(ctx, t)
+    if not callee_phone:
         raise InvalidInput("ticket.call_not_allowed", details={"status": t.status})
     provider = _relay(ctx)
     try:
         binding = await provider.bind(
-            principal.user.phone, callee.phone, timedelta(seconds=ctx.settings.call_relay_ttl_seconds)
+            principal.user.phone, callee_phone, timedelta(seconds=ctx.settings.call_relay_ttl_seconds)
         )
     except CallRelayError as exc:
         raise ServiceUnavailable(30, "ticket.call_relay_unavailable") from exc

@@ -51,6 +51,14 @@ register(
             "The person filed for is not a verified resident of this household",
         ),
         "ticket.intake_channel_invalid": ("受理渠道无效", "Invalid intake channel"),
+        "ticket.occupant_household_mismatch": (
+            "该住户成员不属于所选房屋",
+            "The occupant does not belong to this household",
+        ),
+        "ticket.rating_channel_invalid": (
+            "只有为未使用 App 的住户登记的工单可由工作人员代录评价",
+            "Staff record ratings only for tickets filed for an occupant without the app",
+        ),
         "ticket.appointment_invalid": (
             "预约时间无效（开始须早于结束且在未来）",
             "Invalid appointment window (start before end, in the future)",

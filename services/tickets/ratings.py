@@ -9,8 +9,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import select
 
-from services.models import utcnow
+from services import audit
+from services.access import Principal
+from services.errors import Forbidden, InvalidInput
+from services.models import Role, utcnow
 from services.models.tickets import Ticket, TicketFollowup, TicketRating
+from services.models.tickets import TicketStatus as S
 from services.runtime import Ctx
 from services.tickets import people, queries
 from services.tickets.actions import LOW_RATING, RATING_EDITABLE_FOR
@@ -19,25 +23,43 @@ from services.tickets.schemas import RatingIn, RatingOut
 from services.tickets.transitions import Facts, actor_roles, refusal
 
 EDITABLE_FOR = RATING_EDITABLE_FOR
+RECORDERS = (Role.property_staff, Role.property_manager, Role.community_admin)
 
 
 async def rate(ctx: Ctx, ticket_id: int, body: RatingIn) -> RatingOut:
     principal = ctx.require_principal()
     t = await queries.load_visible(ctx, ticket_id)
     assert t.id is not None
+    # Staff-filed tickets are rated by the resident they were filed for (reporter_id), not the filer;
+    # an occupant without the app tells staff (by phone, in person, by SMS reply), who record it.
+    if body.channel == "app":
+        if t.reporter_id is None and t.occupant_id is not None:
+            raise InvalidInput("ticket.rating_channel_invalid")  # staff record an occupant's rating
+        rater_id, recorded_by = principal.user_id, None
+    else:
+        if t.reporter_id is not None or t.occupant_id is None:
+            raise InvalidInput("ticket.rating_channel_invalid")
+        if not _may_record(principal, t):
+            raise Forbidden()
+        rater_id, recorded_by = None, principal.user_id
+    if t.status not in (S.resolved, S.closed) or t.resolved_at is None:
+        raise InvalidInput("ticket.rating_not_allowed", details={"status": t.status})
     now = utcnow()
     row = (await ctx.session.exec(select(TicketRating).where(TicketRating.ticket_id == t.id))).first()
     # The same rule allowed_actions offers "rate" by: resolved or closed, the reporter (staff-filed
     # tickets are rated by the resident they were filed for, not the filer), within 7 days.
     facts = Facts(now=now, rated_at=row.created_at if row is not None else None)
-    refused = refusal("rate", t, actor_roles(principal, t), facts)
+    # The app's rater is the reporter (the shared rule); staff recording for an occupant was checked above.
+    refused = refusal("rate", t, actor_roles(principal, t), facts) if recorded_by is None else None
     if refused is not None:
         raise refused
     if row is None:
         row = TicketRating(
             ticket_id=t.id,
             community_id=t.community_id,
-            user_id=principal.user_id,
+            user_id=rater_id,
+            channel=body.channel,
+            recorded_by_id=recorded_by,
             overall=body.overall,
             speed=body.speed,
             attitude=body.attitude,
@@ -49,6 +71,7 @@ async def rate(ctx: Ctx, ticket_id: int, body: RatingIn) -> RatingOut:
     else:
         row.overall, row.speed, row.attitude = body.overall, body.speed, body.attitude
         row.comment, row.updated_at = body.comment, now
+        row.channel, row.recorded_by_id = body.channel, recorded_by
         action = "rerate"
     ctx.session.add(row)
     table = Ticket.__table__  # type: ignore[attr-defined]
@@ -64,9 +87,20 @@ async def rate(ctx: Ctx, ticket_id: int, body: RatingIn) -> RatingOut:
         from_status=t.status,
         to_status=t.status,
         reason=body.comment or None,
-        data={"overall": body.overall, "speed": body.speed, "attitude": body.attitude},
+        data={
+            "overall": body.overall,
+            "speed": body.speed,
+            "attitude": body.attitude,
+            "channel": body.channel,
+            "recorded_by": recorded_by,
+        },
         at=now,
     )
+    if recorded_by is not None:  # a rating entered by staff on someone's behalf is a privileged act
+        await audit.record(
+            ctx, f"ticket.{action}_recorded", "ticket", t.id, community_id=t.community_id,
+            after={"overall": body.overall, "channel": body.channel},
+        )  # fmt: skip
     followup = False
     if body.overall <= LOW_RATING:
         followup = await _open_followup(ctx, t)
@@ -86,11 +120,21 @@ async def rate(ctx: Ctx, ticket_id: int, body: RatingIn) -> RatingOut:
         speed=row.speed,
         attitude=row.attitude,
         comment=row.comment,
+        channel=row.channel,
+        recorded_by_id=row.recorded_by_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
         editable_until=row.created_at + EDITABLE_FOR,
         followup_created=followup,
     )
+
+
+def _may_record(principal: Principal, t: Ticket) -> bool:
+    """The desk and the office record an occupant's rating; the technician who did the job may not."""
+    if t.assignee_id is not None and principal.user_id == t.assignee_id:
+        return False
+    held = principal.roles_in(t.community_id)
+    return principal.is_platform_admin or bool(set(RECORDERS) & held)
 
 
 async def _open_followup(ctx: Ctx, t: Ticket) -> bool:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from services.schemas import Instant, RequestBody, ResponseBody, Text, Version
+from services.schemas import Instant, Line, RequestBody, ResponseBody, Text, Version
 
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "repair": (
@@ -62,7 +62,16 @@ class TicketCreate(RequestBody):
     appointment_start: Instant | None = None
     appointment_end: Instant | None = None
     on_behalf_of_user_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    intake_channel: Literal["app", "phone", "walk_in"] = "app"
+    # Staff filing for an occupant without the app (GET /v1/communities/{cid}/occupants?phone=).
+    occupant_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    intake_channel: Literal["app", "phone", "walk_in", "hotline"] = "app"
+    place: Line | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="A public area (stairwell, lift, gate): no household",
+    )
+    building_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="Public areas: the building")
     about_staff_id: int | None = Field(
         default=None,
         ge=1,
@@ -83,6 +92,12 @@ class TicketCreate(RequestBody):
             raise ValueError("about_staff_id applies to complaints only")
         if (self.appointment_start is None) != (self.appointment_end is None):
             raise ValueError("appointment_start and appointment_end go together")
+        if self.place is None and self.building_id is not None:
+            raise ValueError("building_id goes with place (a public area); a household implies its building")
+        if self.place is not None and self.household_id is not None:
+            raise ValueError("a ticket is for a household or for a public area (place), not both")
+        if self.occupant_id is not None and self.on_behalf_of_user_id is not None:
+            raise ValueError("occupant_id and on_behalf_of_user_id exclude each other")
         for value in (self.appointment_start, self.appointment_end):
             if value is not None and value.tzinfo is None:
                 raise ValueError("appointment times need a UTC offset")
@@ -106,6 +121,10 @@ class RatingIn(RequestBody):
     speed: int = Field(ge=1, le=5)
     attitude: int = Field(ge=1, le=5)
     comment: Text = Field(default="", max_length=500)
+    channel: Literal["app", "phone", "in_person", "sms_reply"] = Field(
+        default="app",
+        description="app: the reporter; otherwise staff record what an occupant without the app said",
+    )
 
 
 class RatingOut(ResponseBody):
@@ -114,6 +133,8 @@ class RatingOut(ResponseBody):
     speed: int
     attitude: int
     comment: str
+    channel: str = "app"
+    recorded_by_id: int | None = None
     created_at: datetime
     updated_at: datetime
     editable_until: datetime
@@ -145,7 +166,9 @@ class TicketListItem(ResponseBody):
     priority: str
     status: str
     title: str
-    reporter_id: int
+    reporter_id: int | None = Field(description="None: filed for an occupant without the app (occupant_id)")
+    occupant_id: int | None = None
+    place: str | None = None
     assignee_id: int | None
     intake_channel: str
     response_due_at: datetime | None
@@ -207,6 +230,9 @@ class TicketOut(TicketListItem):
     complaint_target: str | None
     about_staff_id: int | None = None
     created_by_id: int
+    recorded_by_id: int | None = Field(
+        default=None, description="The staff member who filed it for the reporter (phone, desk, hotline)"
+    )
     appointment_start: datetime | None
     appointment_end: datetime | None
     response_minutes: float

@@ -18,7 +18,7 @@ from services.models import Household, Role, utcnow
 from services.models.tickets import OPEN_STATUSES, IntakeChannel, Ticket, TicketRating
 from services.models.tickets import TicketStatus as S
 from services.runtime import Ctx
-from services.tickets import calls, deadlines, people, queries
+from services.tickets import calls, deadlines, intake, occupant_sms, people, queries
 from services.tickets.events import event_key, tell, template_data, write_event
 from services.tickets.schemas import DETAIL_LABELS, AttachmentRef, TicketCreate, TicketOut, TransitionIn
 from services.tickets.transitions import Call, Facts, actor_roles, allowed_actions, apply, check
@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # imported lazily below (attachments imports tickets)
 
 MAX_PHOTOS = 9  # per phase: a ticket holds up to 9 before-photos and 9 after-photos
 STAFF = (Role.property_staff, Role.property_manager)
+# Who may file for an occupant without the app: the property desk and the community office (hotline).
+DESK = (*STAFF, Role.community_admin)
+DESK_CHANNELS = (IntakeChannel.phone, IntakeChannel.walk_in, IntakeChannel.hotline)
 
 
 async def create_ticket(ctx: Ctx, community_id: int, body: TicketCreate) -> TicketOut:
@@ -37,25 +40,31 @@ async def create_ticket(ctx: Ctx, community_id: int, body: TicketCreate) -> Tick
     start, end = body.appointment_start, body.appointment_end
     if start is not None and end is not None and not now < start < end:
         raise InvalidInput("ticket.appointment_invalid")
-    if body.household_id is None:
-        raise InvalidInput("ticket.household_not_found")
-    household = await ctx.session.get(Household, body.household_id)
-    if household is None or household.community_id != community_id:
-        raise NotFound("household.not_found")
+    occupant = None
+    if body.occupant_id is not None:
+        # The desk files for an occupant without the app: they are the reporter, told by SMS.
+        require_community(principal, community_id, DESK)
+        occupant = await intake.load_occupant(ctx, community_id, body.occupant_id)
+    household, building_id = await intake.where_for(ctx, community_id, body, occupant)
     if body.about_staff_id is not None and not await people.is_property_staff(
         ctx.session, community_id, body.about_staff_id
     ):
         raise InvalidInput("ticket.about_staff_invalid")
-    if body.on_behalf_of_user_id is not None:
+    reporter_id: int | None
+    if occupant is not None:
+        if body.intake_channel not in DESK_CHANNELS:
+            raise InvalidInput("ticket.intake_channel_invalid")
+        reporter_id = None
+    elif body.on_behalf_of_user_id is not None:
         # Reception (民生接待): staff file for a resident who phoned or walked in.
         require_community(principal, community_id, STAFF)
-        if body.intake_channel not in (IntakeChannel.phone, IntakeChannel.walk_in):
+        if body.intake_channel not in DESK_CHANNELS:
             raise InvalidInput("ticket.intake_channel_invalid")
-        if not await people.is_verified_resident(ctx.session, body.on_behalf_of_user_id, household.id or 0):
+        if not await intake.is_resident_for(ctx, body.on_behalf_of_user_id, community_id, household):
             raise InvalidInput("ticket.on_behalf_invalid")
         reporter_id = body.on_behalf_of_user_id
     else:
-        require_verified_resident(principal, community_id, household.id)
+        require_verified_resident(principal, community_id, household.id if household else None)
         if body.intake_channel != IntakeChannel.app:
             raise InvalidInput("ticket.intake_channel_invalid")
         reporter_id = principal.user_id
@@ -70,6 +79,9 @@ async def create_ticket(ctx: Ctx, community_id: int, body: TicketCreate) -> Tick
         reporter_id=reporter_id,
         intake_channel=body.intake_channel,
         household=household,
+        building_id=building_id,
+        occupant_id=occupant.id if occupant else None,
+        place=body.place,
         complaint_target=body.complaint_target,
         appointment=(body.appointment_start, body.appointment_end),
         now=now,
@@ -87,10 +99,12 @@ async def open_ticket(
     priority: str,
     title: str,
     description: str,
-    reporter_id: int,
+    reporter_id: int | None,
     intake_channel: str,
     household: Household | None = None,
     building_id: int | None = None,
+    occupant_id: int | None = None,
+    place: str | None = None,
     complaint_target: str | None = None,
     appointment: tuple[datetime | None, datetime | None] = (None, None),
     now: datetime | None = None,
@@ -112,6 +126,8 @@ async def open_ticket(
         about_staff_id=about_staff_id,
         intake_channel=intake_channel,
         reporter_id=reporter_id,
+        occupant_id=occupant_id,
+        place=place,
         created_by_id=creator,
         appointment_start=appointment[0],
         appointment_end=appointment[1],
@@ -141,6 +157,7 @@ async def open_ticket(
     await tell(
         ctx.session, t, managers, "ticket.created", event_key(t, event), template_data(t), exclude=creator
     )
+    await occupant_sms.on_filed(ctx.session, t, event_key(t, event))
     return t
 
 
@@ -173,6 +190,7 @@ async def ticket_out(ctx: Ctx, t: Ticket, photos: Sequence[object] | None = None
                 "assignee_name": await calls.assignee_name(ctx, t),
                 "contact": await calls.contact_for(ctx, principal, t),
                 "complaint_verdict": verdict,
+                "recorded_by_id": t.created_by_id if t.created_by_id != t.reporter_id else None,
             },
             ctx.locale,
             DETAIL_LABELS,

@@ -169,3 +169,70 @@ register_sms(
     },
     provides=TEMPLATE_KEYS,
 )
+
+# SMS to an occupant without the app (services.tickets.occupant_sms): the whole story in the text,
+# since there is no app to open. Sent as "【邻里】{title}：{body}".
+register_templates(
+    {
+        "ticket.sms_filed": (
+            (
+                "报修已登记",
+                "您的{kind_zh}「{title}」已登记，工单号 {id}，状态：{status_zh}。物业将尽快受理。",
+            ),
+            ("Ticket filed", 'Your request "{title}" was filed as ticket {id}; status: {status}.'),
+        ),
+        "ticket.sms_accepted": (
+            (
+                "工单已受理",
+                "您的{kind_zh}「{title}」（工单号 {id}）已受理，状态：{status_zh}，正在安排维修人员。",
+            ),
+            ("Ticket accepted", 'Your ticket {id} "{title}" was accepted; status: {status}.'),
+        ),
+        "ticket.sms_assigned": (
+            (
+                "已派维修人员",
+                "您的{kind_zh}「{title}」（工单号 {id}）已派给 {assignee}，状态：{status_zh}，维修人员会与您联系。",
+            ),
+            (
+                "Technician assigned",
+                'Your ticket {id} "{title}" was assigned to {assignee}; status: {status}.',
+            ),
+        ),
+        "ticket.sms_resolved": (
+            (
+                "工单已处理完成",
+                "您的{kind_zh}「{title}」（工单号 {id}）已处理完成：{note}。状态：{status_zh}。满意度评价（1-5 分）请告诉物业工作人员。",
+            ),
+            (
+                "Ticket resolved",
+                'Your ticket {id} "{title}" is resolved: {note}. Status: {status}. Tell the property office your rating (1-5).',
+            ),
+        ),
+        "ticket.sms_closed": (
+            (
+                "工单已关闭",
+                "您的{kind_zh}「{title}」（工单号 {id}）已关闭，状态：{status_zh}。感谢您的支持。",
+            ),
+            ("Ticket closed", 'Your ticket {id} "{title}" is closed; status: {status}.'),
+        ),
+        "ticket.sms_rejected": (
+            (
+                "工单未受理",
+                "您的{kind_zh}「{title}」（工单号 {id}）未受理：{reason}。状态：{status_zh}。如有疑问请联系物业服务中心。",
+            ),
+            ("Ticket rejected", 'Your ticket {id} "{title}" was rejected: {reason}. Status: {status}.'),
+        ),
+    }
+)
+
+register_sms(
+    {
+        "ticket.sms_filed": ("ticket_update", {"kind": "{kind_zh}", "title": "{title}", "status": "{status_zh}", "detail": "工单号{id}，物业将尽快受理"}),
+        "ticket.sms_accepted": ("ticket_update", {"kind": "{kind_zh}", "title": "{title}", "status": "{status_zh}", "detail": "工单号{id}，正在安排维修人员"}),
+        "ticket.sms_assigned": ("ticket_update", {"kind": "{kind_zh}", "title": "{title}", "status": "{status_zh}", "detail": "已派给{assignee}，会与您联系"}),
+        "ticket.sms_resolved": ("ticket_update", {"kind": "{kind_zh}", "title": "{title}", "status": "{status_zh}", "detail": "{note}"}),
+        "ticket.sms_closed": ("ticket_update", {"kind": "{kind_zh}", "title": "{title}", "status": "{status_zh}", "detail": "感谢您的支持"}),
+        "ticket.sms_rejected": ("ticket_update", {"kind": "{kind_zh}", "title": "{title}", "status": "{status_zh}", "detail": "{reason}"}),
+    }
+)  # fmt: skip
+STATUS_ZH = {v: z for v, (z, _) in LABELS["ticket.status"].labels.items()}

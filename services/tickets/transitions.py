@@ -41,6 +41,7 @@ from services.models import Role
 from services.models.tickets import OPEN_STATUSES, Ticket, TicketEvent
 from services.models.tickets import TicketStatus as S
 from services.runtime import Ctx
+from services.tickets import occupant_sms
 from services.tickets.events import event_key, tell, template_data, write_event
 from services.tickets.schemas import TransitionIn
 
@@ -90,6 +91,8 @@ def actor_roles(principal: Principal, t: Ticket) -> frozenset[str]:
     roles = set()
     if principal.user_id == t.reporter_id:
         roles.add(REPORTER)
+    elif t.reporter_id is None and t.occupant_id is not None and _speaks_for_occupant(principal, t, held):
+        roles.add(REPORTER)  # confirms, urges or cancels for an occupant without the app
     if t.assignee_id is not None and principal.user_id == t.assignee_id:
         roles.add(ASSIGNEE)
     if Role.property_manager in held or principal.is_platform_admin:
@@ -99,6 +102,18 @@ def actor_roles(principal: Principal, t: Ticket) -> frozenset[str]:
     if Role.committee_member in held:
         roles.add(COMMITTEE)
     return frozenset(roles)
+
+
+def _speaks_for_occupant(principal: Principal, t: Ticket, held: frozenset[str]) -> bool:
+    """Whoever recorded the ticket, the property manager or the community office — not the
+    technicians doing the work, who must not confirm their own job for the resident."""
+    if t.assignee_id is not None and principal.user_id == t.assignee_id:
+        return False
+    return (
+        principal.user_id == t.created_by_id
+        or principal.is_platform_admin
+        or bool({Role.property_manager, Role.community_admin} & held)
+    )
 
 
 @dataclass(frozen=True)
@@ -244,6 +259,9 @@ async def apply(call: Call, action: str) -> TicketEvent:
     data = template_data(t, **{"reason": outcome.reason, **outcome.template_extra})
     for recipients, template in outcome.notify:
         await tell(call.session, t, recipients, template, event_key(t, event), data, exclude=call.actor_id)
+    if t.occupant_id is not None:
+        sms_extra = {"reason": outcome.reason, **outcome.template_extra}
+        await occupant_sms.on_status(call.session, t, from_status, event_key(t, event), sms_extra)
     return event
 
 

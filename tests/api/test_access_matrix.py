@@ -40,6 +40,7 @@ from services.models.duty import (
     ServiceLog,
 )
 from services.models.notices import NoticeComment
+from services.models.occupants import Occupant
 from services.models.tickets import Inspection, InspectionItem, TicketFollowup
 from tests import factories as f
 
@@ -98,6 +99,8 @@ KNOWN_PARAMS = {
     "activity_id",
     "poll_id",
     "metric",
+    "hid",
+    "oid",
 }
 # Query parameters naming a record (`…_id`): a filter on A's id answers as a filter on a missing id.
 KNOWN_QUERY_IDS = {"community_id", "building_id", "member_id"}
@@ -263,7 +266,11 @@ async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
         user_id=t.resident.id, community_id=a, category="ticket", title="t", body="b", dedupe_key="matrix:1"
     )
     device = Device(user_id=t.resident.id, token="matrix-token-a", platform="android")
-    db.add_all([comment, post, activity, inspection, followup, notification, device])
+    occupant = Occupant(
+        community_id=a, household_id=t.household.id, name="王奶奶", phone="+8613900001234",
+        relation="owner", created_by_id=t.admin.id or 0,
+    )  # fmt: skip
+    db.add_all([comment, post, activity, inspection, followup, notification, device, occupant])
     await db.flush()
     assert post.id is not None and inspection.id is not None
     db.add(
@@ -319,6 +326,8 @@ async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
             "swap_id": swap.id or 0,
             "activity_id": activity.id or 0,
             "poll_id": int(poll["id"]),
+            "hid": t.household.id,
+            "oid": occupant.id or 0,
             **NOT_IDS,
         },
         by_prefix={("/v1/notifications/", "nid"): notification.id or 0},

@@ -34,7 +34,9 @@ async def test_receipts_per_building_and_household(client: httpx.AsyncClient, db
     view = r.json()
     # 5 residents + manager + committee + admin.
     assert (view["people"], view["read"], view["acked"], view["delivered"]) == (8, 2, 1, 3)
-    assert view["read_rate"] == 0.25 and view["ack_rate"] == 0.125
+    # The read rate is over households (2 of 4 reached), the people rate over app users.
+    assert view["read_rate"] == 0.5 and view["people_read_rate"] == 0.25 and view["ack_rate"] == 0.125
+    assert (view["households_total"], view["households_by_app"], view["households_by_sms"]) == (4, 2, 0)
     by = {b["building_name"]: b for b in view["buildings"]}
     assert set(by) == {"1号楼", "2号楼", None}
     b1, b2, staff = by["1号楼"], by["2号楼"], by[None]

@@ -228,6 +228,8 @@ async def test_committed_fanout_is_expanded_at_once_by_the_fanout_relay(
         return await advance(session, fanout_id, chunk)
 
     monkeypatch.setattr(fanout, "CHUNK", 2)
+    monkeypatch.setattr(fanout, "SQLITE_CHUNK", 2)  # SQLite's own smaller chunks (issue 21)
+    monkeypatch.setattr(fanout, "SQLITE_PAUSE_SECONDS", 0.0)
     monkeypatch.setattr(fanout, "advance", counted)
     async with resources.unit() as session:
         fid = await fanout.notify_later(session, ids, "notice", "test.fan", {"what": "演练"}, "fan:5")

@@ -77,7 +77,9 @@ async def _drain(
     lease = timedelta(seconds=settings.delivery_lease_seconds)
     async with resources.sessionmaker() as session, transaction(session):
         claimed = await q.claim_due(session, limit, ids=ids, lease=lease, skip_providers=full)
-        badges = await q.unread_counts(session, sorted({c.user_id for c in claimed if c.channel == "push"}))
+        badges = await q.unread_counts(
+            session, sorted({c.user_id for c in claimed if c.channel == "push" and c.user_id is not None})
+        )
     stats.claimed = len(claimed)
     present = {c.provider or PushProvider.fcm.value for c in claimed if c.channel == "push"}
     for provider in [p for p in lanes if p not in present]:  # lanes this batch does not need
@@ -119,7 +121,7 @@ async def _drain(
                     data={k: str(v) for k, v in c.data.items()}
                     | {"notification_id": str(c.notification_id), "category": c.category},
                     collapse_key=c.dedupe_key,
-                    badge=badges.get(c.user_id, 0),
+                    badge=badges.get(c.user_id or 0, 0),
                     priority="high" if c.critical else "normal",
                     platform=c.platform or "android",
                 )
