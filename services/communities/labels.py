@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.i18n import register_labels
+from services.models.occupants import OccupantRelation
 from services.models.people import MembershipStatus, Relation, Role
 
 register_labels(
@@ -24,6 +25,17 @@ register_labels(
     "relation",
     Relation,
     {"owner": ("业主", "Owner"), "tenant": ("租户", "Tenant"), "family": ("家属", "Family")},
+)
+register_labels(
+    "occupant.relation",
+    OccupantRelation,
+    {
+        "owner": ("业主", "Owner"),
+        "tenant": ("租户", "Tenant"),
+        "family": ("家属", "Family"),
+        "carer": ("照护人", "Carer"),
+        "other": ("其他", "Other"),
+    },
 )
 register_labels(
     "membership.status",

@@ -84,6 +84,7 @@ register_labels(
         "app": ("App", "App"),
         "phone": ("电话", "Phone"),
         "walk_in": ("现场", "Walk-in"),
+        "hotline": ("热线", "Hotline"),
         "inspection": ("巡查", "Inspection"),
         "alert": ("告警", "Alarm"),
     },
