@@ -33,8 +33,8 @@ async def rate(ctx: Ctx, ticket_id: int, body: RatingIn) -> RatingOut:
     # Staff-filed tickets are rated by the resident they were filed for (reporter_id), not the filer;
     # an occupant without the app tells staff (by phone, in person, by SMS reply), who record it.
     if body.channel == "app":
-        if t.reporter_id is None and t.occupant_id is not None:
-            raise InvalidInput("ticket.rating_channel_invalid")  # staff record an occupant's rating
+        if principal.user_id != t.reporter_id:
+            raise Forbidden()  # staff acting for an occupant record the rating with its channel
         rater_id, recorded_by = principal.user_id, None
     else:
         if t.reporter_id is not None or t.occupant_id is None:
