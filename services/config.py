@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     jwt_issuer: str = "linli"
     access_token_minutes: int = 15
     refresh_token_days: int = 30
+    # A rotated refresh token presented again this soon by the same client (same User-Agent) gets a
+    # fresh pair instead of revoking the family: a lost response or two parallel refreshes on a flaky
+    # network must not log the user out. Later, or from another client, it is treated as theft.
+    refresh_reuse_grace_seconds: float = 10.0
 
     otp_ttl_seconds: int = 300
     otp_max_attempts: int = 5
