@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     password_failures_per_15min: int = 10
 
     max_body_bytes: int = 1024 * 1024
+    # JSON answers at least this big are sent brotli- or gzip-compressed when the client accepts it.
+    compress_min_bytes: int = 1024
     # Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
     trust_forwarded: bool = False
     default_region: str = "CN"
