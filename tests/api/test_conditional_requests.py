@@ -93,3 +93,38 @@ async def test_photos_are_not_recompressed(client: httpx.AsyncClient, db: AsyncS
 def test_weak_comparison() -> None:
     assert none_match('W/"abc"', '"abc"') and none_match('"abc"', '"abc"') and none_match("*", '"abc"')
     assert not none_match('"abcd"', '"abc"') and not none_match(None, '"abc"') and not none_match("", '"x"')
+
+
+async def test_files_answer_head_and_ranges(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await f.ticket_world(db)
+    t = await f.file_ticket(client, w)
+    r = await f.upload_photo(client, w.resident, t["id"], data=f.jpeg_bytes(size=(400, 300)))
+    url = r.json()["url"]
+    whole = await client.get(url)
+    size = len(whole.content)
+    assert whole.status_code == 200 and whole.headers["Accept-Ranges"] == "bytes"
+    assert int(whole.headers["Content-Length"]) == size
+    head = await client.head(url)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["Content-Length"] == str(size) and head.headers["Content-Type"] == "image/jpeg"
+    assert head.headers["ETag"] == whole.headers["ETag"]
+    part = await client.get(url, headers={"Range": "bytes=10-19"})
+    assert part.status_code == 206 and part.content == whole.content[10:20]
+    assert part.headers["Content-Range"] == f"bytes 10-19/{size}"
+    tail = await client.get(url, headers={"Range": "bytes=-5"})
+    assert tail.status_code == 206 and tail.content == whole.content[-5:]
+    rest = await client.get(url, headers={"Range": f"bytes={size - 3}-"})
+    assert rest.content == whole.content[-3:]
+    assert (await client.get(url, headers={"Range": f"bytes=0-{size * 2}"})).content == whole.content
+    past = await client.get(url, headers={"Range": f"bytes={size}-"})
+    assert past.status_code == 416 and past.headers["Content-Range"] == f"bytes */{size}"
+    assert past.json()["error"]["code"] == "attachment.range_not_satisfiable"
+    for ignored in ("bytes=0-1,5-6", "lines=1-2", "bytes=9-3", "garbage"):
+        r = await client.get(url, headers={"Range": ignored})
+        assert r.status_code == 200 and r.content == whole.content, ignored
+    changed = await client.get(url, headers={"Range": "bytes=0-9", "If-Range": '"stale"'})
+    assert changed.status_code == 200 and changed.content == whole.content
+    same = await client.get(url, headers={"Range": "bytes=0-9", "If-Range": whole.headers["ETag"]})
+    assert same.status_code == 206
+    # A bad signature answers the same to HEAD as to GET.
+    assert (await client.head(url.replace("sig=", "sig=x"))).status_code == 403
