@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     s3_prefix: str = ""  # key prefix inside the bucket, e.g. "linli/"
     file_url_ttl_seconds: int = 600  # signed file URLs stay valid at least this long
+    # Signed file URLs stay the same for this window (the app caches images by URL); see urls.expiry.
+    file_url_window_seconds: int = 3600
     max_photo_bytes: int = 10 * 1024 * 1024  # per uploaded file
     max_image_pixels: int = 64_000_000  # decompression-bomb guard (width × height)
     upload_max_body_bytes: int = 11 * 1024 * 1024  # body limit on .../attachments paths (file + multipart)
