@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import orjson
 from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
+from starlette.datastructures import UploadFile
 
 from api.deps import AuthCtx
 from services import idempotency
@@ -47,4 +49,33 @@ async def _idempotent(
     return Idempotent(ctx, key, fingerprint)
 
 
+async def _upload_fingerprint(request: Request) -> bytes:
+    """A multipart body differs on every retry (a fresh boundary), so an upload is fingerprinted by
+    what it carries: each field's name and value, a file by its name and the SHA-256 of its bytes."""
+    form = await request.form()  # parsed once per request (Starlette caches it)
+    parts: list[tuple[str, str]] = []
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            await value.seek(0)
+            digest = hashlib.sha256(await value.read()).hexdigest()
+            parts.append((name, f"file:{value.filename or ''}:{digest}"))
+        else:
+            parts.append((name, f"field:{value}"))
+    return orjson.dumps(sorted(parts))
+
+
+async def _idempotent_upload(
+    request: Request,
+    ctx: AuthCtx,
+    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Idempotent:
+    if key is not None:
+        key = idempotency.check_key(key)
+    body = await _upload_fingerprint(request) if key is not None else b""
+    fingerprint = idempotency.request_fingerprint(request.method, request.url.path, body)
+    return Idempotent(ctx, key, fingerprint)
+
+
 IdempotentDep = Annotated[Idempotent, Depends(_idempotent)]
+# For multipart uploads: declare it after the upload dependency (Photo / Document), like AuthCtx.
+IdempotentUploadDep = Annotated[Idempotent, Depends(_idempotent_upload)]

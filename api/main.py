@@ -7,9 +7,11 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from brotli_asgi import BrotliMiddleware
 from fastapi import FastAPI
 
 from api import errors
+from api.conditional import ConditionalGetMiddleware
 from api.middleware import UPLOAD_PATHS, RequestContextMiddleware
 from api.routes import (
     activities,
@@ -65,6 +67,16 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         lifespan=lifespan,
     )
     errors.install(app)
+    # Innermost first: ETag/304 over the JSON bytes, then compression of what goes out (brotli when
+    # the app accepts it, else gzip; Vary: Accept-Encoding). Files are already compressed images/PDFs
+    # and answer byte ranges, so they are never re-encoded.
+    app.add_middleware(ConditionalGetMiddleware)
+    app.add_middleware(
+        BrotliMiddleware,
+        minimum_size=settings.compress_min_bytes,
+        quality=4,
+        excluded_handlers=[r"^/v1/files/"],
+    )
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     jwt_issuer: str = "linli"
     access_token_minutes: int = 15
     refresh_token_days: int = 30
+    # A rotated refresh token presented again this soon by the same client (same User-Agent) gets a
+    # fresh pair instead of revoking the family: a lost response or two parallel refreshes on a flaky
+    # network must not log the user out. Later, or from another client, it is treated as theft.
+    refresh_reuse_grace_seconds: float = 10.0
 
     otp_ttl_seconds: int = 300
     otp_max_attempts: int = 5
@@ -47,6 +51,8 @@ class Settings(BaseSettings):
     password_failures_per_15min: int = 10
 
     max_body_bytes: int = 1024 * 1024
+    # JSON answers at least this big are sent brotli- or gzip-compressed when the client accepts it.
+    compress_min_bytes: int = 1024
     # Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
     trust_forwarded: bool = False
     default_region: str = "CN"
@@ -116,6 +122,8 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     s3_prefix: str = ""  # key prefix inside the bucket, e.g. "linli/"
     file_url_ttl_seconds: int = 600  # signed file URLs stay valid at least this long
+    # Signed file URLs stay the same for this window (the app caches images by URL); see urls.expiry.
+    file_url_window_seconds: int = 3600
     max_photo_bytes: int = 10 * 1024 * 1024  # per uploaded file
     max_image_pixels: int = 64_000_000  # decompression-bomb guard (width × height)
     upload_max_body_bytes: int = 11 * 1024 * 1024  # body limit on .../attachments paths (file + multipart)

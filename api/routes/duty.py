@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
-from api.idempotency import IdempotentDep
+from api.idempotency import IdempotentDep, IdempotentUploadDep
 from api.uploads import Photo
 from services.attachments.schemas import AttachmentOut
 from services.duty import checkins, logs, party, posts, roster, shifts, swaps
@@ -155,11 +155,14 @@ async def checkout(shift_id: ObjectId, body: CheckoutIn, ctx: AuthCtx) -> Checki
 
 
 @router.post(
-    "/duty/shifts/{shift_id}/checkin/attachments", status_code=201, summary="Add a check-in photo (≤ 9)"
+    "/duty/shifts/{shift_id}/checkin/attachments",
+    status_code=201,
+    response_model=AttachmentOut,
+    summary="Add a check-in photo (≤ 9); a retry with the same Idempotency-Key replays",
 )
-async def add_checkin_photo(shift_id: ObjectId, photo: Photo, ctx: AuthCtx) -> AttachmentOut:
-    # `photo` before ctx: decoded before the transaction opens
-    return await checkins.add_photo(ctx, shift_id, photo)
+async def add_checkin_photo(shift_id: ObjectId, photo: Photo, idem: IdempotentUploadDep) -> Response:
+    # `photo` before idem: decoded before the transaction opens
+    return await idem.run(lambda: checkins.add_photo(idem.ctx, shift_id, photo))
 
 
 @router.post(

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from api.deps import AuthCtx, CommunityId, ObjectId
-from api.idempotency import IdempotentDep
+from api.idempotency import IdempotentDep, IdempotentUploadDep
 from api.uploads import Photo
 from services.schemas import Page, Text
 from services.tickets import inspections
@@ -37,7 +37,12 @@ async def list_inspections(
     return await inspections.list_inspections(ctx, cid, limit, cursor, kind)
 
 
-@router.post("/inspections/{iid}/attachments", status_code=201, summary="Add a photo to an inspection (≤ 9)")
-async def add_inspection_photo(iid: ObjectId, photo: Photo, ctx: AuthCtx) -> AttachmentRef:
-    # `photo` before ctx: decoded before the transaction opens
-    return await inspections.add_photo(ctx, iid, photo)
+@router.post(
+    "/inspections/{iid}/attachments",
+    status_code=201,
+    response_model=AttachmentRef,
+    summary="Add a photo to an inspection (≤ 9); a retry with the same Idempotency-Key replays",
+)
+async def add_inspection_photo(iid: ObjectId, photo: Photo, idem: IdempotentUploadDep) -> Response:
+    # `photo` before idem: decoded before the transaction opens
+    return await idem.run(lambda: inspections.add_photo(idem.ctx, iid, photo))

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
-from api.idempotency import IdempotentDep
+from api.idempotency import IdempotentDep, IdempotentUploadDep
 from api.uploads import Document
 from services.attachments.schemas import AttachmentOut
 from services.models.notices import NoticeKind
@@ -95,10 +95,15 @@ async def history(nid: ObjectId, ctx: AuthCtx) -> list[HistoryItem]:
     return await comments.history(ctx, nid)
 
 
-@router.post("/notices/{nid}/attachments", status_code=201, summary="Attach an image or PDF (≤ 9, drafts)")
-async def add_attachment(nid: ObjectId, document: Document, ctx: AuthCtx) -> AttachmentOut:
-    # `document` before ctx: decoded before the transaction opens
-    return await service.add_attachment(ctx, nid, document)
+@router.post(
+    "/notices/{nid}/attachments",
+    status_code=201,
+    response_model=AttachmentOut,
+    summary="Attach an image or PDF (≤ 9, drafts); a retry with the same Idempotency-Key replays",
+)
+async def add_attachment(nid: ObjectId, document: Document, idem: IdempotentUploadDep) -> Response:
+    # `document` before idem: decoded before the transaction opens
+    return await idem.run(lambda: service.add_attachment(idem.ctx, nid, document))
 
 
 @router.post("/notices/{nid}/read", summary="Mark read")

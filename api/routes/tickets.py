@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Query, Response
 
 from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
-from api.idempotency import IdempotentDep
+from api.idempotency import IdempotentDep, IdempotentUploadDep
 from api.responses import OrjsonResponse
 from api.uploads import Photo
 from services.schemas import Instant, Page, Text
@@ -137,14 +137,19 @@ async def transition(tid: ObjectId, body: TransitionIn, ctx: AuthCtx) -> TicketO
     return await service.transition(ctx, tid, body)
 
 
-@router.post("/tickets/{tid}/attachments", status_code=201, summary="Add a before/after photo (≤ 9 of each)")
+@router.post(
+    "/tickets/{tid}/attachments",
+    status_code=201,
+    response_model=AttachmentRef,
+    summary="Add a before/after photo (≤ 9 of each); a retry with the same Idempotency-Key replays",
+)
 async def add_attachment(
     tid: ObjectId,
-    photo: Photo,  # before ctx: decoded before the transaction opens
-    ctx: AuthCtx,
+    photo: Photo,  # before idem: decoded before the transaction opens
+    idem: IdempotentUploadDep,
     purpose: Annotated[Literal["before", "after"], Form()],
-) -> AttachmentRef:
-    return await service.add_photo(ctx, tid, purpose, photo)
+) -> Response:
+    return await idem.run(lambda: service.add_photo(idem.ctx, tid, purpose, photo))
 
 
 @router.delete(

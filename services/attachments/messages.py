@@ -18,6 +18,10 @@ register(
             "文件链接无效或已过期，请刷新后重试",
             "The file link is invalid or expired",
         ),
+        "attachment.range_not_satisfiable": (
+            "请求的字节范围超出文件大小",
+            "The requested byte range lies outside the file",
+        ),
         "attachment.storage_unavailable": (
             "文件存储暂时不可用，请稍后再试",
             "File storage is temporarily unavailable; try again later",

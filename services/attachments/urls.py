@@ -65,12 +65,13 @@ def verify(
 
 
 def expiry(settings: Settings, *, now: float | None = None) -> int:
-    """An expiry at least `file_url_ttl_seconds` ahead, rounded up to a step so the same file keeps the
-    same URL for a while (the app's image cache is keyed by URL)."""
+    """The end of the current window plus `file_url_ttl_seconds`: every URL signed for a file within one
+    window (an hour by default) is the same URL, so the app's image cache (keyed by URL) and the
+    `Cache-Control: max-age` the file answers with hold for the whole window, and any URL handed out
+    stays valid for at least the TTL."""
     now = time.time() if now is None else now
-    ttl = max(1, settings.file_url_ttl_seconds)
-    step = max(1, min(300, ttl // 10))
-    return int(math.ceil((now + ttl) / step) * step)
+    window = max(1, settings.file_url_window_seconds)
+    return int(math.floor(now / window) * window) + window + max(1, settings.file_url_ttl_seconds)
 
 
 def signed_url(settings: Settings, attachment_id: int, variant: Variant, expires_at: int) -> str:

@@ -170,20 +170,46 @@ async def refresh(ctx: Ctx, raw_token: str) -> TokenPair:
     ).first()
     if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
         raise Unauthorized("auth.invalid_refresh_token")
-    now = utcnow()
-    # Conditional update: of two concurrent refreshes with one token, exactly one rotates it.
-    rotated = await ctx.session.execute(
-        update(RefreshToken)
-        .where(col(RefreshToken.id) == token.id, col(RefreshToken.rotated_at).is_(None))
-        .values(rotated_at=now)
-    )
-    if rotated.rowcount != 1:  # type: ignore[attr-defined]
+    # Of two concurrent refreshes with one token exactly one rotates it; the other (or a retry after
+    # a lost response) is forgiven within the grace window, anything else is reuse.
+    if not await _claim_rotation(ctx, token.id) and not await _within_grace(ctx, token.id):
         await _revoke_family(ctx, token.family_id)
         raise Unauthorized("auth.refresh_token_reused", keep_changes=True)
     user = await ctx.session.get(User, token.user_id)
     if user is None or user.disabled_at is not None:
         raise Unauthorized("auth.user_disabled")
     return await _issue_tokens(ctx, user, token.family_id)
+
+
+async def _claim_rotation(ctx: Ctx, token_id: int | None) -> bool:
+    """Conditional update: of two concurrent refreshes with one token, exactly one rotates it (on
+    PostgreSQL the second waits for the first's row lock, then finds it rotated)."""
+    rotated = await ctx.session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.id) == token_id, col(RefreshToken.rotated_at).is_(None))
+        .values(rotated_at=utcnow())
+    )
+    return bool(rotated.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def _within_grace(ctx: Ctx, token_id: int | None) -> bool:
+    """An already rotated token is forgiven when it comes back within the grace window from the
+    client it was issued to (the app retried after a lost response, or refreshed twice in parallel):
+    it gets another pair in the same family. Read fresh columns, not the loaded row, which predates
+    the concurrent rotation."""
+    row = (
+        await ctx.session.execute(
+            select(RefreshToken.rotated_at, RefreshToken.revoked_at, RefreshToken.user_agent).where(
+                col(RefreshToken.id) == token_id
+            )
+        )
+    ).one()
+    rotated_at, revoked_at, user_agent = row
+    if rotated_at is None or revoked_at is not None:
+        return False
+    same_client = user_agent == ((ctx.user_agent or "")[:200] or None)
+    window = timedelta(seconds=ctx.settings.refresh_reuse_grace_seconds)
+    return bool(same_client and rotated_at + window >= utcnow())
 
 
 async def logout(ctx: Ctx, raw_token: str) -> None:

@@ -9,6 +9,7 @@ from datetime import timedelta
 import httpx
 import jwt
 import pytest
+import time_machine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -96,7 +97,9 @@ async def test_disabled_or_deleted_user_gets_401(app: App, db: AsyncSession) -> 
     assert r.status_code == 401
 
 
-async def test_refresh_rotates_and_reuse_revokes_family(app: App, db: AsyncSession) -> None:
+async def test_refresh_rotates_and_reuse_revokes_family(
+    app: App, db: AsyncSession, frozen_clock: time_machine.Coordinates
+) -> None:
     u = await f.user(db, password=PASSWORD)
     first = (await _staff_login(app.client, u.phone)).json()
     r = await app.client.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
@@ -104,7 +107,9 @@ async def test_refresh_rotates_and_reuse_revokes_family(app: App, db: AsyncSessi
     second = r.json()
     assert second["refresh_token"] != first["refresh_token"]
 
-    # The rotated token comes back: someone copied it. The whole family dies, the new token too.
+    # The rotated token comes back after the grace window (test_auth_refresh_grace.py): someone
+    # copied it. The whole family dies, the new token too.
+    frozen_clock.shift(app.settings.refresh_reuse_grace_seconds + 1)
     r = await app.client.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "auth.refresh_token_reused"
@@ -118,12 +123,16 @@ async def test_refresh_rotates_and_reuse_revokes_family(app: App, db: AsyncSessi
     assert all(first["refresh_token"] not in (row.token_hash,) for row in rows)
 
 
-async def test_other_sessions_survive_reuse_in_one_family(app: App, db: AsyncSession) -> None:
+async def test_other_sessions_survive_reuse_in_one_family(
+    app: App, db: AsyncSession, frozen_clock: time_machine.Coordinates
+) -> None:
     u = await f.user(db, password=PASSWORD)
     phone_a = (await _staff_login(app.client, u.phone)).json()
     phone_b = (await _staff_login(app.client, u.phone)).json()
     await app.client.post("/v1/auth/refresh", json={"refresh_token": phone_a["refresh_token"]})
-    await app.client.post("/v1/auth/refresh", json={"refresh_token": phone_a["refresh_token"]})
+    frozen_clock.shift(app.settings.refresh_reuse_grace_seconds + 1)
+    r = await app.client.post("/v1/auth/refresh", json={"refresh_token": phone_a["refresh_token"]})
+    assert r.status_code == 401
     r = await app.client.post("/v1/auth/refresh", json={"refresh_token": phone_b["refresh_token"]})
     assert r.status_code == 200
 

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import time_machine
 from fastapi import Request
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -73,7 +74,8 @@ async def test_signed_url_serves_the_stored_bytes(app: App, db: AsyncSession) ->
     cache = r.headers["cache-control"]
     assert cache.startswith("private, max-age=")
     max_age = int(cache.rsplit("=", 1)[1])
-    assert app.settings.file_url_ttl_seconds - 5 <= max_age <= app.settings.file_url_ttl_seconds + 300
+    s = app.settings
+    assert s.file_url_ttl_seconds - 5 <= max_age <= s.file_url_ttl_seconds + s.file_url_window_seconds
 
     assert out.thumb_url is not None
     t = await app.client.get(out.thumb_url)
@@ -158,7 +160,7 @@ async def test_valid_signature_for_a_missing_or_deleted_file_is_404(app: App, db
 def test_signatures_bind_id_variant_and_expiry(settings: Settings) -> None:
     exp = urls.expiry(settings)
     assert exp >= time.time() + settings.file_url_ttl_seconds
-    assert urls.expiry(settings, now=1000.0) == urls.expiry(settings, now=1001.0)  # stable within a step
+    assert urls.expiry(settings, now=3600.0) == urls.expiry(settings, now=7199.0)  # stable within a window
     sig = urls.sign(settings, 5, "original", exp)
     assert urls.verify(settings, 5, "original", exp, sig) > 0
     other_key = settings.model_copy(update={"jwt_secret": None, "var_dir": settings.var_dir / "other"})
@@ -227,3 +229,29 @@ async def test_streamed_uploads_are_counted_against_the_upload_limit(echo_client
     assert r.status_code == 200 and r.json() == {"received": 3 * MiB}
     r = await echo_client.post("/v1/echo/1/attachments", content=chunks(12 * MiB))
     assert r.status_code == 413 and error_code(r) == "request.too_large"
+
+
+async def test_image_urls_stay_the_same_within_a_window(
+    app: App, db: AsyncSession, frozen_clock: time_machine.Coordinates
+) -> None:
+    """The app's image cache is keyed by URL: listing the record again a few minutes later must hand out
+    the very same URL (not a new one every minute), and the file's max-age covers the rest of it."""
+    s = app.settings
+    window = s.file_url_window_seconds
+    now = time.time()
+    frozen_clock.shift(window - now % window + 1)  # just after a window starts
+    out = await upload(app, db, jpeg())
+    row = await db.get(Attachment, out.id)
+    assert row is not None
+    first = service.to_out(s, row)
+    frozen_clock.shift(window - 10)  # still the same window, 50 minutes later
+    later = service.to_out(s, row)
+    assert later.url == first.url and later.thumb_url == first.thumb_url
+    r = await app.client.get(later.url)
+    max_age = int(r.headers["cache-control"].rsplit("=", 1)[1])
+    assert s.file_url_ttl_seconds <= max_age <= s.file_url_ttl_seconds + 15
+    frozen_clock.shift(20)  # the next window: a new URL, the old one still valid for the TTL
+    assert service.to_out(s, row).url != first.url
+    assert (await app.client.get(first.url)).status_code == 200
+    frozen_clock.shift(s.file_url_ttl_seconds)
+    assert (await app.client.get(first.url)).status_code == 403

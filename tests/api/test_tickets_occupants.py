@@ -107,7 +107,9 @@ async def test_phone_ticket_for_an_occupant_is_told_by_sms_at_the_steps_that_mat
     sent = [m for m in app.sms.sent if m.phone == PHONE]
     assert len(sent) == 5
     assert sent[0].template == "ticket_update" and sent[0].params["title"] == "卫生间水管漏水"
-    assert sent[0].text == "您的报修工单“卫生间水管漏水”当前状态：待受理，说明：工单号{}，物业将尽快受理。".format(t["id"])
+    assert sent[
+        0
+    ].text == "您的报修工单“卫生间水管漏水”当前状态：待受理，说明：工单号{}，物业将尽快受理。".format(t["id"])
     assert (await drain_once(resources, LogPushChannel())).claimed == 0  # nothing left to send twice
     db.expire_all()
     assert all(d.status == "sent" for _, d in await _sms(db))
