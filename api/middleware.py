@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_response, unexpected
+from services.logs import request_id_var
 
 log = logging.getLogger("linli.access")
 
@@ -58,6 +59,7 @@ class RequestContextMiddleware:
         incoming = headers.get("x-request-id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        id_token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
         limit = self.body_limit(scope.get("path", ""))
@@ -107,6 +109,7 @@ class RequestContextMiddleware:
                 elapsed * 1000,
                 extra={"request_id": request_id, "status": status, "route": template},
             )
+            request_id_var.reset(id_token)
 
 
 def _counting(receive: Receive, limit: int) -> Receive:
