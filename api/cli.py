@@ -49,10 +49,12 @@ def serve(
 def _run_process(name: str) -> None:
     from services.bootstrap import build_resources
     from workers.broker import make_broker
+    from workers.metrics import serve_metrics
     from workers.runner import run_scheduler, run_worker
 
     settings = get_settings()
     configure_logs(settings.json_logs)
+    serve_metrics(settings)  # metrics + liveness for compose's healthcheck (LINLI_METRICS_PORT)
 
     async def main() -> None:
         resources = build_resources(settings)

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     otp_ip_hourly_limit: int = 30
     password_failures_per_15min: int = 10
 
+    # Worker / scheduler metrics and liveness (workers.metrics): off unless a port is given; loopback
+    # by default so it is not public (set the host to 0.0.0.0 only on a private network).
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+
     max_body_bytes: int = 1024 * 1024
     # Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
     trust_forwarded: bool = False
