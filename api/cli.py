@@ -49,10 +49,12 @@ def serve(
 def _run_process(name: str) -> None:
     from services.bootstrap import build_resources
     from workers.broker import make_broker
+    from workers.metrics import serve_metrics
     from workers.runner import run_scheduler, run_worker
 
     settings = get_settings()
     configure_logs(settings.json_logs)
+    serve_metrics(settings)  # metrics + liveness for compose's healthcheck (LINLI_METRICS_PORT)
 
     async def main() -> None:
         resources = build_resources(settings)
@@ -216,6 +218,35 @@ def create_admin(
     from services.communities.cli import create_admin as run
 
     _fail_on_domain_error(lambda: asyncio.run(run(get_settings(), phone, name, password, community_id)))
+
+
+kpis_cli = typer.Typer(help="KPI jobs", no_args_is_help=True)
+cli.add_typer(kpis_cli, name="kpis")
+
+
+@kpis_cli.command("rollup")
+def kpis_rollup() -> None:
+    """Roll up the KPIs of every community now (what the scheduler does every few minutes), with progress."""
+    from rich.progress import Progress
+
+    from services.bootstrap import build_resources
+    from workers.tasks.kpis import rollup_kpis
+
+    settings = get_settings()
+    configure_logs(settings.json_logs)
+
+    async def main() -> int:
+        resources = build_resources(settings)
+        try:
+            with Progress(transient=False) as bar:
+                task = bar.add_task("KPI roll-up (communities)", total=None)
+                return await rollup_kpis(
+                    resources, progress=lambda done, total: bar.update(task, completed=done, total=total)
+                )
+        finally:
+            await resources.close()
+
+    typer.echo(f"KPI roll-up: {asyncio.run(main())} snapshot rows written")
 
 
 def main() -> None:

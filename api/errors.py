@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.responses import OrjsonResponse
 from services.errors import DomainError
 from services.i18n import message, negotiate
+from services.logs import request_id_var
 from services.outages import as_outage
 from services.validation_messages import field_message
 
@@ -38,7 +39,13 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> OrjsonResponse:
     locale = negotiate(request.headers.get("accept-language"))
-    body = {"error": {"code": code, "message": message(code, locale), "details": details or {}}}
+    error = {"code": code, "message": message(code, locale), "details": details or {}}
+    # The id the response's X-Request-Id header and every log line of the request carry, so a user's
+    # screenshot of an error leads to the server's log of it.
+    request_id = getattr(request.state, "request_id", None) or request_id_var.get()
+    if request_id:
+        error["request_id"] = request_id
+    body = {"error": error}
     return OrjsonResponse(body, status_code=status, headers=headers)
 
 

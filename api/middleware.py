@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_response, unexpected
 from services.i18n import negotiate, use_locale
+from services.logs import request_id_var
 
 log = logging.getLogger("linli.access")
 
@@ -60,6 +61,7 @@ class RequestContextMiddleware:
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         use_locale(negotiate(headers.get("accept-language")))  # for labels in response models
+        id_token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
         limit = self.body_limit(scope.get("path", ""))
@@ -109,6 +111,7 @@ class RequestContextMiddleware:
                 elapsed * 1000,
                 extra={"request_id": request_id, "status": status, "route": template},
             )
+            request_id_var.reset(id_token)
 
 
 def _counting(receive: Receive, limit: int) -> Receive:

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     otp_ip_hourly_limit: int = 30
     password_failures_per_15min: int = 10
 
+    # Worker / scheduler metrics and liveness (workers.metrics): off unless a port is given; loopback
+    # by default so it is not public (set the host to 0.0.0.0 only on a private network).
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+
     max_body_bytes: int = 1024 * 1024
     # JSON answers at least this big are sent brotli- or gzip-compressed when the client accepts it.
     compress_min_bytes: int = 1024
@@ -150,6 +155,13 @@ class Settings(BaseSettings):
             problems.append("LINLI_REDIS_URL must be set")
         if self.sms_provider == "log":
             problems.append("LINLI_SMS_PROVIDER must be a real provider, not 'log'")
+        # A missing SDK is named here, at start-up, not as an ImportError on the first send.
+        if self.sms_provider == "aliyun" and not _installed("alibabacloud_dysmsapi20170525"):
+            problems.append(
+                "LINLI_SMS_PROVIDER=aliyun needs the 'aliyun' extra (pip install 'linli[aliyun]')"
+            )
+        if self.storage_backend == "s3" and not _installed("boto3"):
+            problems.append("LINLI_STORAGE_BACKEND=s3 needs the 's3' extra (pip install 'linli[s3]')")
         if problems:
             raise ProductionConfigError("production mode refuses dev defaults: " + "; ".join(problems))
         return self
@@ -187,6 +199,12 @@ def _dev_secret(var_dir: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(value)
     return value
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 @lru_cache

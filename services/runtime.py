@@ -32,6 +32,8 @@ class Runtime:
     calls: Any = None
     # Company KPI dashboards built from roll-ups (services.kpis.service.company_table), per process.
     kpi_dashboards: Lru[Hashable, Any] = field(default_factory=lambda: Lru(32))
+    # Login rate limits (services.auth.ratelimit.login_limiter builds it on first use).
+    login_limiter: Any = None
 
 
 @dataclass

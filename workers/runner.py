@@ -21,6 +21,7 @@ from taskiq.receiver import Receiver
 from services.bootstrap import Resources
 from services.notifications import deliveries as q
 from services.notifications.devices import prune_stale
+from services.notifications.metrics import JOB_RUNS, observe_queue
 from workers import jobs
 from workers.broker import WorkerState, attach, kick
 from workers.channels.push import LogPushChannel, PushChannel
@@ -117,6 +118,8 @@ async def run_scheduler(
     while not stop.is_set():
         try:
             await sweep_deliveries(resources, broker)
+            async with resources.sessionmaker() as session:
+                await observe_queue(session)
             swept.recovered()
         except Exception as exc:
             # Redis away: nothing is lost, the rows wait in the database for the next sweep (one log
@@ -129,9 +132,11 @@ async def run_scheduler(
             try:
                 result = await job.run(resources)
                 log.debug("job %s done: %s", job.name, result)
+                JOB_RUNS.labels(job.name, "ok").inc()
             except Exception:
                 # A failing job must not stop the others; it runs again at its next turn.
                 log.exception("job %s failed", job.name)
+                JOB_RUNS.labels(job.name, "failed").inc()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=sweep_every)
     if fanouts is not None:

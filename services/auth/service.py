@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import col, select, update
 
+from services.auth.ratelimit import LoginLimiter, login_limiter
 from services.auth.schemas import LoginRequest, OtpSent, TokenPair, UserOut
 from services.auth.store import DbLoginStore, LoginStore, RedisLoginStore
 from services.errors import InvalidInput, RateLimited, ServiceUnavailable, Unauthorized
@@ -33,8 +34,8 @@ def login_store(ctx: Ctx) -> LoginStore:
     return DbLoginStore(ctx.session)
 
 
-async def _limit(store: LoginStore, key: str, limit: int, window: int, code: str | None = None) -> None:
-    wait = await store.hit(key, limit, window)
+async def _limit(limiter: LoginLimiter, key: str, limit: int, window: int, code: str | None = None) -> None:
+    wait = await limiter.hit(key, limit, window)
     if wait is not None:
         raise RateLimited(wait, code, keep_changes=True)
 
@@ -43,10 +44,11 @@ async def request_otp(ctx: Ctx, raw_phone: str) -> OtpSent:
     s = ctx.settings
     phone = normalise_mobile(raw_phone, s.default_region)
     store = login_store(ctx)
-    await _limit(store, f"otp-resend:{phone}", 1, s.otp_resend_seconds, "auth.otp_throttled")
-    await _limit(store, f"otp-phone:{phone}", s.otp_phone_hourly_limit, HOUR, "auth.otp_throttled")
+    limiter = login_limiter(ctx.runtime)
+    await _limit(limiter, f"otp-resend:{phone}", 1, s.otp_resend_seconds, "auth.otp_throttled")
+    await _limit(limiter, f"otp-phone:{phone}", s.otp_phone_hourly_limit, HOUR, "auth.otp_throttled")
     if ctx.ip:
-        await _limit(store, f"otp-ip:{ctx.ip}", s.otp_ip_hourly_limit, HOUR)
+        await _limit(limiter, f"otp-ip:{ctx.ip}", s.otp_ip_hourly_limit, HOUR)
     code = new_otp_code()
     await store.save_otp(phone, hash_secret(s.jwt_key(), code), s.otp_ttl_seconds)
     minutes = s.otp_ttl_seconds // 60
@@ -84,7 +86,8 @@ async def _login_with_code(ctx: Ctx, phone: str, code: str) -> User:
     s = ctx.settings
     store = login_store(ctx)
     if ctx.ip:
-        await _limit(store, f"login-ip:{ctx.ip}", s.otp_ip_hourly_limit * s.otp_max_attempts, HOUR)
+        limit = s.otp_ip_hourly_limit * s.otp_max_attempts
+        await _limit(login_limiter(ctx.runtime), f"login-ip:{ctx.ip}", limit, HOUR)
     # Counted before it is judged, in one atomic step: of parallel guesses, only the first
     # otp_max_attempts are compared with the code at all.
     challenge = await store.take_attempt(phone)
@@ -116,20 +119,20 @@ async def _login_with_code(ctx: Ctx, phone: str, code: str) -> User:
 
 async def _login_with_password(ctx: Ctx, phone: str, password: str) -> User:
     s = ctx.settings
-    store = login_store(ctx)
+    limiter = login_limiter(ctx.runtime)
     window = 15 * 60
     # Each attempt takes a slot before the password is checked, so parallel guesses cannot overrun
     # the limit; a success gives its slots back, so only failures count.
-    keys = [f"pw-phone:{phone}"]
+    keys = [(f"pw-phone:{phone}", s.password_failures_per_15min)]
     if ctx.ip:
-        keys.append(f"pw-ip:{ctx.ip}")
-        await _limit(store, keys[1], s.password_failures_per_15min * 5, window)
-    await _limit(store, keys[0], s.password_failures_per_15min, window)
+        keys.append((f"pw-ip:{ctx.ip}", s.password_failures_per_15min * 5))
+        await _limit(limiter, keys[1][0], keys[1][1], window)
+    await _limit(limiter, keys[0][0], keys[0][1], window)
     user = (await ctx.session.exec(select(User).where(User.phone == phone))).first()
     if not verify_password(user.password_hash if user else None, password) or user is None:
         raise Unauthorized("auth.invalid_credentials", keep_changes=True)
-    for key in keys:
-        await store.refund(key)
+    for key, limit in keys:
+        await limiter.refund(key, limit, window)
     return user
 
 

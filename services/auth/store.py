@@ -1,18 +1,18 @@
-"""Short-lived login state: OTP codes and rate-limit windows, in Redis when configured, else in the database."""
+"""Short-lived login state: OTP codes, in Redis when configured, else in the database.
+
+Rate limits live in services.auth.ratelimit (the `limits` library's moving window)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
-import sqlalchemy as sa
 from redis.asyncio import Redis
 from sqlmodel import col, delete, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.db import insert_for
-from services.models import OtpChallenge, RateLimitWindow
+from services.models import OtpChallenge
 from services.models.base import utcnow
 
 
@@ -23,12 +23,6 @@ class StoredOtp:
 
 
 class LoginStore(Protocol):
-    async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
-        """Count one event; return seconds to wait when the window's limit is exceeded."""
-
-    async def refund(self, key: str) -> None:
-        """Take back one event counted by hit() (the attempt succeeded), if its window still runs."""
-
     async def save_otp(self, phone: str, code_hash: str, ttl_seconds: int) -> None: ...
 
     async def take_attempt(self, phone: str) -> StoredOtp | None:
@@ -45,26 +39,12 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local attempts = redis.call('HINCRBY', KEYS[1], 'a', 1)
 return {redis.call('HGET', KEYS[1], 'h'), attempts}
 """
-# DECR alone would recreate an expired window with no TTL.
-_REFUND = """
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end
-return 0
-"""
 
 
 class RedisLoginStore:
     def __init__(self, redis: Redis, prefix: str = "linli:") -> None:
         self.redis = redis
         self.prefix = prefix
-
-    async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
-        name = f"{self.prefix}rl:{key}"
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
-            pipe.expire(name, window_seconds, nx=True)
-            pipe.ttl(name)
-            count, _, ttl = await pipe.execute()
-        return None if int(count) <= limit else max(int(ttl), 1)
 
     async def save_otp(self, phone: str, code_hash: str, ttl_seconds: int) -> None:
         name = f"{self.prefix}otp:{phone}"
@@ -73,9 +53,6 @@ class RedisLoginStore:
             pipe.hset(name, mapping={"h": code_hash, "a": 0})
             pipe.expire(name, ttl_seconds)
             await pipe.execute()
-
-    async def refund(self, key: str) -> None:
-        await self.redis.eval(_REFUND, 1, f"{self.prefix}rl:{key}")  # type: ignore[misc]
 
     async def take_attempt(self, phone: str) -> StoredOtp | None:
         found = await self.redis.eval(_TAKE_ATTEMPT, 1, f"{self.prefix}otp:{phone}")  # type: ignore[misc]
@@ -98,37 +75,6 @@ class DbLoginStore:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
-        now = utcnow()
-        resets = now + timedelta(seconds=window_seconds)
-        table = RateLimitWindow.__table__  # type: ignore[attr-defined]
-        live = table.c.resets_at > now
-        stmt = (
-            insert_for(self.session)(table)
-            .values(key=key, count=1, resets_at=resets)
-            .on_conflict_do_update(
-                index_elements=[table.c.key],
-                set_={
-                    "count": sa.case((live, table.c.count + 1), else_=1),
-                    "resets_at": sa.case((live, table.c.resets_at), else_=resets),
-                },
-            )
-            .returning(table.c.count, table.c.resets_at)
-        )
-        count, resets_at = (await self.session.execute(stmt)).one()
-        return None if count <= limit else seconds_until(resets_at)
-
-    async def refund(self, key: str) -> None:
-        await self.session.execute(
-            update(RateLimitWindow)
-            .where(
-                col(RateLimitWindow.key) == key,
-                col(RateLimitWindow.count) > 0,
-                col(RateLimitWindow.resets_at) > utcnow(),
-            )
-            .values(count=col(RateLimitWindow.count) - 1)
-        )
 
     async def save_otp(self, phone: str, code_hash: str, ttl_seconds: int) -> None:
         await self.session.execute(delete(OtpChallenge).where(OtpChallenge.phone == phone))  # type: ignore[arg-type]
@@ -157,7 +103,3 @@ class DbLoginStore:
     async def drop_otp(self, phone: str) -> bool:
         result = await self.session.execute(delete(OtpChallenge).where(col(OtpChallenge.phone) == phone))
         return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def seconds_until(when: datetime) -> int:
-    return max(1, int((when - utcnow()).total_seconds() + 0.999))

@@ -20,6 +20,7 @@ from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.models import Channel, Delivery, DeliveryStatus, Device, Notification, User, utcnow
+from services.notifications.metrics import count_outcome
 
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=10)
@@ -187,6 +188,8 @@ async def _finish(session: AsyncSession, c: ClaimedDelivery, **values: object) -
         )
         .values(locked_until=None, **values)
     )
+    if result.rowcount:  # type: ignore[attr-defined]
+        count_outcome(c.channel, values)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -242,6 +245,8 @@ async def finish_many(session: AsyncSession, finishes: Sequence[Finish]) -> None
         )
         conn = await session.connection()
         await conn.execute(stmt, params)
+    for c, values in finishes:
+        count_outcome(c.channel, values)
 
 
 def _fenced_update() -> sa.Update:

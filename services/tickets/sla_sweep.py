@@ -25,6 +25,7 @@ import services.tickets.templates  # noqa: F401
 from services.errors import Conflict
 from services.models import Community, Role, utcnow
 from services.models.tickets import SlaFlag, Ticket, TicketStatus
+from services.notifications.metrics import SLA_NOTICES
 from services.tickets import people
 from services.tickets.events import tell, template_data, write_event
 from services.tickets.queries import RUNNING
@@ -120,7 +121,9 @@ async def sweep(session: AsyncSession, now: datetime | None = None, batch: int =
     cache = _Cache(session)
     fired = 0
     for stage in STAGES:
-        fired += await _run_stage(session, stage, now, batch, cache)
+        stage_fired = await _run_stage(session, stage, now, batch, cache)
+        SLA_NOTICES.labels(stage.name).inc(stage_fired)
+        fired += stage_fired
     return fired
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+import time_machine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -146,6 +147,24 @@ async def test_per_ip_limit_across_phones(app: App) -> None:
     assert r.json()["error"]["code"] == "request.rate_limited"
     assert int(r.headers["Retry-After"]) > 60
     assert len(app.sms.sent) == 3
+
+
+async def test_no_burst_at_the_edge_of_the_window(app: App, frozen_clock: time_machine.Coordinates) -> None:
+    """The old fixed window let 3 sends through just before it reset and 3 more just after; a moving
+    window counts the last hour, so right after the edge only the slot of the first send is free."""
+    app.runtime.settings = app.settings.model_copy(update={"otp_ip_hourly_limit": 3})
+    assert (await _send(app.client, "13900001100")).status_code == 202
+    frozen_clock.shift(timedelta(seconds=3590))
+    assert (await _send(app.client, "13900001101")).status_code == 202
+    assert (await _send(app.client, "13900001102")).status_code == 202
+    frozen_clock.shift(timedelta(seconds=20))  # past the hour that began with the first send
+    assert (await _send(app.client, "13900001103")).status_code == 202  # the first send aged out
+    r = await _send(app.client, "13900001104")
+    assert r.status_code == 429
+    assert r.json()["error"]["code"] == "request.rate_limited"
+    # Free again when the sends at 3590 s leave the window: about 3580 s from now.
+    assert 3500 <= int(r.headers["Retry-After"]) <= 3600
+    assert len(app.sms.sent) == 4
 
 
 async def test_brute_force_guessing_across_phones_hits_ip_limit(app: App) -> None:

@@ -16,7 +16,8 @@ from tests.conftest import App
 def _error(r: httpx.Response) -> dict[str, object]:
     body = r.json()
     assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
+    assert set(body["error"]) == {"code", "message", "details", "request_id"}
+    assert body["error"]["request_id"] == r.headers["x-request-id"]
     return body["error"]  # type: ignore[no-any-return]
 
 
@@ -143,3 +144,36 @@ async def test_other_communitys_record_is_404(client: httpx.AsyncClient, db: Asy
     assert _error(r)["code"] == "community.not_found"
     r = await client.get(f"/v1/communities/{other.id}/buildings", headers=f.auth(u))
     assert r.status_code == 404
+
+
+async def test_request_id_on_every_log_line_and_in_a_500_body(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from services.auth import service as auth_service
+    from services.logs import RequestIdFilter
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        logging.getLogger("services.auth").warning("about to fail")
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(auth_service, "request_otp", broken)
+    caplog.handler.addFilter(RequestIdFilter())  # what services.logs.configure puts on the real handler
+    with caplog.at_level(logging.INFO):
+        r = await client.post(
+            "/v1/auth/otp", json={"phone": "13800138000"}, headers={"X-Request-ID": "rq-500"}
+        )
+    assert r.status_code == 500
+    assert _error(r)["code"] == "request.internal"
+    assert r.json()["error"]["request_id"] == "rq-500"
+    # Every server-side line (httpx's is the test client's own, outside the request).
+    server = [rec for rec in caplog.records if rec.name != "httpx"]
+    messages = {rec.getMessage(): getattr(rec, "request_id", None) for rec in server}
+    assert messages["about to fail"] == "rq-500"
+    assert messages["unhandled error"] == "rq-500"
+    assert [rid for msg, rid in messages.items() if msg.startswith("POST /v1/auth/otp 500")] == ["rq-500"]
+    assert all(rid == "rq-500" for rid in messages.values()), messages
+    # Outside a request the id is gone again.
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "after", None, None)
+    assert RequestIdFilter().filter(record) and record.request_id is None

@@ -158,10 +158,10 @@ async def test_a_request_in_flight_when_postgres_stops_answers_503(
     runtime = Runtime(settings=settings, sms=LogSmsProvider(outbox_path=None), redis=None)
     try:
         async with _client(settings, engine, session_factory(engine), runtime) as (client, _sms):
-            # Hold the rate-limit table, so the OTP request waits inside its transaction for the lock.
+            # Hold the OTP table, so the OTP request waits inside its transaction for the lock.
             locker = await side.connect()
             await locker.begin()
-            await locker.execute(sa.text("LOCK TABLE rate_limit_window IN ACCESS EXCLUSIVE MODE"))
+            await locker.execute(sa.text("LOCK TABLE otp_challenge IN ACCESS EXCLUSIVE MODE"))
             in_flight = asyncio.create_task(client.post("/v1/auth/otp", json={"phone": f.phone()}))
             async with side.connect() as probe:
                 waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")

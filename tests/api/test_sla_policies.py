@@ -229,6 +229,7 @@ async def test_validation_answers_422_with_stable_codes(client: httpx.AsyncClien
         "code": "sla.duplicate_policy",
         "message": "同一类型、类别和优先级的时限规则重复",
         "details": {"index": 1},
+        "request_id": r.headers["x-request-id"],
     }
     r = await client.put(
         url(c),

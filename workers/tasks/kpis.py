@@ -6,6 +6,8 @@ scan of new ticket events plus a few small queries per community).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlmodel import col, select
 
 from services.bootstrap import Resources
@@ -13,16 +15,18 @@ from services.kpis import jobs
 from services.models import Community
 
 
-async def rollup_kpis(resources: Resources) -> int:
-    """Roll up every community, one transaction each; returns the snapshot rows written."""
+async def rollup_kpis(resources: Resources, progress: Callable[[int, int], None] | None = None) -> int:
+    """Roll up every community, one transaction each; returns the snapshot rows written.
+    `progress(done, total)` is told after each community (the CLI's progress bar)."""
     async with resources.sessionmaker() as session:
         ids = list(
             (await session.exec(select(Community.id).where(col(Community.deleted_at).is_(None)))).all()
         )
     written = 0
-    for cid in ids:
-        if cid is None:
-            continue
-        async with resources.unit() as session:
-            written += (await jobs.rollup(session, community_ids=[cid])).snapshots
+    for done, cid in enumerate(ids, 1):
+        if cid is not None:
+            async with resources.unit() as session:
+                written += (await jobs.rollup(session, community_ids=[cid])).snapshots
+        if progress is not None:
+            progress(done, len(ids))
     return written
