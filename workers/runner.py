@@ -187,9 +187,11 @@ async def run_worker(resources: Resources, broker: AsyncBroker, stop: asyncio.Ev
     finally:
         state.stopping.set()
         finish.set()
-        log.info("worker stopping: %d batches in flight, %gs grace", len(state.running), grace)
-        if state.running:
-            _, late = await asyncio.wait(set(state.running), timeout=grace)
+        # The broker's drains and the lanes' follow-up drains (workers.tasks.deliveries).
+        running = set(state.running) | set(registry.followups)
+        log.info("worker stopping: %d batches in flight, %gs grace", len(running), grace)
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace)
             for task in late:  # cut off after the grace period: their claims are released
                 task.cancel()
             if late:

@@ -55,9 +55,12 @@ async def claim_due(
     ids: list[int] | None = None,
     lease: timedelta = LEASE,
     skip_providers: Collection[str] = (),
+    only_provider: str | None = None,
 ) -> list[ClaimedDelivery]:
     """Claim up to `limit` due rows for `lease` (after which a crashed worker's rows are due again).
-    Push rows of `skip_providers` (whose lane in this worker is full) are left for later."""
+    Push rows of `skip_providers` (whose lane in this worker is full) are left for later;
+    `only_provider` claims that provider's push rows and nothing else (a lane's follow-up drain; a
+    push row without a provider is FCM's, as the worker sends it)."""
     now = now or utcnow()
     d = Delivery.__table__  # type: ignore[attr-defined]
     due = (
@@ -77,6 +80,8 @@ async def claim_due(
     )
     if ids is not None:
         due = due.where(d.c.id.in_(ids))
+    if only_provider is not None:
+        due = due.where(d.c.channel == Channel.push, sa.func.coalesce(d.c.provider, "fcm") == only_provider)
     if skip_providers:
         due = due.where(
             sa.or_(

@@ -203,15 +203,19 @@ async def test_a_hanging_jpush_does_not_hold_up_fcm(
     statuses = await _status_of(committed, user_id)
     assert statuses == [("fcm", "sent"), ("jpush", "sending"), ("fcm", "sent"), ("jpush", "pending")]
 
+    # JPush is back (the first request still hangs): when the hang times out and frees the lane,
+    # the row the full lane left behind goes out at once, with no other drain or sweeper run.
+    jstandin.behave(None, "ok")
     stats = await first
     assert stats.retried == 1  # the hang timed out: retried later, the device kept
+    await _wait(
+        committed, user_id, [("fcm", "sent"), ("jpush", "failed"), ("fcm", "sent"), ("jpush", "sent")], 10
+    )
+    while registry.followups:
+        await asyncio.gather(*registry.followups)
     rows = await _rows(committed, user_id)
-    assert rows[1].status == "failed" and "CONNECTION" in (rows[1].last_error or "")
-    # JPush is back: the row the full lane left behind goes out with the next drain.
-    jstandin.behave(None, "ok")
-    third = await drain_once(committed, registry)
-    assert (third.claimed, third.sent) == (1, 1)
-    assert [d.status for d in await _rows(committed, user_id)] == ["sent", "failed", "sent", "sent"]
+    assert "CONNECTION" in (rows[1].last_error or "")
+    assert rows[3].provider_message_id  # the left-behind push, answered by JPush
     assert len(standin.requests_for(fcm_token)) == 2  # each FCM push exactly once
     async with committed.sessionmaker() as session:
         device = (await session.exec(select(Device).where(Device.token == jpush_token))).one()
@@ -233,3 +237,50 @@ async def test_jpush_503_fails_its_own_rows_only(
     assert [(d.provider, d.status) for d in rows] == [("fcm", "sent"), ("jpush", "failed")]
     assert rows[1].next_attempt_at > rows[0].next_attempt_at and "1000" in (rows[1].last_error or "")
     await jpush.aclose()
+
+
+async def test_a_burst_larger_than_the_lane_goes_out_without_the_sweeper(
+    committed: Resources, channel: FcmChannel, standin: FcmStandIn
+) -> None:
+    """A full lane leaves its rows due, but the drain that frees the lane drains them at once: the
+    whole burst is sent in a few batches' time, far below the relay grace, with no sweeper run."""
+    tokens = [f"fcm-lane-burst-{i:02d}-" + "c" * 30 for i in range(12)]
+    user_ids = []
+    async with committed.unit() as session:
+        for token in tokens:
+            u = await f.user(session)
+            assert u.id is not None
+            session.add(Device(user_id=u.id, token=token, platform="android", provider="fcm"))
+            user_ids.append(u.id)
+    committed.made_users.extend(user_ids)  # type: ignore[attr-defined]
+    for token in tokens:
+        standin.behave(token, "ok", delay_ms=300)  # each push answered after 300 ms
+    async with committed.unit() as session:
+        await notify(session, user_ids, "ticket", "test.lanes", {"n": 1}, "lanes:burst")
+    async with committed.sessionmaker() as session:
+        ids = list((await session.exec(select(Delivery.id).where(col(Delivery.user_id).in_(user_ids)))).all())
+    assert len(ids) == 12
+    registry = PushRegistry(channels={"fcm": channel}, live={"fcm": True}, lane_batches=1)
+
+    # Four wake-ups of 3 ids at once (as the relay kicks), batches of 3, a lane of one drain: three
+    # of the four find the lane full and leave their rows due.
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    chunks = [ids[i : i + 3] for i in range(0, 12, 3)]
+    first = await asyncio.gather(*(drain_once(committed, registry, limit=3, ids=c) for c in chunks))
+    assert sum(s.claimed for s in first) == 3  # the lane held the other nine back
+
+    deadline = started + 5.0  # four batches of 300 ms; the relay grace is 10 s
+    while True:
+        async with committed.sessionmaker() as session:  # a fresh snapshot each time
+            rows = (await session.exec(select(Delivery).where(col(Delivery.id).in_(ids)))).all()
+        if all(d.status == "sent" for d in rows):
+            break
+        assert loop.time() < deadline, sorted(d.status for d in rows)
+        await asyncio.sleep(0.05)
+    while registry.followups:
+        await asyncio.gather(*registry.followups)
+    assert registry.lane("fcm").busy == 0 and not registry.lane("fcm").backlog
+    assert all(d.attempts == 1 for d in rows)  # each claimed once
+    assert len({d.provider_message_id for d in rows}) == 12
+    assert [len(standin.requests_for(t)) for t in tokens] == [1] * 12  # each sent exactly once

@@ -8,12 +8,18 @@ at start-up (`linli doctor` says which and why).
 
 Lanes: each provider may occupy at most `lane_batches` drains of this worker at once. A drain takes a
 lane for every provider that has one free *before* it claims, and claims no rows of a provider whose
-lane is full: those stay due in the database (the sweeper kicks them again), so a provider that hangs
-or fails slowly ties up its own lane only and the other providers' deliveries keep going out.
+lane is full, so a provider that hangs or fails slowly ties up its own lane only and the other
+providers' deliveries keep going out. The rows it leaves are not left to the sweeper (which would
+only see them after the relay grace, so a burst larger than the lanes went out in 10 s waves): the
+lane is marked `backlog`, and the drain that frees a slot of it starts a follow-up drain of that
+provider's due rows at once (workers.tasks.deliveries). A drain does not *wait* for a full lane
+instead: it would hold one of the receiver's few slots, and a hanging provider would then block
+every provider's wake-ups.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import Iterable, Mapping
@@ -31,6 +37,8 @@ DEFAULT_LANE_BATCHES = 2  # the worker's receiver runs 4 drains at once: an outa
 class Lane:
     capacity: int | None  # None: unbounded (a single channel for everything, as before lanes)
     busy: int = 0
+    # A drain found the lane full and left this provider's rows due: the next slot freed takes them.
+    backlog: bool = False
 
     @property
     def full(self) -> bool:
@@ -44,6 +52,8 @@ class PushRegistry:
     fallback: PushChannel = field(default_factory=LogPushChannel)
     lane_batches: int | None = DEFAULT_LANE_BATCHES
     lanes: dict[str, Lane] = field(default_factory=dict)
+    # Follow-up drains in progress (a stopping worker waits for them as for the broker's drains).
+    followups: set[asyncio.Task[object]] = field(default_factory=set)
 
     @classmethod
     def single(cls, channel: PushChannel) -> PushRegistry:
@@ -65,6 +75,7 @@ class PushRegistry:
         for p in providers:
             lane = self.lane(p)
             if lane.full:
+                lane.backlog = True
                 full.append(p)
             else:
                 lane.busy += 1

@@ -44,19 +44,69 @@ async def drain_once(
 ) -> DrainStats:
     """Claim due rows (of `ids`, if given), send them, and record each outcome as it arrives (see
     workers.tasks.outcomes). Once `stopping` is set, nothing more is claimed or started. A single
-    channel carries every provider; a registry picks one per provider and skips full lanes."""
+    channel carries every provider; a registry picks one per provider and skips full lanes (their
+    rows go out with the follow-up drain started when a slot of the lane frees up)."""
     stats = DrainStats()
     if stopping is not None and stopping.is_set():
         return stats  # the rows stay due for another worker (the broker message is acknowledged)
     registry = push if isinstance(push, PushRegistry) else PushRegistry.single(push)
     # Lanes are taken before the claim (no await in between): a provider whose lane is full keeps
-    # its rows in the database for a later drain.
+    # its rows in the database, and its lane is marked as having a backlog.
     lanes, full = registry.reserve(_known_providers(registry))
     try:
         return await _drain(resources, registry, lanes, full, stats, limit, ids, stopping)
     finally:
-        for provider in lanes:
-            registry.release(provider)
+        for provider in list(lanes):
+            _release(resources, registry, provider, lanes, stopping, limit)
+
+
+def _release(
+    resources: Resources,
+    registry: PushRegistry,
+    provider: str,
+    lanes: list[str],
+    stopping: asyncio.Event | None,
+    limit: int,
+) -> None:
+    """Free this drain's slot of `provider`'s lane. If a drain left rows of that provider due
+    meanwhile, the slot goes straight to a follow-up drain of them (taken here, with no await in
+    between, so no other drain can fill the lane first): a full lane delays those rows by one
+    batch, not by the sweeper's relay grace. A follow-up claims only that provider's rows, so it
+    never holds another provider's lane, and a hanging provider still ties up its own lane only."""
+    if provider not in lanes:
+        return
+    lanes.remove(provider)
+    registry.release(provider)
+    lane = registry.lane(provider)
+    if not lane.backlog or lane.full or (stopping is not None and stopping.is_set()):
+        return
+    lane.backlog = False
+    lane.busy += 1
+    task = asyncio.get_running_loop().create_task(
+        _follow_up(resources, registry, provider, stopping, limit), name=f"push-lane-{provider}"
+    )
+    registry.followups.add(task)
+    task.add_done_callback(registry.followups.discard)
+
+
+async def _follow_up(
+    resources: Resources,
+    registry: PushRegistry,
+    provider: str,
+    stopping: asyncio.Event | None,
+    limit: int,
+) -> DrainStats:
+    """Drain `provider`'s due rows with the lane slot `_release` took for it."""
+    lanes = [provider]
+    stats = DrainStats()
+    try:
+        if stopping is None or not stopping.is_set():
+            await _drain(resources, registry, lanes, [], stats, limit, None, stopping, only=provider)
+    except Exception:  # the database went away: the rows stay due for the sweeper
+        log.exception("follow-up drain of %s failed", provider)
+    finally:
+        _release(resources, registry, provider, lanes, stopping, limit)
+    return stats
 
 
 def _known_providers(registry: PushRegistry) -> list[str]:
@@ -72,19 +122,23 @@ async def _drain(
     limit: int,
     ids: list[int] | None,
     stopping: asyncio.Event | None,
+    only: str | None = None,
 ) -> DrainStats:
     settings = resources.runtime.settings
     lease = timedelta(seconds=settings.delivery_lease_seconds)
     async with resources.sessionmaker() as session, transaction(session):
-        claimed = await q.claim_due(session, limit, ids=ids, lease=lease, skip_providers=full)
+        claimed = await q.claim_due(
+            session, limit, ids=ids, lease=lease, skip_providers=full, only_provider=only
+        )
         badges = await q.unread_counts(
             session, sorted({c.user_id for c in claimed if c.channel == "push" and c.user_id is not None})
         )
     stats.claimed = len(claimed)
+    if only is not None and len(claimed) >= limit:
+        registry.lane(only).backlog = True  # a full batch: more may be due, the next slot takes them
     present = {c.provider or PushProvider.fcm.value for c in claimed if c.channel == "push"}
     for provider in [p for p in lanes if p not in present]:  # lanes this batch does not need
-        registry.release(provider)
-        lanes.remove(provider)
+        _release(resources, registry, provider, lanes, stopping, limit)
     if not claimed:
         return stats
 
@@ -139,7 +193,7 @@ async def _drain(
             # it arrives), and frees its lane when it is done.
             await asyncio.gather(
                 *(
-                    _send_lane(registry, provider, batch, on_outcome, stopping, lanes)
+                    _send_lane(resources, registry, provider, batch, on_outcome, stopping, lanes, limit)
                     for provider, batch in sorted(pushes.items())
                 )
             )
@@ -149,12 +203,14 @@ async def _drain(
 
 
 async def _send_lane(
+    resources: Resources,
     registry: PushRegistry,
     provider: str,
     batch: list[Push],
     on_outcome: OutcomeSink,
     stopping: asyncio.Event | None,
     lanes: list[str],
+    limit: int,
 ) -> None:
     try:
         await registry.channel_for(provider).send(batch, on_outcome=on_outcome, stop=stopping)
@@ -163,9 +219,8 @@ async def _send_lane(
         for p in batch:
             on_outcome(PushOutcome(p.delivery_id, "retry", error_code="CHANNEL_ERROR", detail=provider))
     finally:
-        if provider in lanes:  # free the lane now, not when the slowest provider of the drain is done
-            registry.release(provider)
-            lanes.remove(provider)
+        # Free the lane now, not when the slowest provider of the drain is done.
+        _release(resources, registry, provider, lanes, stopping, limit)
 
 
 async def _send_sms(
