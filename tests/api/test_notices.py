@@ -176,7 +176,7 @@ async def test_access(client: httpx.AsyncClient, db: AsyncSession) -> None:
     missing = await client.get("/v1/notices/999999999", headers=f.auth(w.pending))
     for path in ("", "/comments"):
         r = await client.get(f"/v1/notices/{n['id']}{path}", headers=f.auth(w.pending))
-        assert r.status_code == 404 and r.json() == missing.json()
+        assert r.status_code == 404 and f.error_body(r) == f.error_body(missing)
     r = await client.post(f"/v1/notices/{n['id']}/read", headers=f.auth(w.pending))
     assert r.status_code == 404 and code(r) == "notice.not_found"
 
