@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kpis import jobs as kpi_jobs
 from services.kpis.metrics import METRICS
+from services.kpis.optional import READ_WINDOW
 from services.models import Attachment, ManagementContract, User, utcnow
 from services.models.duty import DutyCheckin, DutyPost, DutyShift
 from services.models.kpis import KpiTarget
@@ -337,8 +338,10 @@ async def _kpi_history(db: AsyncSession, cid: int, household_id: int, resident: 
                    accepted_at=at, response_due_at=at + timedelta(hours=2),
                    resolution_due_at=at + timedelta(hours=48), closed_at=at + timedelta(hours=10)),
         ]  # fmt: skip
+        # A notice counts in the period its read window ends in (services.kpis.optional): publish it a
+        # window before `at`, so that month k has one whose window has closed, even at 00:30 on the 1st.
         notices.append(Notice(community_id=cid, author_id=tech, author_role="property_manager", kind="announcement",
-                              title="n", body_md="x", status="published", published_at=at))  # fmt: skip
+                              title="n", body_md="x", status="published", published_at=at - READ_WINDOW))  # fmt: skip
         shifts.append(DutyShift(post_id=post.id or 0, community_id=cid, starts_at=at, ends_at=at + timedelta(hours=2),
                                 created_by=tech))  # fmt: skip
         inspections.append(Inspection(community_id=cid, kind="greening", area="中心绿地", inspector_id=tech,
