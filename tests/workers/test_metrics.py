@@ -16,6 +16,7 @@ from services.notifications.metrics import DELIVERIES, QUEUE_AGE, QUEUE_DEPTH, o
 from services.notifications.outbox import notify
 from tests import factories as f
 from tests.conftest import App
+from tests.servers import free_port
 from tests.workers.test_delivery_queue import _device, drain_deliveries
 from workers.channels.push import LogPushChannel
 from workers.metrics import serve_metrics
@@ -48,8 +49,9 @@ async def test_queue_depth_age_and_outcomes(
 
 def test_metrics_server_is_off_by_default_and_loopback_when_on(settings: Settings) -> None:
     serve_metrics(settings)  # no port: nothing listens (and nothing to assert but no error)
-    on = settings.model_copy(update={"metrics_port": 18871})
+    port = free_port()  # not a fixed one: .ci/run runs two suites at once
+    on = settings.model_copy(update={"metrics_port": port})
     assert on.metrics_host == "127.0.0.1"
     serve_metrics(on)
-    body = urllib.request.urlopen("http://127.0.0.1:18871/metrics", timeout=3).read().decode()
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3).read().decode()
     assert "linli_delivery_queue_depth" in body and "linli_deliveries_total" in body
