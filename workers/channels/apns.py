@@ -46,7 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from services.config import Settings
 from workers.channels.fcm import collapse_id
-from workers.channels.push import OutcomeSink, Push, PushOutcome
+from workers.channels.push import OutcomeSink, Push, PushOutcome, report, take_lane
 from workers.channels.push import OutcomeStatus as PushStatus
 
 log = logging.getLogger("linli.apns")
@@ -226,9 +226,9 @@ class ApnsChannel:
     async def _send_on_lane(
         self, batch: Sequence[Push], on_outcome: OutcomeSink | None, stop: asyncio.Event | None
     ) -> list[PushOutcome]:
-        lane = await self._take_lane(stop)
+        lane = await take_lane(self._free, stop)
         if lane is None:
-            return [_report(on_outcome, PushOutcome(p.delivery_id, "unsent")) for p in batch]
+            return [report(on_outcome, PushOutcome(p.delivery_id, "unsent")) for p in batch]
         try:
             outcomes = await asyncio.gather(*(self._send_one(lane, p, on_outcome) for p in batch))
         finally:
@@ -237,29 +237,6 @@ class ApnsChannel:
         if alert is not None:
             log.warning("APNs reported an alert-class error: %s", alert)
         return list(outcomes)
-
-    async def _take_lane(self, stop: asyncio.Event | None) -> httpx.AsyncClient | None:
-        """A free lane, or None once `stop` is set (while waiting or before)."""
-        if stop is None:
-            return await self._free.get()
-        if stop.is_set():
-            return None
-        lane = asyncio.ensure_future(self._free.get())
-        stopped = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({lane, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopped.cancel()
-            if not lane.done():
-                lane.cancel()
-                await asyncio.wait([lane])  # settle: the get may have won the race meanwhile
-        if lane.cancelled():
-            return None
-        client = lane.result()
-        if stop.is_set():  # both at once: give the lane back, start nothing new
-            self._free.put_nowait(client)
-            return None
-        return client
 
     async def _send_one(
         self, lane: httpx.AsyncClient, push: Push, on_outcome: OutcomeSink | None
@@ -270,11 +247,11 @@ class ApnsChannel:
             outcome = PushOutcome(
                 push.delivery_id, "drop_token", error_code="BadDeviceToken", detail="not a hex device token"
             )
-            return _report(on_outcome, outcome)
+            return report(on_outcome, outcome)
         try:
             headers, body = build_request(push, self.topic)
         except (ValueError, TypeError) as exc:
-            return _report(
+            return report(
                 on_outcome, PushOutcome(push.delivery_id, "dead", error_code="INVALID_PUSH", detail=str(exc))
             )
         headers["authorization"] = self._token.header()
@@ -290,7 +267,7 @@ class ApnsChannel:
             outcome = classify(push.delivery_id, response)
             if outcome.error_code == "ExpiredProviderToken":
                 self._token.expired()
-        return _report(on_outcome, outcome)
+        return report(on_outcome, outcome)
 
 
 def classify(delivery_id: int, response: httpx.Response) -> PushOutcome:
@@ -337,12 +314,6 @@ def _retry_after(response: httpx.Response) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
-
-
-def _report(on_outcome: OutcomeSink | None, outcome: PushOutcome) -> PushOutcome:
-    if on_outcome is not None:
-        on_outcome(outcome)
-    return outcome
 
 
 def _short(exc: BaseException) -> str:

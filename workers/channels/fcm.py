@@ -67,7 +67,7 @@ from google.auth import exceptions as ga_exceptions
 from google.auth.transport import requests as ga_requests
 
 from services.config import Settings
-from workers.channels.push import OutcomeSink, Push, PushOutcome
+from workers.channels.push import OutcomeSink, Push, PushOutcome, report, take_lane
 from workers.channels.push import OutcomeStatus as PushStatus
 
 log = logging.getLogger("linli.fcm")
@@ -291,36 +291,13 @@ class FcmChannel:
     ) -> list[PushOutcome]:
         if not batch:
             return []
-        app = await self._take_lane(stop)
+        app = await take_lane(self._free, stop)
         if app is None:
-            return [_report(on_outcome, PushOutcome(p.delivery_id, "unsent")) for p in batch]
+            return [report(on_outcome, PushOutcome(p.delivery_id, "unsent")) for p in batch]
         try:
             return await self._send_batch(batch, app, on_outcome)
         finally:
             self._free.put_nowait(app)
-
-    async def _take_lane(self, stop: asyncio.Event | None) -> firebase_admin.App | None:
-        """A free lane, or None once `stop` is set (while waiting or before)."""
-        if stop is None:
-            return await self._free.get()
-        if stop.is_set():
-            return None
-        lane = asyncio.ensure_future(self._free.get())
-        stopped = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({lane, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopped.cancel()
-            if not lane.done():
-                lane.cancel()
-                await asyncio.wait([lane])  # settle: the get may have won the race meanwhile
-        if lane.cancelled():
-            return None
-        app = lane.result()
-        if stop.is_set():  # both happened at once: give the lane back, start nothing new
-            self._free.put_nowait(app)
-            return None
-        return app
 
     async def _send_batch(
         self, batch: Sequence[Push], app: firebase_admin.App, on_outcome: OutcomeSink | None
@@ -332,7 +309,7 @@ class FcmChannel:
                 ready.append((i, build_message(push)))
             except (ValueError, TypeError) as exc:
                 outcome = PushOutcome(push.delivery_id, "dead", error_code="INVALID_PUSH", detail=str(exc))
-                results[i] = _report(on_outcome, outcome)
+                results[i] = report(on_outcome, outcome)
         if ready:
             try:
                 await self._ensure_token()
@@ -343,7 +320,7 @@ class FcmChannel:
                     outcome = PushOutcome(
                         batch[i].delivery_id, status, error_code="CREDENTIAL_REFRESH", detail=_short(exc)
                     )
-                    results[i] = _report(on_outcome, outcome)
+                    results[i] = report(on_outcome, outcome)
                 ready = []
         if ready:
             # One SDK call per message (all of the chunk at once), not one call for the chunk: each
@@ -370,7 +347,7 @@ class FcmChannel:
             response = _Invalid(exc)
         except Exception as exc:  # the SDK wraps unexpected failures of its gather in UnknownError
             response = exc
-        return _report(on_outcome, classify(push.delivery_id, response))
+        return report(on_outcome, classify(push.delivery_id, response))
 
     async def _ensure_token(self) -> None:
         cred = self._credential
@@ -381,12 +358,6 @@ class FcmChannel:
                 return
             cred.refresh_requested = False
             await asyncio.to_thread(cred.inner.refresh, ga_requests.Request())
-
-
-def _report(on_outcome: OutcomeSink | None, outcome: PushOutcome) -> PushOutcome:
-    if on_outcome is not None:
-        on_outcome(outcome)
-    return outcome
 
 
 def _use_h2c(service: Any) -> None:

@@ -54,7 +54,7 @@ from jpush import common as jpush_common
 
 from services.config import Settings
 from workers.channels.fcm import collapse_id
-from workers.channels.push import OutcomeSink, Push, PushOutcome
+from workers.channels.push import OutcomeSink, Push, PushOutcome, report
 from workers.channels.push import OutcomeStatus as PushStatus
 
 log = logging.getLogger("linli.jpush")
@@ -199,7 +199,7 @@ class JPushChannel:
                 payload = build_payload(p, self.settings.apns_production)
             except (ValueError, TypeError) as exc:
                 outcome = PushOutcome(p.delivery_id, "dead", error_code="INVALID_PUSH", detail=str(exc)[:300])
-                results[p.delivery_id] = _report(on_outcome, outcome)
+                results[p.delivery_id] = report(on_outcome, outcome)
                 continue
             key = json.dumps(payload, sort_keys=True, ensure_ascii=False)
             groups.setdefault(key, (payload, []))[1].append(p)
@@ -227,17 +227,17 @@ class JPushChannel:
     ) -> list[PushOutcome]:
         async with self._slots:
             if stop is not None and stop.is_set():
-                return [_report(on_outcome, PushOutcome(p.delivery_id, "unsent")) for p in batch]
+                return [report(on_outcome, PushOutcome(p.delivery_id, "unsent")) for p in batch]
             ids = [p.token for p in batch]
             loop = asyncio.get_running_loop()
             try:
                 response = await loop.run_in_executor(self._pool, self._post, payload, ids)
             except Exception as exc:  # every failure becomes an outcome (cancellation passes)
-                return [_report(on_outcome, o) for o in classify_error([p.delivery_id for p in batch], exc)]
+                return [report(on_outcome, o) for o in classify_error([p.delivery_id for p in batch], exc)]
         msg_id = str((response or {}).get("msg_id") or "")
         status: PushStatus = "sent" if msg_id else "retry"
         return [
-            _report(
+            report(
                 on_outcome,
                 PushOutcome(
                     p.delivery_id,
@@ -264,12 +264,6 @@ class JPushChannel:
         push.options = payload["options"]
         response = push.send()
         return response.payload if isinstance(response.payload, dict) else {}
-
-
-def _report(on_outcome: OutcomeSink | None, outcome: PushOutcome) -> PushOutcome:
-    if on_outcome is not None:
-        on_outcome(outcome)
-    return outcome
 
 
 def classify_error(delivery_ids: list[int], exc: BaseException) -> list[PushOutcome]:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 log = logging.getLogger("linli.push")
 
@@ -38,6 +38,38 @@ class PushOutcome:
 
 
 OutcomeSink = Callable[["PushOutcome"], None]
+L = TypeVar("L")
+
+
+def report(on_outcome: OutcomeSink | None, outcome: PushOutcome) -> PushOutcome:
+    """Hand one outcome to the caller's sink as soon as it is known, and return it."""
+    if on_outcome is not None:
+        on_outcome(outcome)
+    return outcome
+
+
+async def take_lane(free: asyncio.Queue[L], stop: asyncio.Event | None) -> L | None:
+    """A free lane from `free`, or None once `stop` is set (while waiting or before)."""
+    if stop is None:
+        return await free.get()
+    if stop.is_set():
+        return None
+    lane = asyncio.ensure_future(free.get())
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({lane, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not lane.done():
+            lane.cancel()
+            await asyncio.wait([lane])  # settle: the get may have won the race meanwhile
+    if lane.cancelled():
+        return None
+    taken = lane.result()
+    if stop.is_set():  # both happened at once: give the lane back, start nothing new
+        free.put_nowait(taken)
+        return None
+    return taken
 
 
 class PushChannel(Protocol):
