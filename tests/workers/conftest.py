@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, delete
 
+from services.bootstrap import Resources
 from services.config import Settings
+from services.db import session_factory
+from services.models import Delivery, Device, Notification, User
+from services.notifications.sms import LogSmsProvider
+from services.runtime import Runtime
 from tests.workers.fcm_standin import FcmStandIn
 from workers.channels.fcm import FcmChannel
 
@@ -40,3 +47,26 @@ async def channel(standin: FcmStandIn) -> AsyncIterator[FcmChannel]:
     ch = FcmChannel(settings)  # as workers.runner builds it
     yield ch
     await ch.aclose()
+
+
+@pytest.fixture
+async def committed(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Resources]:
+    """Resources on real connections, no relay; deletes the users it made (and their rows) after."""
+    resources = Resources(
+        engine=engine,
+        sessionmaker=session_factory(engine),
+        runtime=Runtime(settings=settings.model_copy(update={"redis_url": None}), sms=LogSmsProvider(None)),
+    )
+    made: list[int] = []
+    resources.made_users = made  # type: ignore[attr-defined]
+    yield resources
+    for start in range(0, len(made), 500):
+        chunk = made[start : start + 500]
+        async with resources.sessionmaker() as session, session.begin():
+            for stmt in (
+                delete(Delivery).where(col(Delivery.user_id).in_(chunk)),
+                delete(Notification).where(col(Notification.user_id).in_(chunk)),
+                delete(Device).where(col(Device.user_id).in_(chunk)),
+                delete(User).where(col(User.id).in_(chunk)),
+            ):
+                await session.execute(stmt)

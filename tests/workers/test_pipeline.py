@@ -5,20 +5,14 @@ so it cleans up the rows it made."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, delete, select
+from sqlmodel import select
 
 from services.bootstrap import Resources
-from services.config import Settings
-from services.db import session_factory
-from services.models import Delivery, Device, Notification, User
+from services.models import Delivery, Device
 from services.notifications.catalog import register_templates
 from services.notifications.outbox import notify
-from services.notifications.sms import LogSmsProvider
-from services.runtime import Runtime
 from tests import factories as f
 from workers.broker import WorkerState, attach, make_broker
 from workers.channels.push import LogPushChannel
@@ -26,26 +20,6 @@ from workers.embedded import background
 from workers.runner import sweep_deliveries
 
 register_templates({"test.pipe": (("通知", "第 {n} 条"), ("Notice", "Number {n}"))})
-
-
-@pytest.fixture
-async def committed(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Resources]:
-    resources = Resources(
-        engine=engine,
-        sessionmaker=session_factory(engine),
-        runtime=Runtime(settings=settings.model_copy(update={"redis_url": None}), sms=LogSmsProvider(None)),
-    )
-    made: list[int] = []
-    resources.made_users = made  # type: ignore[attr-defined]
-    yield resources
-    async with resources.unit() as session:
-        for stmt in (
-            delete(Delivery).where(col(Delivery.user_id).in_(made)),
-            delete(Notification).where(col(Notification.user_id).in_(made)),
-            delete(Device).where(col(Device.user_id).in_(made)),
-            delete(User).where(col(User.id).in_(made)),
-        ):
-            await session.execute(stmt)
 
 
 async def _user_with_device(resources: Resources, token: str) -> int:

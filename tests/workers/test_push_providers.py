@@ -5,22 +5,19 @@ lane, so a JPush outage does not hold up FCM."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import col, delete, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.bootstrap import Resources
 from services.config import Settings
-from services.db import session_factory
-from services.models import Delivery, Device, Notification, User
+from services.models import Delivery, Device, Notification
 from services.notifications.catalog import register_templates
 from services.notifications.outbox import notify
-from services.notifications.sms import LogSmsProvider
-from services.runtime import Runtime
 from tests import factories as f
 from tests.conftest import App
 from tests.workers.fcm_standin import FcmStandIn
@@ -118,26 +115,6 @@ def test_registry_falls_back_to_the_log_channel_for_unconfigured_providers(setti
 
 
 # --- lanes: committed rows, several drains at once ------------------------------------------------
-
-
-@pytest.fixture
-async def committed(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Resources]:
-    resources = Resources(
-        engine=engine,
-        sessionmaker=session_factory(engine),
-        runtime=Runtime(settings=settings.model_copy(update={"redis_url": None}), sms=LogSmsProvider(None)),
-    )
-    made: list[int] = []
-    resources.made_users = made  # type: ignore[attr-defined]
-    yield resources
-    async with resources.unit() as session:
-        for stmt in (
-            delete(Delivery).where(col(Delivery.user_id).in_(made)),
-            delete(Notification).where(col(Notification.user_id).in_(made)),
-            delete(Device).where(col(Device.user_id).in_(made)),
-            delete(User).where(col(User.id).in_(made)),
-        ):
-            await session.execute(stmt)
 
 
 async def _two_phones(resources: Resources, fcm_token: str, jpush_token: str) -> int:

@@ -33,14 +33,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, delete
+from sqlmodel import col
 from taskiq import BrokerMessage, InMemoryBroker
 
 from services.bootstrap import Resources
 from services.config import Settings
-from services.db import session_factory
-from services.models import Delivery, Device, Notification, User
+from services.models import Delivery, Device, User
 from services.notifications.catalog import register_templates
 from services.notifications.outbox import notify
 from services.notifications.sms import LogSmsProvider
@@ -178,29 +176,6 @@ class Batch:
     @property
     def ids(self) -> list[int]:
         return sorted(self.tokens)
-
-
-@pytest.fixture
-async def committed(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Resources]:
-    """Resources on real connections, no relay; deletes the users it made (and their rows) after."""
-    resources = Resources(
-        engine=engine,
-        sessionmaker=session_factory(engine),
-        runtime=Runtime(settings=settings.model_copy(update={"redis_url": None}), sms=LogSmsProvider(None)),
-    )
-    made: list[int] = []
-    resources.made_users = made  # type: ignore[attr-defined]
-    yield resources
-    for start in range(0, len(made), 500):
-        chunk = made[start : start + 500]
-        async with resources.sessionmaker() as session, session.begin():
-            for stmt in (
-                delete(Delivery).where(col(Delivery.user_id).in_(chunk)),
-                delete(Notification).where(col(Notification.user_id).in_(chunk)),
-                delete(Device).where(col(Device.user_id).in_(chunk)),
-                delete(User).where(col(User.id).in_(chunk)),
-            ):
-                await session.execute(stmt)
 
 
 async def make_recipients(resources: Resources, n: int) -> dict[int, str]:
