@@ -48,8 +48,11 @@ async def _counted(
         out = await run()
     except DomainError as exc:
         REJECTED.labels(door, exc.code).inc()
-        log.warning(
-            "alarm ingest refused: %s", exc.code, extra={"door": door, "source": ctx.ip, "device": device_key}
+        log.log(
+            logging.INFO if exc.code == "alarm.ingest_digest_required" else logging.WARNING,
+            "alarm ingest refused: %s",
+            exc.code,
+            extra={"door": door, "source": ctx.ip, "device": device_key},
         )
         raise
     INGEST.labels(door, out.status).inc()
@@ -169,7 +172,8 @@ async def ingest_isapi(
             if not hmac.compare_digest(token.encode(), secret.encode()):
                 raise Unauthorized("alarm.ingest_unauthorized", headers=challenge(nonce_key))
         elif digest is None:
-            raise Unauthorized("alarm.ingest_unauthorized", headers=challenge(nonce_key))
+            # The first leg of the Digest handshake, not an attack: counted under its own code.
+            raise Unauthorized("alarm.ingest_digest_required", headers=challenge(nonce_key))
         elif not _nonce_fresh(nonce_key, digest.get("nonce", "")):
             raise Unauthorized("alarm.ingest_stale", headers=challenge(nonce_key))
         elif digest.get("username") not in (device.serial, device.mac) or not digest_ok(
