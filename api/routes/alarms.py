@@ -25,7 +25,7 @@ from services.alarms.schemas import (
 )
 from services.errors import InvalidInput
 from services.models.alarms import AlarmType
-from services.schemas import Page, Text
+from services.schemas import Line, Page, Text
 
 router = APIRouter(prefix="/v1", tags=["alarms"])
 
@@ -100,8 +100,8 @@ def _format(content_type: str) -> str | None:
 async def ingest_isapi(
     request: Request,
     ctx: AnonCtx,
-    device: Annotated[str | None, Query(max_length=64, description="Device serial or MAC")] = None,
-    token: Annotated[str | None, Query(max_length=200)] = None,
+    device: Annotated[Line | None, Query(max_length=64, description="Device serial or MAC")] = None,
+    token: Annotated[Line | None, Query(max_length=200)] = None,
     authorization: Annotated[str | None, Header(max_length=2000)] = None,
 ) -> IngestOut:
     content_type = request.headers.get("content-type", "")

@@ -11,7 +11,7 @@ from services.attachments.schemas import AttachmentOut
 from services.models.alarms import AlarmType, ClearReason, DeviceKind, DeviceStatus, SensorKind
 from services.schemas import Id, Instant, Line, RequestBody, ResponseBody, Text
 
-Source = Annotated[str, Field(min_length=1, max_length=50)]
+Source = Annotated[Line, Field(min_length=1, max_length=50)]
 
 
 class DeviceFields(RequestBody):
