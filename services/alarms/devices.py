@@ -7,6 +7,7 @@ import ipaddress
 
 from sqlmodel import col, select
 
+import services.alarms.labels  # noqa: F401  (registers the labels)
 from services import audit
 from services.access import community_filter, require_community
 from services.alarms.schemas import DeviceCreate, DeviceOut, DeviceUpdate, DeviceWithSecret

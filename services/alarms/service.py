@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlmodel import col, func, select
 
-import services.alarms.messages  # noqa: F401  (registers the error codes)
+import services.alarms.labels
+import services.alarms.messages  # noqa: F401  (registers the error codes and labels)
 from services.access import community_filter, require_community
 from services.alarms import lifecycle
 from services.alarms.schemas import AlarmBadge, AlarmDetail, AlarmEventOut, AlarmOut, ClearIn

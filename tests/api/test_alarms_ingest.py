@@ -346,3 +346,48 @@ async def test_confirmed_event_types_map(client: httpx.AsyncClient, db: AsyncSes
         "tamperdetection": "tampering",
     }
     assert alarm is not None and alarm.type == want[name]
+
+
+async def test_digest_with_an_expired_nonce_or_another_uri_is_refused(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Any
+) -> None:
+    import hashlib
+    import time
+
+    from services.alarms.ingest import new_nonce
+
+    _, device = await world(client, db)
+
+    def answer(nonce: str, uri: str) -> str:
+        def md5(text: str) -> str:
+            return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()  # Digest is MD5 by spec
+
+        ha1 = md5(f"{device['serial']}:linli:{device['secret']}")
+        resp = md5(f"{ha1}:{nonce}:00000001:abc:auth:{md5('POST:' + uri)}")
+        return (
+            f'Digest username="{device["serial"]}", realm="linli", nonce="{nonce}", uri="{uri}", '
+            f'qop=auth, nc=00000001, cnonce="abc", response="{resp}", algorithm=MD5'
+        )
+
+    uri = f"{ISAPI}?device={device['serial']}"
+    fresh = new_nonce(settings.jwt_key())
+    r = await client.post(
+        uri,
+        content=fixture("fielddetection_active.xml"),
+        headers={**XML, "Authorization": answer(fresh, uri)},
+    )
+    assert r.status_code == 200, r.text
+    old = new_nonce(settings.jwt_key(), time.time() - 3600)
+    r = await client.post(
+        uri, content=fixture("fielddetection_active.xml"), headers={**XML, "Authorization": answer(old, uri)}
+    )
+    assert (r.status_code, code(r)) == (401, "alarm.ingest_stale") and "nonce" in r.headers[
+        "www-authenticate"
+    ]
+    # An answer computed for another URL does not open this one.
+    r = await client.post(
+        uri,
+        content=fixture("fielddetection_active.xml"),
+        headers={**XML, "Authorization": answer(fresh, ISAPI + "?device=other")},
+    )
+    assert (r.status_code, code(r)) == (401, "alarm.ingest_unauthorized")
