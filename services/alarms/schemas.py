@@ -96,7 +96,7 @@ class IngestOut(ResponseBody):
 
 
 class WebhookEvent(RequestBody):
-    event_id: str = Field(min_length=1, max_length=100)
+    event_id: Line = Field(min_length=1, max_length=100)
     type: AlarmType
     state: Literal["active", "inactive"]
     occurred_at: Instant

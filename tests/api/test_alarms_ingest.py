@@ -391,3 +391,37 @@ async def test_digest_with_an_expired_nonce_or_another_uri_is_refused(
         headers={**XML, "Authorization": answer(fresh, ISAPI + "?device=other")},
     )
     assert (r.status_code, code(r)) == (401, "alarm.ingest_unauthorized")
+
+
+async def test_odd_bodies_are_4xx_or_stored_never_500(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    _, device = await world(client, db)
+    token = {"device": device["serial"], "token": device["secret"]}
+    json_type = {"Content-Type": "application/json"}
+    # A NUL in a JSON event is dropped (PostgreSQL's JSON cannot hold it), the event kept.
+    r = await client.post(
+        ISAPI, params=token, content=b'{"eventType": "VMD", "channelName": "a\\u0000b"}', headers=json_type
+    )
+    assert r.status_code == 200, r.text
+    alarm = await db.get(Alarm, r.json()["alarm_id"])
+    assert alarm is not None and alarm.raw_event["channelName"] == "ab"
+    for body in (b'{"eventType": 5}', b"[1, 2]", b'{"eventType": "VMD", "eventState": "maybe"}', b"\xff\xfe"):
+        r = await client.post(ISAPI, params=token, content=body, headers=json_type)
+        assert (r.status_code, code(r)) == (422, "alarm.ingest_malformed"), body
+    r = await client.post(ISAPI, params=token, content=b"<Other/>", headers=XML)
+    assert (r.status_code, code(r)) == (422, "alarm.ingest_malformed")
+    r = await client.post(
+        ISAPI,
+        params=token,
+        content=b"--x\r\nbroken",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert 400 <= r.status_code < 500
+    r = await client.post(ISAPI, params=token, files={"pic": ("a.jpg", f.jpeg_bytes(), "image/jpeg")})
+    assert (r.status_code, code(r)) == (422, "alarm.ingest_unsupported_media")  # pictures but no event
+    nul_id = (
+        b'{"event_id": "a\\u0000", "type": "other", "state": "active", "occurred_at": "2026-12-03T07:00:00Z"}'
+    )
+    r = await client.post(
+        WEBHOOK, content=nul_id, headers=f.webhook_headers(device["serial"], device["secret"], nul_id)
+    )
+    assert (r.status_code, code(r)) == (422, "alarm.ingest_malformed")
