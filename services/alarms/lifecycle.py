@@ -33,6 +33,7 @@ from services.models.alarms import (
     AlarmStatus,
     AlarmType,
     ClearReason,
+    DeviceStatus,
 )
 from services.models.base import utcnow
 
@@ -106,6 +107,8 @@ async def record_signal(
     the raw `signal.pictures` are checked here."""
     settings = settings or get_settings()
     assert device.id is not None
+    if device.status == DeviceStatus.disabled or device.deleted_at is not None:
+        return SignalOutcome(OutcomeStatus.stored)  # a switched-off device raises nothing (doors refuse it)
     now = utcnow()
     device.last_event_at = now
     if signal.pictures and prepared is None:

@@ -425,3 +425,45 @@ async def test_odd_bodies_are_4xx_or_stored_never_500(client: httpx.AsyncClient,
         WEBHOOK, content=nul_id, headers=f.webhook_headers(device["serial"], device["secret"], nul_id)
     )
     assert (r.status_code, code(r)) == (422, "alarm.ingest_malformed")
+
+
+async def test_record_signal_directly_as_other_doors_call_it(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Any
+) -> None:
+    """The entry MQTT and the offline sweep use: a reading raises, repeats, clears; a disabled device
+    raises nothing."""
+    from services.alarms.lifecycle import record_signal
+    from services.alarms.signals import AlarmSignal, SignalSource
+    from services.models.alarms import AlarmDevice, AlarmType
+
+    w, _ = await world(client, db)
+    dev = await f.alarm_device(
+        client, w.manager, w.cid, kind="sensor", sensor_kind="gas", threshold=20, unit="%LEL"
+    )
+    device = await db.get(AlarmDevice, dev["id"])
+    assert device is not None and device.threshold == 20
+    now = datetime.now(UTC)
+    up = AlarmSignal(
+        type=AlarmType.gas_leak, active=True, occurred_at=now, source=SignalSource.mqtt, value=25.0
+    )
+    first = await record_signal(db, device, up, settings=settings)
+    again = await record_signal(
+        db,
+        device,
+        AlarmSignal(type=AlarmType.gas_leak, active=True, occurred_at=now, value=31.0),
+        settings=settings,
+    )
+    assert (first.status, again.status, again.alarm_id) == ("created", "repeated", first.alarm_id)
+    alarm = await db.get(Alarm, first.alarm_id)
+    assert alarm is not None and (alarm.severity, alarm.value, alarm.count, alarm.source) == (
+        "critical",
+        31.0,
+        2,
+        "mqtt",
+    )
+    down = await record_signal(
+        db, device, AlarmSignal(type=AlarmType.gas_leak, active=False, occurred_at=now), settings=settings
+    )
+    assert down.status == "cleared"
+    device.status = "disabled"
+    assert (await record_signal(db, device, up, settings=settings)).status == "stored"
