@@ -95,6 +95,35 @@ def scheduler() -> None:
     _run_process("scheduler")
 
 
+@cli.command("alarms-mqtt")
+def alarms_mqtt() -> None:
+    """The MQTT door for IoT sensors: subscribe to LINLI_MQTT_TOPICS and raise / clear alarms."""
+    from services.bootstrap import build_resources
+    from workers.alarms_mqtt import run_mqtt
+    from workers.embedded import background
+    from workers.metrics import serve_metrics
+
+    settings = get_settings()
+    configure_logs(settings.json_logs)
+    serve_metrics(settings)
+
+    async def main() -> None:
+        resources = build_resources(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            # The relay to the broker (with Redis): an alarm's notifications go out at once, not
+            # after the scheduler's next sweep.
+            async with background(resources, embedded=False):
+                await run_mqtt(resources, stop)
+        finally:
+            await resources.close()
+
+    asyncio.run(main())
+
+
 @cli.command()
 def migrate(
     revision: Annotated[str, typer.Argument(help="Target revision")] = "heads",
