@@ -66,8 +66,6 @@ class Settings(BaseSettings):
     mqtt_topics: list[str] = ["linli/+/+/reading", "linli/+/+/heartbeat"]
     mqtt_keepalive_seconds: int = 30
     mqtt_reconnect_max_seconds: float = 30.0
-    # How often the scheduler looks for devices silent beyond their heartbeat interval.
-    alarm_presence_sweep_seconds: float = 30.0
 
     max_body_bytes: int = 1024 * 1024
     # JSON answers at least this big are sent brotli- or gzip-compressed when the client accepts it.
