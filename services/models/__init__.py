@@ -1,6 +1,7 @@
 """Every table. Importing this package registers them all on SQLModel.metadata (Alembic reads it)."""
 
 # Areas whose tables are imported for their side effect: registering them on the metadata.
+import services.models.alarms
 import services.models.duty
 import services.models.kpis
 import services.models.notices

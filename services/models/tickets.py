@@ -45,6 +45,7 @@ class IntakeChannel(StrEnum):
     hotline = "hotline"  # 12345 and the community's own hotline, passed on to the desk
     inspection = "inspection"
     alert = "alert"
+    alarm = "alarm"  # turned from a camera or sensor alarm (services/alarms)
 
 
 class SlaFlag:

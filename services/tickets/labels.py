@@ -87,6 +87,7 @@ register_labels(
         "hotline": ("热线", "Hotline"),
         "inspection": ("巡查", "Inspection"),
         "alert": ("告警", "Alarm"),
+        "alarm": ("设备告警", "Device alarm"),
     },
 )
 register_labels(

@@ -1,0 +1,1 @@
+"""Smart-community alarms (issue 15): devices, ingestion doors, lifecycle, routing and escalation."""
