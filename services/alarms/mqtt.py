@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.alarms import presence
 from services.alarms.lifecycle import record_signal
-from services.alarms.signals import AlarmSignal
+from services.alarms.signals import AlarmSignal, OutcomeStatus, SignalSource
 from services.models.alarms import AlarmDevice, AlarmType, DeviceKind, DeviceStatus, SensorKind
 
 log = logging.getLogger("linli.alarms.mqtt")
@@ -65,6 +65,13 @@ class Outcome(StrEnum):
     unknown_device = "unknown_device"  # no live device with that serial in that community
     disabled = "disabled"
     malformed = "malformed"
+
+
+OUTCOMES = {
+    OutcomeStatus.created: Outcome.raised,
+    OutcomeStatus.repeated: Outcome.repeated,
+    OutcomeStatus.cleared: Outcome.cleared,
+}
 
 
 @dataclass(frozen=True)
@@ -197,18 +204,11 @@ async def apply_reading(session: AsyncSession, device: AlarmDevice, reading: Rea
         active=active,
         occurred_at=reading.at,
         severity=None,
-        source="mqtt",
+        source=SignalSource.mqtt,
         external_id=None,
         raw=raw,
         value=reading.value,
         pictures=[],
     )
     result = await record_signal(session, device, signal)
-    status = str(getattr(result, "status", ""))
-    if status == "created":
-        return Outcome.raised
-    if status == "repeated":
-        return Outcome.repeated
-    if status == "cleared":
-        return Outcome.cleared
-    return Outcome.normal
+    return OUTCOMES.get(result.status, Outcome.normal)

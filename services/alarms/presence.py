@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.alarms.lifecycle import record_signal
-from services.alarms.signals import AlarmSignal
+from services.alarms.signals import AlarmSignal, SignalSource
 from services.models.alarms import AlarmDevice, AlarmType, DeviceStatus
 
 log = logging.getLogger("linli.alarms.presence")
@@ -39,7 +39,7 @@ def _offline_signal(active: bool, at: datetime, silent_since: datetime | None) -
         active=active,
         occurred_at=at,
         severity=None,
-        source="system",
+        source=SignalSource.system,
         external_id=None,
         raw=raw,
         value=None,

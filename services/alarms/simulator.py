@@ -119,12 +119,12 @@ def isapi_multipart(fields: dict[str, Any], picture: bytes, boundary: str = "bou
     the detection picture. Returns (body, content type)."""
     event = str(fields["eventType"])
     parts = [
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"{event}\"\r\n"
-        f"Content-Type: application/xml; charset=\"UTF-8\"\r\n\r\n".encode()
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{event}"\r\n'
+        f'Content-Type: application/xml; charset="UTF-8"\r\n\r\n'.encode()
         + isapi_xml(fields)
         + b"\r\n",
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"detectionPicture\"; "
-        f"filename=\"detectionPicture.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".encode()
+        f'--{boundary}\r\nContent-Disposition: form-data; name="detectionPicture"; '
+        f'filename="detectionPicture.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
         + picture
         + b"\r\n",
     ]
@@ -354,3 +354,38 @@ async def run_simulation(
         if publisher is not None:
             await publisher.__aexit__(None, None, None)
     return report
+
+
+async def load_devices(session: Any, community_id: int, settings: Any = None) -> list[SimDevice]:
+    """A community's live devices with their plain secrets (decrypted with this deployment's key; the
+    demo's published ones when that fails), for `linli simulate-devices`."""
+    from sqlmodel import col, select
+
+    from services.alarms.secrets import decrypt_secret
+    from services.demo_alarms import device_secret
+    from services.models.alarms import AlarmDevice, DeviceStatus
+
+    rows = (
+        await session.exec(
+            select(AlarmDevice)
+            .where(
+                AlarmDevice.community_id == community_id,
+                col(AlarmDevice.deleted_at).is_(None),
+                AlarmDevice.status != DeviceStatus.disabled,
+            )
+            .order_by(col(AlarmDevice.id))
+        )
+    ).all()
+    return [
+        SimDevice(
+            community_id=community_id,
+            serial=row.serial,
+            secret=decrypt_secret(row, settings) or device_secret(row.serial),
+            kind=row.kind,
+            sensor_kind=row.sensor_kind,
+            mac=row.mac,
+            channel=row.channel or 1,
+            name=row.name,
+        )
+        for row in rows
+    ]
