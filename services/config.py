@@ -144,6 +144,12 @@ class Settings(BaseSettings):
     max_photo_bytes: int = 10 * 1024 * 1024  # per uploaded file
     max_image_pixels: int = 64_000_000  # decompression-bomb guard (width × height)
     upload_max_body_bytes: int = 11 * 1024 * 1024  # body limit on .../attachments paths (file + multipart)
+    # Alarm ingestion (services/alarms): the body limit of the device doors (a JPEG or two with the
+    # event), the webhook clock skew, and the key the device secrets are encrypted with (derived from
+    # the JWT key when unset; rotating it invalidates every stored device secret).
+    alarm_ingest_max_body_bytes: int = 8 * 1024 * 1024
+    alarm_webhook_skew_seconds: int = 300
+    alarm_secret_key: SecretStr | None = None
     duty_call_relay_number: str = "400-000-0000"  # roster call relay, data only (services/duty/roster.py)
     # Ticket calls through a privacy number (services/callrelay.py): "log" connects nobody.
     call_relay_provider: Literal["log", "http"] = "log"

@@ -1,0 +1,73 @@
+"""Detection pictures: checked and cleaned exactly like ticket photos (services.attachments), stored in
+the same storage, linked to the alarm through alarm_picture."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.attachments.inspect import EXTENSIONS, PHOTO_TYPES
+from services.attachments.service import PreparedUpload, StorageUnavailable, prepare_upload
+from services.attachments.storage import new_key, storage_for, thumb_key_for
+from services.config import Settings
+from services.models.alarms import Alarm, AlarmPicture
+from services.models.attachments import Attachment
+
+log = logging.getLogger("linli.alarms")
+
+# A camera in a burst sends a picture with every repeat; the alarm keeps the first few.
+MAX_PICTURES_PER_ALARM = 6
+
+
+async def prepare_pictures(settings: Settings, pictures: list[bytes]) -> list[PreparedUpload]:
+    """Size, type from the bytes and decoding, before any transaction: a part that is not an image
+    refuses the whole event (4xx), so nothing is half-written."""
+    return [await prepare_upload(settings, data, None, PHOTO_TYPES) for data in pictures]
+
+
+async def store_pictures(
+    session: AsyncSession,
+    settings: Settings,
+    alarm: Alarm,
+    uploads: list[PreparedUpload],
+    uploaded_by: int | None,
+    already: int,
+) -> int:
+    """Store up to the per-alarm limit; the attachment row needs an uploader, the device's owner."""
+    if uploaded_by is None or alarm.id is None:
+        if uploads:
+            log.warning("alarm pictures dropped: device has no owner", extra={"alarm_id": alarm.id})
+        return 0
+    store = storage_for(settings)
+    stored = 0
+    for upload in uploads[: max(0, MAX_PICTURES_PER_ALARM - already)]:
+        key = new_key(alarm.community_id, EXTENSIONS[upload.content_type])
+        thumb_key = thumb_key_for(key) if upload.thumb is not None else None
+        try:
+            await store.put(key, upload.data, upload.content_type)
+            if upload.thumb is not None and thumb_key is not None:
+                await store.put(thumb_key, upload.thumb, "image/jpeg")
+        except Exception as exc:
+            log.exception("alarm picture storage write failed", extra={"key": key})
+            raise StorageUnavailable() from exc
+        row = Attachment(
+            community_id=alarm.community_id,
+            owner_type="alarm",
+            owner_id=alarm.id,
+            purpose="photo",
+            content_type=upload.content_type,
+            size_bytes=len(upload.data),
+            sha256=hashlib.sha256(upload.data).hexdigest(),
+            width=upload.width,
+            height=upload.height,
+            storage_key=key,
+            thumb_key=thumb_key,
+            uploaded_by=uploaded_by,
+        )
+        session.add(row)
+        await session.flush()
+        session.add(AlarmPicture(alarm_id=alarm.id, attachment_id=row.id or 0))
+        stored += 1
+    return stored

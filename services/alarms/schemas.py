@@ -1,0 +1,160 @@
+"""Request and response bodies of the alarms area."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from services.attachments.schemas import AttachmentOut
+from services.models.alarms import AlarmType, ClearReason, DeviceKind, DeviceStatus, SensorKind
+from services.schemas import Id, Instant, Line, RequestBody, ResponseBody, Text
+
+Source = Annotated[str, Field(min_length=1, max_length=50)]
+
+
+class DeviceFields(RequestBody):
+    name: Line = Field(min_length=1, max_length=100)
+    vendor: Line = Field(default="", max_length=50)
+    model: Line = Field(default="", max_length=80)
+    building_id: Id | None = None
+    area: Line = Field(default="", max_length=200)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lng: float | None = Field(default=None, ge=-180, le=180)
+    duty_post_id: Id | None = None
+    channel: int | None = Field(default=None, ge=0, le=10_000)
+    heartbeat_interval_seconds: int | None = Field(default=None, ge=10, le=86_400)
+    threshold: float | None = None
+    clear_threshold: float | None = None
+    unit: Line | None = Field(default=None, max_length=20)
+    allowed_sources: list[Source] = Field(default_factory=list, max_length=20)
+
+
+class DeviceCreate(DeviceFields):
+    kind: DeviceKind
+    sensor_kind: SensorKind | None = None
+    serial: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    mac: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f]{2}([:-]?[0-9A-Fa-f]{2}){5}$")
+
+
+class DeviceUpdate(RequestBody):
+    name: Line | None = Field(default=None, min_length=1, max_length=100)
+    building_id: Id | None = None
+    area: Line | None = Field(default=None, max_length=200)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lng: float | None = Field(default=None, ge=-180, le=180)
+    duty_post_id: Id | None = None
+    status: Literal["online", "disabled"] | None = None  # offline is the sweep's to set
+    heartbeat_interval_seconds: int | None = Field(default=None, ge=10, le=86_400)
+    threshold: float | None = None
+    clear_threshold: float | None = None
+    allowed_sources: list[Source] | None = Field(default=None, max_length=20)
+
+
+class DeviceOut(ResponseBody):
+    id: int
+    community_id: int
+    kind: DeviceKind
+    sensor_kind: SensorKind | None
+    vendor: str
+    model: str
+    serial: str
+    mac: str | None
+    channel: int | None
+    name: str
+    building_id: int | None
+    area: str
+    lat: float | None
+    lng: float | None
+    duty_post_id: int | None
+    status: DeviceStatus
+    heartbeat_interval_seconds: int | None
+    threshold: float | None
+    clear_threshold: float | None
+    unit: str | None
+    allowed_sources: list[str]
+    last_event_at: datetime | None
+    last_heartbeat_at: datetime | None
+    secret_rotated_at: datetime | None
+    created_at: datetime
+
+
+class DeviceWithSecret(DeviceOut):
+    """Only the create and rotate answers carry the secret: it is never shown again."""
+
+    secret: str
+
+
+class IngestOut(ResponseBody):
+    status: Literal["created", "repeated", "cleared", "stored", "replayed"]
+    alarm_id: int | None = None
+
+
+class WebhookEvent(RequestBody):
+    event_id: str = Field(min_length=1, max_length=100)
+    type: AlarmType
+    state: Literal["active", "inactive"]
+    occurred_at: Instant
+    severity: Literal["critical", "major", "minor", "warning"] | None = None
+    value: float | None = None
+    message: Line | None = Field(default=None, max_length=200)
+
+
+class AlarmOut(ResponseBody):
+    id: int
+    community_id: int
+    device_id: int | None
+    device_name: str | None = None
+    building_id: int | None
+    type: AlarmType
+    severity: str
+    status: str
+    title: str
+    source: str
+    count: int
+    value: float | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: int | None
+    cleared_at: datetime | None
+    cleared_by: int | None
+    clear_reason: str | None
+    closed_at: datetime | None
+    ticket_id: int | None
+    escalation_stage: int
+
+
+class AlarmEventOut(ResponseBody):
+    id: int
+    kind: str
+    actor_id: int | None
+    note: str | None
+    data: dict[str, Any]
+    at: datetime
+
+
+class AlarmDetail(AlarmOut):
+    raw_event: dict[str, Any]
+    history: list[AlarmEventOut]
+    pictures: list[AttachmentOut]
+
+
+class AlarmBadge(ResponseBody):
+    active_unacknowledged: int
+    active_acknowledged: int
+    critical_unacknowledged: int
+
+
+class NoteIn(RequestBody):
+    note: Text | None = Field(default=None, max_length=1000)
+
+
+class ClearIn(RequestBody):
+    reason: Literal[ClearReason.resolved, ClearReason.false_alarm] = ClearReason.resolved
+    note: Text | None = Field(default=None, max_length=1000)
+
+
+class CommentIn(RequestBody):
+    note: Text = Field(min_length=1, max_length=1000)
