@@ -41,7 +41,7 @@ CAMERA_EVENTS = (
     "fireDetection",
     "illegalParking",
     "leavePosition",
-    "sleepOnDuty",
+    "sleeping",
     "shelteralarm",
     "videoloss",
     "vmd",
