@@ -12,9 +12,10 @@ from fastapi import FastAPI
 
 from api import errors
 from api.conditional import ConditionalGetMiddleware
-from api.middleware import UPLOAD_PATHS, RequestContextMiddleware
+from api.middleware import ALARM_INGEST_PATHS, UPLOAD_PATHS, RequestContextMiddleware
 from api.routes import (
     activities,
+    alarms,
     auth,
     claims,
     communities,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         max_body_bytes=settings.max_body_bytes,
         upload_paths=UPLOAD_PATHS,
         upload_max_bytes=settings.upload_max_body_bytes,
+        path_limits=((ALARM_INGEST_PATHS, settings.alarm_ingest_max_body_bytes),),
     )
     for module in (
         health,
@@ -103,6 +105,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         polls,
         kpis,
         labels,
+        alarms,
     ):
         app.include_router(module.router)
     return app

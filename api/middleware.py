@@ -32,6 +32,8 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # File uploads (`POST /v1/tickets/{id}/attachments`, `/v1/notices/{id}/attachments`, ...) get a larger body
 # limit than the JSON API; the attachment service then checks each file precisely.
 UPLOAD_PATHS = re.compile(r"^/v1/(?:[A-Za-z0-9_-]+/)+attachments/?$")
+# Camera doors: an event with one or two detection JPEGs; their own limit (services/alarms).
+ALARM_INGEST_PATHS = re.compile(r"^/v1/alarm-ingest/")
 
 
 class RequestContextMiddleware:
@@ -41,13 +43,18 @@ class RequestContextMiddleware:
         max_body_bytes: int,
         upload_paths: re.Pattern[str] | None = None,
         upload_max_bytes: int | None = None,
+        path_limits: tuple[tuple[re.Pattern[str], int], ...] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.upload_paths = upload_paths
         self.upload_max_bytes = upload_max_bytes if upload_max_bytes is not None else max_body_bytes
+        self.path_limits = path_limits
 
     def body_limit(self, path: str) -> int:
+        for pattern, limit in self.path_limits:
+            if pattern.match(path):
+                return limit
         if self.upload_paths is not None and self.upload_paths.match(path):
             return self.upload_max_bytes
         return self.max_body_bytes

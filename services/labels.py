@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel
 
+import services.alarms.labels
 import services.communities.labels
 import services.duty.labels
 import services.notices.labels

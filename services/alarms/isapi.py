@@ -87,6 +87,17 @@ def parse_xml(body: bytes) -> dict[str, Any]:
     return parsed
 
 
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL's JSON cannot hold U+0000; a device's stray NUL must not fail the insert."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def parse_json(body: bytes) -> dict[str, Any]:
     try:
         data = orjson.loads(body)
@@ -96,7 +107,8 @@ def parse_json(body: bytes) -> dict[str, Any]:
         data = data["EventNotificationAlert"]
     if not isinstance(data, dict):
         raise MalformedEvent("not an object")
-    return data
+    cleaned: dict[str, Any] = _without_nul(data)
+    return cleaned
 
 
 def _when(value: object) -> datetime:

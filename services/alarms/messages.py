@@ -18,6 +18,7 @@ register(
         "alarm.closed": ("告警已关闭", "The alarm is closed"),
         "alarm.ingest_unknown_device": ("未登记的设备", "Unknown device"),
         "alarm.ingest_unauthorized": ("设备认证失败", "Device authentication failed"),
+        "alarm.ingest_digest_required": ("需要设备摘要认证", "Device Digest authentication required"),
         "alarm.ingest_bad_signature": ("签名校验失败", "Bad signature"),
         "alarm.ingest_stale": ("时间戳超出允许范围", "The timestamp is outside the allowed window"),
         "alarm.ingest_source_refused": ("来源地址不在允许列表中", "The source address is not allowed"),

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
 from services.attachments.schemas import AttachmentOut
+from services.i18n import Labelled
 from services.models.alarms import AlarmType, ClearReason, DeviceKind, DeviceStatus, SensorKind
 from services.schemas import Id, Instant, Line, RequestBody, ResponseBody, Text
 
-Source = Annotated[str, Field(min_length=1, max_length=50)]
+Source = Annotated[Line, Field(min_length=1, max_length=50)]
 
 
 class DeviceFields(RequestBody):
@@ -52,7 +53,8 @@ class DeviceUpdate(RequestBody):
     allowed_sources: list[Source] | None = Field(default=None, max_length=20)
 
 
-class DeviceOut(ResponseBody):
+class DeviceOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"kind": "alarm.device_kind", "status": "alarm.device_status"}
     id: int
     community_id: int
     kind: DeviceKind
@@ -78,6 +80,8 @@ class DeviceOut(ResponseBody):
     last_heartbeat_at: datetime | None
     secret_rotated_at: datetime | None
     created_at: datetime
+    kind_label: str | None = None
+    status_label: str | None = None
 
 
 class DeviceWithSecret(DeviceOut):
@@ -92,7 +96,7 @@ class IngestOut(ResponseBody):
 
 
 class WebhookEvent(RequestBody):
-    event_id: str = Field(min_length=1, max_length=100)
+    event_id: Line = Field(min_length=1, max_length=100)
     type: AlarmType
     state: Literal["active", "inactive"]
     occurred_at: Instant
@@ -101,7 +105,13 @@ class WebhookEvent(RequestBody):
     message: Line | None = Field(default=None, max_length=200)
 
 
-class AlarmOut(ResponseBody):
+class AlarmOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {
+        "type": "alarm.type",
+        "severity": "alarm.severity",
+        "status": "alarm.status",
+        "clear_reason": "alarm.clear_reason",
+    }
     id: int
     community_id: int
     device_id: int | None
@@ -124,15 +134,21 @@ class AlarmOut(ResponseBody):
     closed_at: datetime | None
     ticket_id: int | None
     escalation_stage: int
+    type_label: str | None = None
+    severity_label: str | None = None
+    status_label: str | None = None
+    clear_reason_label: str | None = None
 
 
-class AlarmEventOut(ResponseBody):
+class AlarmEventOut(ResponseBody, Labelled):
+    LABELS: ClassVar[dict[str, str]] = {"kind": "alarm.event"}
     id: int
     kind: str
     actor_id: int | None
     note: str | None
     data: dict[str, Any]
     at: datetime
+    kind_label: str | None = None
 
 
 class AlarmDetail(AlarmOut):

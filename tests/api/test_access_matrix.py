@@ -101,6 +101,8 @@ KNOWN_PARAMS = {
     "metric",
     "hid",
     "oid",
+    "alarm_id",
+    "alarm_device_id",
 }
 # Query parameters naming a record (`…_id`): a filter on A's id answers as a filter on a missing id.
 KNOWN_QUERY_IDS = {"community_id", "building_id", "member_id"}
@@ -239,6 +241,19 @@ def request_kwargs(spec: dict[str, Any], method: str, path: str, op: dict[str, A
 # --- community A with one of everything, and the outsiders ---------------------------------------
 
 
+async def _raise_alarm(client: httpx.AsyncClient, camera: dict[str, Any]) -> int:
+    """An alarm in A through the ISAPI door (its token), as a camera raises it."""
+    event = b"<EventNotificationAlert><eventType>fielddetection</eventType><eventState>active</eventState></EventNotificationAlert>"
+    r = await client.post(
+        "/v1/alarm-ingest/isapi",
+        params={"device": camera["serial"], "token": camera["secret"]},
+        content=event,
+        headers={"Content-Type": "application/xml"},
+    )
+    assert r.status_code == 200, r.text
+    return int(r.json()["alarm_id"])
+
+
 async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
     t = await f.ticket_world(db)  # A's places and people around tickets
     now = datetime.now(UTC)
@@ -306,6 +321,8 @@ async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
     )  # fmt: skip
     db.add(swap)
     await db.flush()
+    camera = await f.alarm_device(client, t.manager, a)
+    alarm_id = await _raise_alarm(client, camera)
 
     world = World(
         ids={
@@ -328,6 +345,8 @@ async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
             "poll_id": int(poll["id"]),
             "hid": t.household.id,
             "oid": occupant.id or 0,
+            "alarm_id": alarm_id,
+            "alarm_device_id": int(camera["id"]),
             **NOT_IDS,
         },
         by_prefix={("/v1/notifications/", "nid"): notification.id or 0},
