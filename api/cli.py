@@ -95,6 +95,71 @@ def scheduler() -> None:
     _run_process("scheduler")
 
 
+@cli.command("alarms-mqtt")
+def alarms_mqtt() -> None:
+    """The MQTT door for IoT sensors: subscribe to LINLI_MQTT_TOPICS and raise / clear alarms."""
+    from services.bootstrap import build_resources
+    from workers.alarms_mqtt import run_mqtt
+    from workers.embedded import background
+    from workers.metrics import serve_metrics
+
+    settings = get_settings()
+    configure_logs(settings.json_logs)
+    serve_metrics(settings)
+
+    async def main() -> None:
+        resources = build_resources(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            # The relay to the broker (with Redis): an alarm's notifications go out at once, not
+            # after the scheduler's next sweep.
+            async with background(resources, embedded=False):
+                await run_mqtt(resources, stop)
+        finally:
+            await resources.close()
+
+    asyncio.run(main())
+
+
+@cli.command("simulate-devices")
+def simulate_devices(
+    community_id: Annotated[int, typer.Option(help="Whose cameras and sensors (read from the database)")],
+    url: Annotated[str, typer.Option(help="Linli's base URL")] = "http://127.0.0.1:8000",
+    rate: Annotated[float, typer.Option(help="Events per second")] = 2.0,
+    duration: Annotated[float, typer.Option(help="Seconds")] = 30.0,
+    mqtt_host: Annotated[
+        str | None, typer.Option(help="Publish sensor readings here (else webhooks)")
+    ] = None,
+    mqtt_port: Annotated[int, typer.Option()] = 1883,
+    auth: Annotated[str, typer.Option(help="Camera auth: token (in the URL) or digest")] = "token",
+) -> None:
+    """Play a community's cameras (ISAPI XML / JSON / multipart with a JPEG) and sensors (signed
+    webhooks, MQTT readings) against a running Linli at RATE events per second; prints a summary."""
+    from services.alarms.simulator import load_devices, run_simulation
+    from services.db import create_engine, session_factory
+
+    settings = get_settings()
+
+    async def main() -> dict[str, Any]:
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as session:
+                devices = await load_devices(session, community_id, settings)
+        finally:
+            await engine.dispose()
+        if not devices:
+            raise typer.BadParameter(f"community {community_id} has no devices")
+        report = await run_simulation(
+            devices, url.rstrip("/"), rate, duration, mqtt_host=mqtt_host, mqtt_port=mqtt_port, auth=auth
+        )
+        return {"devices": len(devices), **report.summary()}
+
+    typer.echo(orjson.dumps(asyncio.run(main()), option=orjson.OPT_INDENT_2).decode())
+
+
 @cli.command()
 def migrate(
     revision: Annotated[str, typer.Argument(help="Target revision")] = "heads",

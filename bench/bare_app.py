@@ -1,5 +1,8 @@
 """The framework's ceiling: a bare FastAPI app, no middleware, no database.
 
+POST /v1/alarm-ingest/isapi parses a camera event as the alarms door does (XML with defusedxml, JSON,
+or the multipart form) and answers as it does, without a database (bench/alarms_bench.py).
+
 GET /ping answers a small JSON object; POST /v1/communities/{cid}/tickets takes the same request
 body as Linli's ticket create (the same pydantic model, so validation is priced in) and answers
 201 with a body of the same shape, without touching a database.
@@ -10,7 +13,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from itertools import count
 
-from fastapi import FastAPI
+import orjson
+from defusedxml.ElementTree import fromstring
+from fastapi import FastAPI, Request
 
 from services.tickets.schemas import TicketCreate
 
@@ -34,3 +39,20 @@ async def create_ticket(cid: int, body: TicketCreate) -> dict[str, object]:
         "created_at": now.isoformat(),
         "updated_at": now.isoformat(),
     }
+
+
+@app.post("/v1/alarm-ingest/isapi")
+async def isapi(request: Request) -> dict[str, object]:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/"):
+        form = await request.form()
+        for value in form.values():
+            if not isinstance(value, str) and (value.content_type or "").endswith("xml"):
+                fromstring(await value.read())
+            elif not isinstance(value, str):
+                await value.read()
+    elif "json" in content_type:
+        orjson.loads(await request.body())
+    else:
+        fromstring(await request.body())
+    return {"status": "created", "alarm_id": next(_ids)}

@@ -55,6 +55,18 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
 
+    # The MQTT door for IoT sensors (`linli alarms-mqtt`, workers/alarms_mqtt.py): the broker, the
+    # topics (linli/<community id>/<serial>/reading|heartbeat), QoS 1 on a persistent session, so what
+    # sensors publish while the process is down waits in the broker; reconnects back off up to the cap.
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    mqtt_client_id: str = "linli-alarms"
+    mqtt_topics: list[str] = ["linli/+/+/reading", "linli/+/+/heartbeat"]
+    mqtt_keepalive_seconds: int = 30
+    mqtt_reconnect_max_seconds: float = 30.0
+
     max_body_bytes: int = 1024 * 1024
     # JSON answers at least this big are sent brotli- or gzip-compressed when the client accepts it.
     compress_min_bytes: int = 1024

@@ -14,7 +14,15 @@ AreaSeed = Callable[[AsyncSession, int], Awaitable[None]]
 
 
 def area_seeds() -> list[AreaSeed]:
-    from services import demo_devices, demo_duty, demo_kpis, demo_notices, demo_polls, demo_tickets
+    from services import (
+        demo_alarms,
+        demo_devices,
+        demo_duty,
+        demo_kpis,
+        demo_notices,
+        demo_polls,
+        demo_tickets,
+    )
 
     return [
         demo_devices.seed,
@@ -23,4 +31,5 @@ def area_seeds() -> list[AreaSeed]:
         demo_polls.seed,
         demo_duty.seed,
         demo_kpis.seed,
+        demo_alarms.seed,  # after the duty posts (cameras belong to them)
     ]

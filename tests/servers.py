@@ -140,3 +140,61 @@ class PrivatePostgres:
 
     def remove(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# Ports of this repository's own helpers' brokers: a fixed range so parallel runs on a shared machine
+# never take a port another process expects (LINLI_TEST_MQTT_PORTS="first-last" overrides it).
+MQTT_PORTS = os.environ.get("LINLI_TEST_MQTT_PORTS", "18300-18399")
+
+
+def free_port_in(spec: str) -> int:
+    first, last = (int(p) for p in spec.split("-"))
+    for port in range(first, last + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free port in {spec}")
+
+
+@dataclass
+class PrivateMosquitto:
+    """A mosquitto broker of our own from a config file in `tmp`, on the same port across restarts.
+    `stop` kills it (a crash: sessions and queued messages go with it, no persistence)."""
+
+    tmp: Path
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        exe = shutil.which("mosquitto") or (
+            "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+        )
+        if exe is None:
+            unavailable("mosquitto is not installed (apt-get install mosquitto)")
+        assert exe is not None
+        self.port = self.port or free_port_in(MQTT_PORTS)
+        conf = self.tmp / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "log_dest stderr\nlog_type error\nlog_type warning\n"
+        )
+        self.proc = subprocess.Popen(  # noqa: S603
+            [exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"private mosquitto did not start on port {self.port}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
