@@ -31,6 +31,7 @@ from api.routes import (
     notifications,
     occupants,
     polls,
+    renovation,
     sla,
     tickets,
 )
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         duty,
         activities,
         polls,
+        renovation,
         kpis,
         labels,
     ):
