@@ -12,7 +12,7 @@ from api.deps import AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep, IdempotentUploadDep
 from api.uploads import Document
 from services.attachments.schemas import AttachmentOut
-from services.renovation import ledger, projects, roles, schedule
+from services.renovation import ledger, planning, projects, roles, schedule
 from services.renovation.schemas import (
     AdvanceIn,
     AssessmentCreate,
@@ -47,6 +47,7 @@ from services.renovation.schemas import (
     TimelineOut,
     VerifyOut,
 )
+from services.renovation.schemas_planning import AftercareOut, PriorityIn, PriorityOut
 from services.schemas import RequestBody, Text
 
 router = APIRouter(prefix="/v1", tags=["renovation"])
@@ -281,3 +282,23 @@ async def summary(rpid: ObjectId, ctx: AuthCtx) -> SummaryOut:
 @router.post(P + "/ledger/notice", summary="Publish the summary as a public notice (公示)")
 async def publish_notice(rpid: ObjectId, ctx: AuthCtx) -> NoticeRefOut:
     return NoticeRefOut(notice_id=await ledger.publish_notice(ctx, rpid))
+
+
+# --- annual plan and aftercare ---------------------------------------------------------------------
+
+
+@router.post(
+    "/renovation/prioritisation",
+    summary="Rank candidate communities with the housing bureau's weights (platform admin); each term shown",
+)
+async def prioritise(body: PriorityIn, ctx: AuthCtx) -> PriorityOut:
+    return await planning.rank(ctx, body)
+
+
+@router.get(
+    P + "/aftercare", summary="Repair timeliness and satisfaction before construction vs in aftercare"
+)
+async def aftercare(
+    rpid: ObjectId, ctx: AuthCtx, months: Annotated[int, Query(ge=1, le=36)] = 6
+) -> AftercareOut:
+    return await planning.aftercare(ctx, rpid, months)
