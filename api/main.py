@@ -32,6 +32,7 @@ from api.routes import (
     notifications,
     occupants,
     polls,
+    renovation,
     sla,
     tickets,
 )
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         duty,
         activities,
         polls,
+        renovation,
         kpis,
         labels,
         alarms,

@@ -6,7 +6,8 @@ import services.models.duty
 import services.models.kpis
 import services.models.notices
 import services.models.occupants
-import services.models.polls  # noqa: F401
+import services.models.polls
+import services.models.renovation  # noqa: F401
 from services.models.attachments import Attachment
 from services.models.audit import AuditLog
 from services.models.auth import IdempotencyRecord, OtpChallenge, RateLimitWindow, RefreshToken

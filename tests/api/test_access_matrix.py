@@ -41,6 +41,13 @@ from services.models.duty import (
 )
 from services.models.notices import NoticeComment
 from services.models.occupants import Occupant
+from services.models.renovation import (
+    ApprovalStep,
+    FundSource,
+    Milestone,
+    RenovationProject,
+    RenovationRequest,
+)
 from services.models.tickets import Inspection, InspectionItem, TicketFollowup
 from tests import factories as f
 
@@ -67,6 +74,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/communities/{cid}/polls"): f.poll_body(),
     ("PUT", "/v1/communities/{cid}/kpi-targets"): {"targets": {"repair_timeliness": 90}},
     ("PUT", "/v1/companies/{company_id}/kpi-targets"): {"targets": {"repair_timeliness": 90}},
+    ("POST", "/v1/renovation/projects/{rpid}/self-assessments"): {"period": "2024H1"},
 }
 
 
@@ -103,6 +111,11 @@ KNOWN_PARAMS = {
     "oid",
     "alarm_id",
     "alarm_device_id",
+    "rpid",
+    "source_id",
+    "milestone_id",
+    "step_id",
+    "request_id",
 }
 # Query parameters naming a record (`…_id`): a filter on A's id answers as a filter on a missing id.
 KNOWN_QUERY_IDS = {"community_id", "building_id", "member_id"}
@@ -320,6 +333,15 @@ async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
         relation="tenant", status=MembershipStatus.pending,
     )  # fmt: skip
     db.add(swap)
+    reno = RenovationProject(community_id=a, title="改造", year=2023, created_by=t.admin.id or 0)
+    db.add(reno)
+    await db.flush()
+    rp = reno.id or 0
+    source = FundSource(project_id=rp, kind="central")
+    milestone = Milestone(project_id=rp, name="进场", planned_on=now.date())
+    step = ApprovalStep(project_id=rp, name="立项", submitted_on=now.date())
+    request = RenovationRequest(project_id=rp, collector_id=t.resident.id, text="加装扶手")
+    db.add_all([source, milestone, step, request])
     await db.flush()
     camera = await f.alarm_device(client, t.manager, a)
     alarm_id = await _raise_alarm(client, camera)
@@ -347,6 +369,11 @@ async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
             "oid": occupant.id or 0,
             "alarm_id": alarm_id,
             "alarm_device_id": int(camera["id"]),
+            "rpid": rp,
+            "source_id": source.id or 0,
+            "milestone_id": milestone.id or 0,
+            "step_id": step.id or 0,
+            "request_id": request.id or 0,
             **NOT_IDS,
         },
         by_prefix={("/v1/notifications/", "nid"): notification.id or 0},
