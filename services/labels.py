@@ -20,6 +20,7 @@ import services.duty.labels
 import services.notices.labels
 import services.notifications.labels
 import services.polls.labels
+import services.renovation.labels
 import services.tickets.labels  # noqa: F401  (each registers its groups)
 from services.i18n import LABELS, Locale, en, label, zh
 
