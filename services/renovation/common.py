@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 
 import services.renovation.messages  # noqa: F401  (registers this area's codes)
 from services.access import Principal, community_filter
@@ -20,6 +20,7 @@ APPOINTERS = (Role.community_admin, Role.committee_member)
 APPROVERS = (Role.community_admin, Role.committee_member)
 # Who sees every payment row and may verify the chain; residents see the ledger summary.
 LEDGER_READERS = (Role.community_admin, Role.committee_member, Role.grid_worker, Role.property_manager)
+T = TypeVar("T", bound=SQLModel)
 MAX_FEN = 10**15  # a trillion yuan: well inside BIGINT and JSON-safe integers
 
 
@@ -46,6 +47,13 @@ async def load_project(ctx: Ctx, project_id: int, *, lock: bool = False) -> Reno
     if row is None:
         raise NotFound("renovation.project_not_found")
     return row
+
+
+async def project_rows(ctx: Ctx, model: type[T], project: RenovationProject, *order: Any) -> list[T]:
+    """A project's rows of one child table (each has `project_id`), in the given order."""
+    project_id: Any = model.project_id
+    stmt = select(model).where(project_id == project.id).order_by(*order)
+    return list((await ctx.session.exec(stmt)).all())
 
 
 async def load_item(ctx: Ctx, project: RenovationProject, item_id: int) -> RenovationItem:

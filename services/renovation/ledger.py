@@ -30,6 +30,7 @@ from services.renovation.common import (
     is_staff,
     load_item,
     load_project,
+    project_rows,
 )
 from services.renovation.projects import spent_per_item
 from services.renovation.schemas import (
@@ -275,13 +276,7 @@ async def verify(ctx: Ctx, project_id: int) -> VerifyOut:
     """Recompute the chain from the rows; the first broken row is named by seq and id."""
     p = await load_project(ctx, project_id)
     require_community(ctx.require_principal(), p.community_id, LEDGER_READERS)
-    rows = list(
-        (
-            await ctx.session.exec(
-                select(Payment).where(Payment.project_id == p.id).order_by(col(Payment.seq))
-            )
-        ).all()
-    )
+    rows = await project_rows(ctx, Payment, p, col(Payment.seq))
     stored = [StoredBallot(r.seq, r.prev_hash, r.hash, canonical(r)) for r in rows]
     v = walk(stored, p.payment_count, p.last_hash)
     by_seq = {r.seq: r.id for r in rows}

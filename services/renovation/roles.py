@@ -8,7 +8,6 @@ end of the deadline day for the contractor; an inspector signs each item off pas
 from __future__ import annotations
 
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -17,8 +16,9 @@ from services import audit
 from services.access import require_community
 from services.attachments.schemas import AttachmentOut
 from services.attachments.service import DOCUMENT_TYPES, PHOTO_TYPES, PreparedUpload, store_upload
+from services.duty.common import zone_of
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from services.models import Attachment, Community, Household, Membership, MembershipStatus, Role, User
+from services.models import Attachment, Household, Membership, MembershipStatus, Role, User
 from services.models.base import utcnow
 from services.models.renovation import (
     ItemSignOff,
@@ -28,7 +28,7 @@ from services.models.renovation import (
     RenovationRole,
     SupervisionRecord,
 )
-from services.renovation.common import APPOINTERS, MANAGERS, is_staff, load_item, load_project
+from services.renovation.common import APPOINTERS, MANAGERS, is_staff, load_item, load_project, project_rows
 from services.renovation.schemas import (
     RequestCreate,
     RequestDecision,
@@ -164,13 +164,7 @@ async def log_request(ctx: Ctx, project_id: int, body: RequestCreate) -> Request
 
 async def list_requests(ctx: Ctx, project_id: int) -> list[RequestOut]:
     p = await load_project(ctx, project_id)
-    rows = (
-        await ctx.session.exec(
-            select(RenovationRequest)
-            .where(RenovationRequest.project_id == p.id)
-            .order_by(col(RenovationRequest.id))
-        )
-    ).all()
+    rows = await project_rows(ctx, RenovationRequest, p, col(RenovationRequest.id))
     return [_request_out(r) for r in rows]
 
 
@@ -252,8 +246,7 @@ async def supervise(ctx: Ctx, project_id: int, body: SupervisionCreate) -> Super
             reporter_id=None,
             intake_channel="inspection",
         )
-        community = await ctx.session.get(Community, p.community_id)
-        zone = ZoneInfo(community.time_zone if community else "Asia/Shanghai")
+        zone = await zone_of(ctx.session, p.community_id)
         t.resolution_due_at = datetime.combine(body.deadline_on, time(23, 59, 59), zone)
         ctx.session.add(t)
         row.ticket_id = t.id
@@ -264,13 +257,7 @@ async def supervise(ctx: Ctx, project_id: int, body: SupervisionCreate) -> Super
 
 async def list_supervision(ctx: Ctx, project_id: int) -> list[SupervisionOut]:
     p = await load_project(ctx, project_id)
-    rows = (
-        await ctx.session.exec(
-            select(SupervisionRecord)
-            .where(SupervisionRecord.project_id == p.id)
-            .order_by(col(SupervisionRecord.id))
-        )
-    ).all()
+    rows = await project_rows(ctx, SupervisionRecord, p, col(SupervisionRecord.id))
     return [SupervisionOut.model_validate(r, from_attributes=True) for r in rows]
 
 
@@ -302,11 +289,7 @@ async def sign_off(ctx: Ctx, project_id: int, body: SignOffCreate) -> SignOffOut
 
 async def list_signoffs(ctx: Ctx, project_id: int) -> list[SignOffOut]:
     p = await load_project(ctx, project_id)
-    rows = (
-        await ctx.session.exec(
-            select(ItemSignOff).where(ItemSignOff.project_id == p.id).order_by(col(ItemSignOff.id))
-        )
-    ).all()
+    rows = await project_rows(ctx, ItemSignOff, p, col(ItemSignOff.id))
     return [SignOffOut.model_validate(r, from_attributes=True) for r in rows]
 
 

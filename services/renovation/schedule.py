@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col
 
 from services import audit
 from services.access import require_community
@@ -19,7 +19,7 @@ from services.models.renovation import (
     RenovationProject,
     SelfAssessment,
 )
-from services.renovation.common import MANAGERS, check_buildings, load_item, load_project
+from services.renovation.common import MANAGERS, check_buildings, load_item, load_project, project_rows
 from services.renovation.schemas import (
     AssessmentCreate,
     AssessmentOut,
@@ -98,13 +98,7 @@ async def schedule(ctx: Ctx, project_id: int) -> list[MilestoneOut]:
     """Everyone in the community reads the schedule; late milestones are flagged against today (UTC)."""
     p = await load_project(ctx, project_id)
     today = utcnow().date()
-    rows = (
-        await ctx.session.exec(
-            select(Milestone)
-            .where(Milestone.project_id == p.id)
-            .order_by(col(Milestone.planned_on), col(Milestone.id))
-        )
-    ).all()
+    rows = await project_rows(ctx, Milestone, p, col(Milestone.planned_on), col(Milestone.id))
     return [_milestone_out(m, today) for m in rows]
 
 
@@ -188,13 +182,7 @@ async def approve_step(ctx: Ctx, project_id: int, step_id: int, body: StepUpdate
 async def timeline(ctx: Ctx, project_id: int) -> TimelineOut:
     p = await load_project(ctx, project_id)
     extra_work, extra_off = await load_exceptions(ctx.session, p.community_id)
-    rows = (
-        await ctx.session.exec(
-            select(ApprovalStep)
-            .where(ApprovalStep.project_id == p.id)
-            .order_by(col(ApprovalStep.submitted_on), col(ApprovalStep.id))
-        )
-    ).all()
+    rows = await project_rows(ctx, ApprovalStep, p, col(ApprovalStep.submitted_on), col(ApprovalStep.id))
     steps = [
         StepOut(
             id=s.id or 0,
@@ -241,11 +229,5 @@ async def add_assessment(ctx: Ctx, project_id: int, body: AssessmentCreate) -> A
 
 async def list_assessments(ctx: Ctx, project_id: int) -> list[AssessmentOut]:
     p = await load_project(ctx, project_id)
-    rows = (
-        await ctx.session.exec(
-            select(SelfAssessment)
-            .where(SelfAssessment.project_id == p.id)
-            .order_by(col(SelfAssessment.period))
-        )
-    ).all()
+    rows = await project_rows(ctx, SelfAssessment, p, col(SelfAssessment.period))
     return [AssessmentOut.model_validate(r, from_attributes=True) for r in rows]
