@@ -74,11 +74,21 @@ async def _http(request: Request, exc: Exception) -> OrjsonResponse:
     return error_response(request, exc.status_code, code, headers=getattr(exc, "headers", None))
 
 
+# deadlock_detected, serialization_failure, lock_not_available
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
 async def _database(request: Request, exc: Exception) -> OrjsonResponse:
+    assert isinstance(exc, DBAPIError)
     # SQLite (the embedded default) gives up on its write lock after busy_timeout: the request can
     # be retried, so say so instead of a 500.
-    if isinstance(exc, OperationalError) and "database is locked" in str(exc):
-        log.warning("database busy", extra={"path": request.url.path})
+    # PostgreSQL broke a deadlock or a serialization conflict by aborting this transaction: nothing
+    # was written and a retry succeeds, which is what 503 + Retry-After says.
+    transient = getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+    if transient or (isinstance(exc, OperationalError) and "database is locked" in str(exc)):
+        log.warning(
+            "database busy", extra={"path": request.url.path, "sqlstate": getattr(exc.orig, "sqlstate", None)}
+        )
         return error_response(request, 503, "request.busy", headers={"Retry-After": "1"})
     return await _dependency(request, exc)
 
