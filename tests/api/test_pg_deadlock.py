@@ -4,7 +4,6 @@ succeeds, so it answers 503 request.busy with Retry-After — never a 500."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import httpx
 import pytest
@@ -21,10 +20,11 @@ async def test_a_deadlock_victim_answers_503_with_retry_after(settings: Settings
     if settings.is_sqlite:
         pytest.skip("deadlock detection is a PostgreSQL property (SQLite has one writer)")
     engine = create_engine(settings.database_url)
-    table = f"deadlock_{uuid.uuid4().hex[:8]}"
     async with engine.begin() as conn:
-        await conn.execute(sa.text(f"CREATE TABLE {table} (id int PRIMARY KEY, v text)"))
-        await conn.execute(sa.text(f"INSERT INTO {table} VALUES (1, 'x'), (2, 'y')"))
+        await conn.execute(sa.text("DROP TABLE IF EXISTS deadlock_probe"))
+        await conn.execute(sa.text("CREATE TABLE deadlock_probe (id int PRIMARY KEY, v text)"))
+        await conn.execute(sa.text("INSERT INTO deadlock_probe VALUES (1, 'x'), (2, 'y')"))
+    update = sa.text("UPDATE deadlock_probe SET v = :v WHERE id = :id")
 
     app = FastAPI()
     install(app)
@@ -35,12 +35,12 @@ async def test_a_deadlock_victim_answers_503_with_retry_after(settings: Settings
         a, b = await engine.connect(), await engine.connect()
         try:
             ta, tb = await a.begin(), await b.begin()
-            await a.execute(sa.text(f"UPDATE {table} SET v = 'a' WHERE id = 1"))
-            await b.execute(sa.text(f"UPDATE {table} SET v = 'b' WHERE id = 2"))
+            await a.execute(update, {"v": "a", "id": 1})
+            await b.execute(update, {"v": "b", "id": 2})
 
             async def then(conn: sa.ext.asyncio.AsyncConnection, trans: object, row: int) -> None:
                 try:
-                    await conn.execute(sa.text(f"UPDATE {table} SET v = 'z' WHERE id = {row}"))
+                    await conn.execute(update, {"v": "z", "id": row})
                 except DBAPIError:
                     await trans.rollback()  # type: ignore[attr-defined]  # frees the other one
                     raise
@@ -63,5 +63,5 @@ async def test_a_deadlock_victim_answers_503_with_retry_after(settings: Settings
         assert r.json()["error"]["code"] == "request.busy"
     finally:
         async with engine.begin() as conn:
-            await conn.execute(sa.text(f"DROP TABLE {table}"))
+            await conn.execute(sa.text("DROP TABLE deadlock_probe"))
         await engine.dispose()
