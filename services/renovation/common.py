@@ -51,7 +51,7 @@ async def load_project(ctx: Ctx, project_id: int, *, lock: bool = False) -> Reno
 
 async def project_rows(ctx: Ctx, model: type[T], project: RenovationProject, *order: Any) -> list[T]:
     """A project's rows of one child table (each has `project_id`), in the given order."""
-    project_id: Any = model.project_id
+    project_id: Any = model.project_id  # type: ignore[attr-defined]  # every T has it; no common base
     stmt = select(model).where(project_id == project.id).order_by(*order)
     return list((await ctx.session.exec(stmt)).all())
 
