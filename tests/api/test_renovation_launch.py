@@ -109,3 +109,22 @@ async def test_launching_is_refused_to_the_wrong_people_and_writes_nothing(
     assert p.needs_poll_id is None and p.design_notice_id is None
     notices = (await db.exec(select(func.count()).where(col(Notice.community_id) == w.cid))).one()  # type: ignore[call-overload]
     assert notices == 0
+
+
+@pytest.mark.at("2026-10-15T07:30:00+08:00")  # 14 Oct in UTC, 15 Oct in Beijing
+async def test_lateness_and_deadlines_use_the_communitys_date(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await world(db)
+    pid = (await project(client, w))["id"]
+    r = await client.post(
+        f"/v1/renovation/projects/{pid}/milestones",
+        json={"name": "外墙保温", "planned_on": "2026-10-14"},
+        headers=f.auth(w.admin),
+    )
+    milestone = await ok(r, 201)
+    assert milestone["late"] is True and milestone["days_late"] == 1  # UTC's date would say 0
+    [listed] = await ok(
+        await client.get(f"/v1/renovation/projects/{pid}/milestones", headers=f.auth(w.admin))
+    )
+    assert listed["late"] is True
