@@ -127,6 +127,12 @@ class Settings(BaseSettings):
 
     # Critical notifications still unread after this long also go out by SMS.
     sms_fallback_minutes: int = 10
+    # Retention in days (services/retention.py; 0 keeps forever).
+    retention_sms_days: int = 180
+    retention_delivery_error_days: int = 30
+    retention_alarm_raw_days: int = 90
+    retention_alarm_picture_days: int = 180
+    retention_audit_days: int = 1095
     log_json: bool | None = None
 
     # Attachments (photos, documents): where files live and how they are served.
