@@ -199,6 +199,9 @@ async def alert(
             "kpi_metric": metric,
             "kpi_period": p.label,
             "community_id": c.id,
+            "unit_zh": "%" if m.unit == "percent" else " 分钟",
+            "unit_en": "%" if m.unit == "percent" else " min",
         }
         key = f"kpi:community:{c.id}:{metric}:{p.granularity}:{p.start.isoformat()}"
-        await notify(session, recipients, "kpi", "kpi.below_target", data, key, community_id=c.id)
+        template = "kpi.over_limit" if m.better == "lower" else "kpi.below_target"
+        await notify(session, recipients, "kpi", template, data, key, community_id=c.id)

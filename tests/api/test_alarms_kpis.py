@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.alarms.presence import heard_from, sweep_offline
 from services.kpis import alarm_metrics
 from services.kpis import jobs as kpi_jobs
+from services.models import Notification
 from services.models.alarms import Alarm, AlarmDevice
 from tests import factories as f
 
@@ -213,7 +214,18 @@ async def test_alarm_kpis_values_targets_met_and_drilldown(
     assert cells(series(body, "alarm_ack_timeliness"))[1][1:3] == (2, 4)
 
     # The roll-up stores the same cells; the table then answers May from the snapshot.
-    await kpi_jobs.rollup(db, now=datetime.now(UTC), community_ids=[w.cid])
+    result = await kpi_jobs.rollup(db, now=datetime.now(UTC), community_ids=[w.cid])
+    # Over a lower-is-better limit the alert says so, in the metric's unit.
+    alerted = {(m, p.isoformat()) for _, m, p in result.alerted}
+    assert ("alarm_ack_median", "2026-05-01") in alerted and ("alarm_false_rate", "2026-05-01") not in alerted
+    inbox = (
+        await db.exec(
+            select(Notification).where(Notification.category == "kpi", Notification.user_id == w.manager.id)
+        )
+    ).all()
+    median_alert = next(n for n in inbox if n.data["kpi_metric"] == "alarm_ack_median")
+    assert median_alert.data["template"] == "kpi.over_limit"
+    assert "3.00 分钟" in median_alert.body and "超过目标上限 2.00 分钟" in median_alert.body
     body = (await client.get(url, params=RANGE, headers=f.auth(w.admin))).json()
     may = series(body, "alarm_ack_p90")["periods"][1]
     assert (may["numerator"], may["denominator"], may["value"], may["source"]) == (1440, 2, 12.0, "snapshot")
