@@ -4,18 +4,36 @@ system; closing the ticket clears an alarm the device has not cleared."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.alarms.tickets import auto_ticket
-from services.models import Role
-from services.models.alarms import Alarm, AlarmEvent, AlarmPicture, AlarmRouteRule
+from services.config import Settings
+from services.db import session_factory, transaction
+from services.models import (
+    AuditLog,
+    Building,
+    Community,
+    Delivery,
+    Household,
+    ManagementContract,
+    Membership,
+    Notification,
+    PropertyCompany,
+    Role,
+    User,
+)
+from services.models.alarms import Alarm, AlarmDevice, AlarmEvent, AlarmPicture, AlarmRouteRule
 from services.models.attachments import Attachment
 from services.models.tickets import Ticket, TicketEvent
 from tests import factories as f
+from tests.conftest import committed_client
 
 ISAPI = "/v1/alarm-ingest/isapi"
 WEBHOOK = "/v1/alarm-ingest/webhook"
@@ -280,3 +298,58 @@ async def test_auto_ticket_by_stored_rule_and_direct_call(
     r = await client.get(f"/v1/tickets/{ticket.id}", headers=f.auth(w.manager))
     assert r.status_code == 200 and r.json()["source_alarm_id"] == gas_alarm.id
     assert r.json()["priority"] == "urgent" and r.json()["category"] == "public_facility"
+
+
+async def _cleanup(engine: AsyncEngine, w: f.TicketWorld) -> None:
+    users = [u.id for u in (w.resident, w.manager, w.technician, w.technician2, w.committee, w.admin)]
+    cid = w.community.id
+    async with session_factory(engine)() as s, transaction(s):
+        await s.execute(sa.delete(Delivery).where(col(Delivery.user_id).in_(users)))
+        await s.execute(sa.delete(Notification).where(col(Notification.user_id).in_(users)))
+        await s.execute(sa.delete(AlarmEvent).where(col(AlarmEvent.community_id) == cid))
+        await s.execute(sa.delete(Alarm).where(col(Alarm.community_id) == cid))
+        await s.execute(sa.delete(AlarmDevice).where(col(AlarmDevice.community_id) == cid))
+        await s.execute(sa.delete(TicketEvent).where(col(TicketEvent.community_id) == cid))
+        await s.execute(sa.delete(Ticket).where(col(Ticket.community_id) == cid))
+        await s.execute(sa.delete(AuditLog).where(col(AuditLog.community_id) == cid))
+        await s.execute(sa.delete(Membership).where(col(Membership.user_id).in_(users)))
+        await s.execute(sa.delete(ManagementContract).where(col(ManagementContract.community_id) == cid))
+        await s.execute(sa.delete(PropertyCompany).where(col(PropertyCompany.id) == w.company.id))
+        await s.execute(sa.delete(User).where(col(User.id).in_(users)))
+        await s.execute(sa.delete(Household).where(col(Household.community_id) == cid))
+        await s.execute(sa.delete(Building).where(col(Building.community_id) == cid))
+        await s.execute(sa.delete(Community).where(col(Community.id) == cid))
+
+
+async def test_parallel_requests_make_one_ticket(settings: Settings, engine: AsyncEngine) -> None:
+    """Four staff press "turn into ticket" at once: one ticket, the others 409 with its id (the alarm
+    row is locked on PostgreSQL; SQLite serialises writers at BEGIN)."""
+    maker = session_factory(engine)
+    async with maker() as s, transaction(s):
+        w = await f.ticket_world(s)
+    try:
+        async with committed_client(settings, engine, maker) as client:
+            device = await f.alarm_device(client, w.manager, w.cid)
+            r = await client.post(
+                ISAPI,
+                params={"device": device["serial"], "token": device["secret"]},
+                content=event("fielddetection"),
+                headers={"Content-Type": "application/xml"},
+            )
+            alarm_id = r.json()["alarm_id"]
+            who = (w.manager, w.admin, w.committee, w.manager)
+            answers = await asyncio.gather(
+                *(client.post(f"/v1/alarms/{alarm_id}/ticket", headers=f.auth(u)) for u in who)
+            )
+            codes = sorted(r.status_code for r in answers)
+            assert codes == [201, 409, 409, 409], [r.text for r in answers]
+            won = next(r.json() for r in answers if r.status_code == 201)
+            for r in answers:
+                if r.status_code == 409:
+                    assert code(r) == "alarm.already_ticketed"
+        async with maker() as s:
+            tickets = (await s.exec(select(Ticket.id).where(Ticket.community_id == w.cid))).all()
+            alarm = await s.get(Alarm, alarm_id)
+        assert tickets == [won["id"]] and alarm is not None and alarm.ticket_id == won["id"]
+    finally:
+        await _cleanup(engine, w)
