@@ -231,6 +231,12 @@ async def test_alarm_kpis_values_targets_met_and_drilldown(
     assert (may["numerator"], may["denominator"], may["value"], may["source"]) == (1440, 2, 12.0, "snapshot")
     assert series(body, "device_online_rate")["periods"][1]["source"] == "snapshot"
 
+    # A company's table: the same cells summed over its communities (one here).
+    r = await client.get(f"/v1/companies/{w.company.id}/kpis", params=RANGE, headers=f.auth(w.manager))
+    assert r.status_code == 200, r.text
+    assert cells(series(r.json(), "alarm_ack_p90"))[1] == ("2026-05", 1440, 2, 12.0, True)
+    assert cells(series(r.json(), "alarm_false_rate"))[1][1:4] == (1, 4, 25.0)
+
     # English titles.
     body = (await client.get(url, params=RANGE, headers={**f.auth(w.admin), "Accept-Language": "en"})).json()
     assert series(body, "alarm_false_rate")["title"] == "False-alarm rate"

@@ -5,6 +5,7 @@ system; closing the ticket clears an alarm the device has not cleared."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ from services.models import (
 from services.models.alarms import Alarm, AlarmDevice, AlarmEvent, AlarmPicture, AlarmRouteRule
 from services.models.attachments import Attachment
 from services.models.tickets import Ticket, TicketEvent
+from services.tickets.sla_sweep import auto_close
 from tests import factories as f
 from tests.conftest import committed_client
 
@@ -298,6 +300,22 @@ async def test_auto_ticket_by_stored_rule_and_direct_call(
     r = await client.get(f"/v1/tickets/{ticket.id}", headers=f.auth(w.manager))
     assert r.status_code == 200 and r.json()["source_alarm_id"] == gas_alarm.id
     assert r.json()["priority"] == "urgent" and r.json()["category"] == "public_facility"
+
+    # Resolved and left unconfirmed: the system closes it after 3 days, and that clears the alarm too.
+    t = r.json()
+    r = await f.act(client, w.manager, t, "assign", assignee_id=w.technician.id)
+    r = await f.act(client, w.technician, r.json(), "start")
+    assert (await f.upload_photo(client, w.technician, ticket.id, "after")).status_code == 201
+    r = await f.act(client, w.technician, r.json(), "resolve", note="更换燃气阀")
+    assert r.status_code == 200, r.text
+    db.expire_all()  # the sweep reads the ticket as the requests left it (a job has a fresh session)
+    assert await auto_close(db, now=datetime.now(UTC) + timedelta(days=4)) == 1
+    await db.refresh(gas_alarm)
+    assert (gas_alarm.status, gas_alarm.clear_reason, gas_alarm.cleared_by) == (
+        "cleared",
+        "ticket_closed",
+        None,
+    )
 
 
 async def _cleanup(engine: AsyncEngine, w: f.TicketWorld) -> None:
