@@ -1,4 +1,4 @@
-"""KPI dashboards, drill-down, targets, CSV export and the SVG chart (rules: services/kpis)."""
+"""KPI dashboards, drill-down, targets, CSV export and the chart (PNG or SVG) (rules: services/kpis)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import AuthCtx, CommunityId, ObjectId
 from api.responses import ModelResponse
-from services.kpis import drilldown, export, service
+from services.kpis import charts, drilldown, export, service
 from services.kpis.schemas import DrillPage, KpiTable, TargetOut, TargetsIn
 from services.models import Community
 from services.schemas import Day, Text
@@ -24,7 +24,6 @@ Metrics = Annotated[Text | None, Query(description="comma-separated metric keys 
 Live = Annotated[bool, Query(description="compute every period live instead of reading snapshots")]
 Format = Annotated[Literal["json", "csv"], Query()]
 CSV = "text/csv; charset=utf-8"
-SVG = "image/svg+xml"
 
 
 @dataclass(frozen=True)
@@ -118,27 +117,44 @@ async def community_drilldown(
     return await drilldown.drilldown(ctx, cid, metric, period, part, limit, cursor)
 
 
-@router.get("/communities/{cid}/kpis/{metric}/chart.svg", summary="A metric over time with its target line")
+ChartFmt = Literal["svg", "png"]
+
+
+def _image(body: bytes, fmt: ChartFmt) -> Response:
+    return Response(body, media_type=charts.MEDIA[fmt])
+
+
+@router.get(
+    "/communities/{cid}/kpis/{metric}/chart.{fmt}",
+    summary="A metric over time (PNG or SVG): target line, partial period marked, formula footnote",
+    response_class=Response,
+)
 async def community_chart(
     cid: CommunityId,
     metric: Text,
+    fmt: ChartFmt,
     ctx: AuthCtx,
     period: PeriodQ,
 ) -> Response:
     community = await _community(ctx, cid)
     q = period.query(community.time_zone, metric)
-    return Response(await export.community_chart(ctx, cid, metric, q), media_type=SVG)
+    return _image(await export.community_chart(ctx, cid, metric, q, fmt), fmt)
 
 
-@router.get("/companies/{company_id}/kpis/{metric}/chart.svg", summary="A company metric over time")
+@router.get(
+    "/companies/{company_id}/kpis/{metric}/chart.{fmt}",
+    summary="A company metric over time (PNG or SVG)",
+    response_class=Response,
+)
 async def company_chart(
     company_id: ObjectId,
     metric: Text,
+    fmt: ChartFmt,
     ctx: AuthCtx,
     period: PeriodQ,
 ) -> Response:
     q = period.query(service.DEFAULT_ZONE, metric)
-    return Response(await export.company_chart(ctx, company_id, metric, q), media_type=SVG)
+    return _image(await export.company_chart(ctx, company_id, metric, q, fmt), fmt)
 
 
 @router.get("/communities/{cid}/kpi-targets", summary="A community's KPI targets (defaults filled in)")
