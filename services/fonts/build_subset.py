@@ -108,7 +108,7 @@ def rename(font: TTFont) -> None:
             name.setName(FAMILY, 4, rec.platformID, rec.platEncID, rec.langID)
         elif rec.nameID == 6:
             name.setName(FAMILY.replace(" ", "") + "-Regular", 6, rec.platformID, rec.platEncID, rec.langID)
-    name.names = [r for r in name.names if r.langID in (0, 0x409) or r.platformID == 1 and r.langID == 0]
+    name.names = [r for r in name.names if r.langID in (0, 0x409) or (r.platformID == 1 and r.langID == 0)]
 
 
 def build(source: Path = SOURCE, out: Path = OUT) -> int:

@@ -18,17 +18,17 @@ import threading
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ft2font import FT2Font  # noqa: E402
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
 
-from services.kpis.schemas import KpiSeries  # noqa: E402
+from services.kpis.schemas import KpiSeries
 
 FONT_PATH = Path(__file__).resolve().parents[1] / "fonts" / "NotoSansSC-Linli.ttf"
 Fmt = Literal["png", "svg"]
@@ -169,7 +169,7 @@ def render(series: KpiSeries, heading: str, granularity: str, fmt: Fmt, locale: 
     """One metric over time: 900 × 460 px (PNG at 100 dpi) or the same size as SVG."""
     import matplotlib as mpl
 
-    with _LOCK, mpl.rc_context(_rc()):
+    with _LOCK, mpl.rc_context(cast(Any, _rc())):
         fig = Figure(figsize=(9, 4.6))
         ax = fig.add_axes((0.08, 0.25, 0.9, 0.64))
         _draw(ax, series, locale)
@@ -186,7 +186,7 @@ def render_grid(panels: Sequence[KpiSeries], locale: str = "zh-CN", dpi: int = 1
     """The report's trend: up to four metrics in a 2 × 2 grid, PNG, 17 × 9.6 cm."""
     import matplotlib as mpl
 
-    with _LOCK, mpl.rc_context(_rc()):
+    with _LOCK, mpl.rc_context(cast(Any, _rc())):
         fig = Figure(figsize=(6.7, 3.8))
         for i, series in enumerate(panels[:4]):
             ax = fig.add_subplot(2, 2, i + 1)

@@ -24,8 +24,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import services.kpis.messages  # noqa: F401
 from services.access import Principal, require_community
-from services.errors import Forbidden, NotFound
 from services.config import get_settings
+from services.errors import Forbidden, NotFound
 from services.kpis import catalogue, targets
 from services.kpis import periods as P
 from services.kpis.compute import Cell, figures, is_closed, rollup_version, stored_totals
