@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import threading
+import unicodedata
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -92,6 +93,19 @@ def footnote(series: KpiSeries, locale: str) -> str:
     return "".join(parts)
 
 
+def wrap(text: str, width: int) -> str:
+    """Break at `width` columns, a CJK character counting two (matplotlib wraps only at spaces)."""
+    lines, line, used = [], "", 0
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        if used + w > width:
+            lines.append(line)
+            line, used = "", 0
+        line += ch
+        used += w
+    return "\n".join([*lines, line])
+
+
 def _draw(ax: Any, series: KpiSeries, locale: str, *, compact: bool = False) -> None:
     periods = series.periods
     xs = list(range(len(periods)))
@@ -100,6 +114,8 @@ def _draw(ax: Any, series: KpiSeries, locale: str, *, compact: bool = False) -> 
     lo = min([*known, series.target, 100.0])
     bottom = max(0.0, (int(lo) // 10) * 10 - 10)
     ax.set_ylim(bottom, 108)
+    step = 5 if 100 - bottom <= 30 else 10
+    ax.set_yticks(list(range(int(bottom), 101, step)))
     ax.set_xlim(-0.5, max(len(periods) - 0.5, 0.5))
     ax.grid(axis="y", color="#e6e6e6", linewidth=0.8)
     ax.set_axisbelow(True)
@@ -130,9 +146,10 @@ def _draw(ax: Any, series: KpiSeries, locale: str, *, compact: bool = False) -> 
         if p.value is None:
             continue
         if p.partial:
-            prev = next((q for q in reversed(periods[:x]) if q.value is not None), None)
-            if prev is not None and prev.value is not None:
-                ax.plot([x - 1, x], [prev.value, p.value], color=GREY, linestyle=":", linewidth=1.6, zorder=2)
+            prev = next((i for i in range(x - 1, -1, -1) if periods[i].value is not None), None)
+            before = periods[prev].value if prev is not None else None
+            if prev is not None and before is not None:
+                ax.plot([prev, x], [before, p.value], color=GREY, linestyle=":", linewidth=1.6, zorder=2)
             ax.plot([x], [p.value], marker="o", markersize=7, markerfacecolor="white",
                     markeredgecolor=GREY, markeredgewidth=1.6, linestyle="none", zorder=3)  # fmt: skip
         else:
@@ -143,8 +160,8 @@ def _draw(ax: Any, series: KpiSeries, locale: str, *, compact: bool = False) -> 
             text += f"\n({p.numerator}/{p.denominator})"
         ax.annotate(text, (x, p.value), xytext=(0, 6), textcoords="offset points", ha="center",
                     va="bottom", fontsize=7 if compact else 8, color=GREY if p.partial else "#333333")  # fmt: skip
-    step = max(1, len(periods) // (6 if compact else 12))
-    ax.set_xticks(xs[::step], ticks[::step], fontsize=7 if compact else 9)
+    every = max(1, len(periods) // (6 if compact else 12))
+    ax.set_xticks(xs[::every], ticks[::every], fontsize=7 if compact else 9)
     ax.tick_params(axis="y", labelsize=7 if compact else 9)
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0f}%"))
     for side in ("top", "right"):
@@ -177,8 +194,8 @@ def render(series: KpiSeries, heading: str, granularity: str, fmt: Fmt, locale: 
         x_title, y_title = axis_titles(series, granularity, locale)
         ax.set_xlabel(x_title, fontsize=9)
         ax.set_ylabel(y_title, fontsize=9)
-        fig.text(0.02, 0.02, footnote(series, locale), ha="left", va="bottom", fontsize=8,
-                 color="#555555", wrap=True)  # fmt: skip
+        fig.text(0.02, 0.02, wrap(footnote(series, locale), 150), ha="left", va="bottom", fontsize=8,
+                 color="#555555", linespacing=1.4)  # fmt: skip
         return _save(fig, fmt, 100)
 
 

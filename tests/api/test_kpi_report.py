@@ -41,7 +41,9 @@ def bj(*args: int) -> datetime:
     return datetime(*args, tzinfo=BJ).astimezone(UTC)  # type: ignore[misc]
 
 
-async def _repair(db: AsyncSession, w: f.TicketWorld, ctx: object, created: datetime, hours: int | None) -> Ticket:
+async def _repair(
+    db: AsyncSession, w: f.TicketWorld, ctx: object, created: datetime, hours: int | None
+) -> Ticket:
     t = await open_ticket(ctx, community_id=w.cid, kind="repair", category="plumbing", priority="normal",  # type: ignore[arg-type]
                           title="3号楼水管漏水", description="", reporter_id=w.resident.id or 0,
                           intake_channel="app", household=w.household, now=created)  # fmt: skip
@@ -85,7 +87,9 @@ def pdf_text(pdf: bytes, name: str) -> tuple[str, int]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.pdf"
     path.write_bytes(pdf)
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout  # noqa: S603, S607
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout  # noqa: S603, S607
     for old in ARTIFACTS.glob(f"{name}-*.png"):
         old.unlink()
     subprocess.run(["pdftoppm", "-png", "-r", "60", str(path), str(ARTIFACTS / name)], check=True)  # noqa: S603, S607
@@ -93,7 +97,9 @@ def pdf_text(pdf: bytes, name: str) -> tuple[str, int]:
     return text, pages
 
 
-async def test_formulas_and_partial_month_in_json_and_csv(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_formulas_and_partial_month_in_json_and_csv(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     w = await _world(db)
     url = f"/v1/communities/{w.cid}/kpis"
     r = await client.get(url, params=RANGE, headers=f.auth(w.manager))
@@ -212,7 +218,9 @@ async def test_committee_approves_and_posts_the_report(client: httpx.AsyncClient
     notice = (await db.exec(select(Notice).where(Notice.id == nid))).one()
     assert notice.status == "published" and notice.offline_reach is True and notice.pinned is True
     assert notice.author_role == "committee_member" and "2026年10月物业服务月报" in notice.title
-    files = (await db.exec(select(Attachment).where(Attachment.owner_type == "notice", Attachment.owner_id == nid))).all()
+    files = (
+        await db.exec(select(Attachment).where(Attachment.owner_type == "notice", Attachment.owner_id == nid))
+    ).all()
     assert len(files) == 1 and files[0].content_type == "application/pdf"
     row = (await db.exec(select(MonthlyReport).where(MonthlyReport.community_id == w.cid))).one()
     assert row.notice_id == nid and row.published_by == w.committee.id
