@@ -118,6 +118,7 @@ async def test_formulas_and_partial_month_in_json_and_csv(
     assert dec["partial"] is True and dec["as_of"] == "2026-12-02" and dec["met"] is None
     assert dec["label"] == "2026-12（截至 12月2日，1 件）"
     assert sep["partial"] is False and sep["label"] == "2026-09" and sep["few_cases"] is False
+    assert nov["denominator"] == 0 and nov["value"] is None and nov["label"] == "2026-11"
     # English: the same catalogue.
     r = await client.get(url, params=RANGE, headers={**f.auth(w.manager), "Accept-Language": "en"})
     repair = _series(r.json(), "repair_timeliness")
@@ -164,7 +165,7 @@ async def test_charts_png_and_svg_with_the_bundled_font(client: httpx.AsyncClien
                          headers=f.auth(w.manager))  # fmt: skip
     assert r.status_code == 200 and r.content[:4] == b"\x89PNG"
     r = await client.get(f"{base}/chart.gif", params=RANGE, headers=f.auth(w.committee))
-    assert r.status_code == 422
+    assert r.status_code == 404
 
 
 async def test_monthly_report_pdf_is_readable_chinese(client: httpx.AsyncClient, db: AsyncSession) -> None:
