@@ -83,16 +83,16 @@ def _series(body: dict[str, object], metric: str) -> dict[str, object]:
 
 def pdf_text(pdf: bytes, name: str) -> tuple[str, int]:
     """The PDF's text (pdftotext) and its page count; each page kept as a PNG artifact (pdftoppm)."""
-    assert shutil.which("pdftotext") and shutil.which("pdftoppm"), "poppler-utils is required (.ci/run)"
+    pdftotext, pdftoppm = shutil.which("pdftotext"), shutil.which("pdftoppm")
+    assert pdftotext and pdftoppm, "poppler-utils is required (.ci/run installs it)"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.pdf"
     path.write_bytes(pdf)
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
-    ).stdout  # noqa: S603, S607
+    out = subprocess.run([pdftotext, "-layout", str(path), "-"], check=True, capture_output=True, text=True)  # noqa: S603
     for old in ARTIFACTS.glob(f"{name}-*.png"):
         old.unlink()
-    subprocess.run(["pdftoppm", "-png", "-r", "60", str(path), str(ARTIFACTS / name)], check=True)  # noqa: S603, S607
+    subprocess.run([pdftoppm, "-png", "-r", "60", str(path), str(ARTIFACTS / name)], check=True)  # noqa: S603
+    text = out.stdout
     pages = len(list(ARTIFACTS.glob(f"{name}-*.png")))
     return text, pages
 
