@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.deps import AuthCtx, CommunityId, ObjectId
 from api.responses import ModelResponse
 from services.kpis import charts, drilldown, export, monthly, service
-from services.kpis.schemas import DrillPage, KpiTable, TargetOut, TargetsIn
+from services.kpis.schemas import CompanyDrill, DrillPage, KpiTable, TargetOut, TargetsIn
 from services.models import Community
 from services.schemas import Day, ResponseBody, Text
 
@@ -139,6 +139,20 @@ async def _company_chart(
 
 
 CHART = "A metric over time: target line, the partial period hollow, the formula in the footnote"
+
+
+@router.get(
+    "/companies/{company_id}/kpis/{metric}/communities",
+    response_model=CompanyDrill,
+    summary="One period of a company metric per community, worst first (then each one's tickets)",
+)
+async def company_drilldown(
+    company_id: ObjectId,
+    metric: Text,
+    ctx: AuthCtx,
+    period: Annotated[Text, Query(description="2026-10, 2026-W40, 2026-Q4, 2026 or 2026-10-01")],
+) -> CompanyDrill:
+    return await drilldown.company_communities(ctx, company_id, metric, period)
 
 
 @router.get("/communities/{cid}/kpis/{metric}/chart.svg", summary=f"{CHART} (SVG)", response_class=Response)
