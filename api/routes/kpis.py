@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.deps import AuthCtx, CommunityId, ObjectId
 from api.responses import ModelResponse
 from services.kpis import charts, drilldown, export, monthly, service
-from services.kpis.schemas import DrillPage, KpiTable, TargetOut, TargetsIn
+from services.kpis.schemas import CompanyDrill, DrillPage, KpiTable, TargetOut, TargetsIn
 from services.models import Community
 from services.schemas import Day, ResponseBody, Text
 
@@ -125,37 +125,62 @@ def _image(body: bytes, fmt: ChartFmt) -> Response:
     return Response(body, media_type=charts.MEDIA[fmt])
 
 
-@router.get(
-    "/communities/{cid}/kpis/{metric}/chart.{fmt}",
-    summary="A metric over time (PNG or SVG): target line, partial period marked, formula footnote",
-    response_class=Response,
-)
-async def community_chart(
-    cid: CommunityId,
-    metric: Text,
-    fmt: ChartFmt,
-    ctx: AuthCtx,
-    period: PeriodQ,
-) -> Response:
+async def _community_chart(ctx: AuthCtx, cid: int, metric: str, period: Period, fmt: ChartFmt) -> Response:
     community = await _community(ctx, cid)
     q = period.query(community.time_zone, metric)
     return _image(await export.community_chart(ctx, cid, metric, q, fmt), fmt)
 
 
-@router.get(
-    "/companies/{company_id}/kpis/{metric}/chart.{fmt}",
-    summary="A company metric over time (PNG or SVG)",
-    response_class=Response,
-)
-async def company_chart(
-    company_id: ObjectId,
-    metric: Text,
-    fmt: ChartFmt,
-    ctx: AuthCtx,
-    period: PeriodQ,
+async def _company_chart(
+    ctx: AuthCtx, company_id: int, metric: str, period: Period, fmt: ChartFmt
 ) -> Response:
     q = period.query(service.DEFAULT_ZONE, metric)
     return _image(await export.company_chart(ctx, company_id, metric, q, fmt), fmt)
+
+
+CHART = "A metric over time: target line, the partial period hollow, the formula in the footnote"
+
+
+@router.get(
+    "/companies/{company_id}/kpis/{metric}/communities",
+    response_model=CompanyDrill,
+    summary="One period of a company metric per community, worst first (then each one's tickets)",
+)
+async def company_drilldown(
+    company_id: ObjectId,
+    metric: Text,
+    ctx: AuthCtx,
+    period: Annotated[Text, Query(description="2026-10, 2026-W40, 2026-Q4, 2026 or 2026-10-01")],
+) -> CompanyDrill:
+    return await drilldown.company_communities(ctx, company_id, metric, period)
+
+
+@router.get("/communities/{cid}/kpis/{metric}/chart.svg", summary=f"{CHART} (SVG)", response_class=Response)
+async def community_chart(cid: CommunityId, metric: Text, ctx: AuthCtx, period: PeriodQ) -> Response:
+    return await _community_chart(ctx, cid, metric, period, "svg")
+
+
+@router.get("/communities/{cid}/kpis/{metric}/chart.png", summary=f"{CHART} (PNG)", response_class=Response)
+async def community_chart_png(cid: CommunityId, metric: Text, ctx: AuthCtx, period: PeriodQ) -> Response:
+    return await _community_chart(ctx, cid, metric, period, "png")
+
+
+@router.get(
+    "/companies/{company_id}/kpis/{metric}/chart.svg",
+    summary="A company metric (SVG)",
+    response_class=Response,
+)
+async def company_chart(company_id: ObjectId, metric: Text, ctx: AuthCtx, period: PeriodQ) -> Response:
+    return await _company_chart(ctx, company_id, metric, period, "svg")
+
+
+@router.get(
+    "/companies/{company_id}/kpis/{metric}/chart.png",
+    summary="A company metric (PNG)",
+    response_class=Response,
+)
+async def company_chart_png(company_id: ObjectId, metric: Text, ctx: AuthCtx, period: PeriodQ) -> Response:
+    return await _company_chart(ctx, company_id, metric, period, "png")
 
 
 @router.get("/communities/{cid}/kpi-targets", summary="A community's KPI targets (defaults filled in)")

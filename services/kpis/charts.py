@@ -155,6 +155,8 @@ def _draw(ax: Any, series: KpiSeries, locale: str, *, compact: bool = False) -> 
         else:
             color = RED if p.met is False else BLUE
             ax.plot([x], [p.value], marker="o", markersize=6, color=color, linestyle="none", zorder=3)
+        if compact and not (p.met is False or p.partial or x == len(periods) - 1):
+            continue  # small panels: label only what a reader looks for (below target, the latest)
         text = f"{p.value:g}%"
         if p.few_cases:
             text += f"\n({p.numerator}/{p.denominator})"

@@ -95,3 +95,27 @@ class DrillPage(ResponseBody):
     part: str
     items: list[DrillRow]
     next_cursor: str | None = None
+
+
+class CommunityFigure(ResponseBody):
+    community_id: int
+    name: str
+    numerator: int
+    denominator: int
+    value: float | None
+    met: bool | None
+    partial: bool
+    label: str
+    tickets: str  # the community's drill-down: the tickets (items, …) behind this figure
+
+
+class CompanyDrill(ResponseBody):
+    """A company figure split by community, worst first: the step from the company dashboard down to
+    a community and then to its tickets."""
+
+    metric: str
+    title: str
+    period: str
+    target: float
+    definition: MetricDefinition
+    items: list[CommunityFigure]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -83,16 +83,16 @@ def _series(body: dict[str, object], metric: str) -> dict[str, object]:
 
 def pdf_text(pdf: bytes, name: str) -> tuple[str, int]:
     """The PDF's text (pdftotext) and its page count; each page kept as a PNG artifact (pdftoppm)."""
-    assert shutil.which("pdftotext") and shutil.which("pdftoppm"), "poppler-utils is required (.ci/run)"
+    pdftotext, pdftoppm = shutil.which("pdftotext"), shutil.which("pdftoppm")
+    assert pdftotext and pdftoppm, "poppler-utils is required (.ci/run installs it)"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.pdf"
     path.write_bytes(pdf)
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
-    ).stdout  # noqa: S603, S607
+    out = subprocess.run([pdftotext, "-layout", str(path), "-"], check=True, capture_output=True, text=True)  # noqa: S603
     for old in ARTIFACTS.glob(f"{name}-*.png"):
         old.unlink()
-    subprocess.run(["pdftoppm", "-png", "-r", "60", str(path), str(ARTIFACTS / name)], check=True)  # noqa: S603, S607
+    subprocess.run([pdftoppm, "-png", "-r", "60", str(path), str(ARTIFACTS / name)], check=True)  # noqa: S603
+    text = out.stdout
     pages = len(list(ARTIFACTS.glob(f"{name}-*.png")))
     return text, pages
 
@@ -118,6 +118,7 @@ async def test_formulas_and_partial_month_in_json_and_csv(
     assert dec["partial"] is True and dec["as_of"] == "2026-12-02" and dec["met"] is None
     assert dec["label"] == "2026-12（截至 12月2日，1 件）"
     assert sep["partial"] is False and sep["label"] == "2026-09" and sep["few_cases"] is False
+    assert nov["denominator"] == 0 and nov["value"] is None and nov["label"] == "2026-11"
     # English: the same catalogue.
     r = await client.get(url, params=RANGE, headers={**f.auth(w.manager), "Accept-Language": "en"})
     repair = _series(r.json(), "repair_timeliness")
@@ -164,7 +165,7 @@ async def test_charts_png_and_svg_with_the_bundled_font(client: httpx.AsyncClien
                          headers=f.auth(w.manager))  # fmt: skip
     assert r.status_code == 200 and r.content[:4] == b"\x89PNG"
     r = await client.get(f"{base}/chart.gif", params=RANGE, headers=f.auth(w.committee))
-    assert r.status_code == 422
+    assert r.status_code == 404
 
 
 async def test_monthly_report_pdf_is_readable_chinese(client: httpx.AsyncClient, db: AsyncSession) -> None:
@@ -258,3 +259,64 @@ async def test_report_access_and_bad_months(client: httpx.AsyncClient, db: Async
     assert (await client.get(company, params=month, headers=f.auth(w.resident))).status_code == 403
     assert (await client.get(company, params=month, headers=f.auth(other.manager))).status_code == 404
     assert (await db.exec(select(MonthlyReport))).all() == []
+
+
+async def test_company_drills_down_to_a_community_then_its_tickets(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await _world(db)
+    second = await f.community(db)
+    from services.models import ManagementContract
+
+    db.add(
+        ManagementContract(
+            company_id=w.company.id or 0, community_id=second.id or 0, starts_on=date(2024, 1, 1)
+        )
+    )
+    await db.flush()
+    url = f"/v1/companies/{w.company.id}/kpis/repair_timeliness/communities"
+    r = await client.get(url, params={"period": "2026-10"}, headers=f.auth(w.manager))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["target"] == 100.0 and body["definition"]["numerator"] == "在处理时限内完成的维修单"
+    first, empty = body["items"]  # worst first; a community without data last
+    assert (first["community_id"], first["numerator"], first["denominator"], first["met"]) == (
+        w.cid,
+        1,
+        2,
+        False,
+    )
+    assert empty["community_id"] == second.id and empty["value"] is None
+    r = await client.get(first["tickets"], headers=f.auth(w.manager))
+    assert r.status_code == 200 and len(r.json()["items"]) == 2
+    r = await client.get(url, params={"period": "2026-12"}, headers=f.auth(w.manager))
+    assert r.json()["items"][0]["partial"] is True and r.json()["items"][0]["met"] is None
+    assert r.json()["items"][0]["label"] == "2026-12（截至 12月2日）"
+    assert (await client.get(url, params={"period": "2026-10"})).status_code == 401
+    assert (
+        await client.get(url, params={"period": "2026-10"}, headers=f.auth(w.resident))
+    ).status_code == 403
+    other = await f.ticket_world(db)
+    assert (
+        await client.get(url, params={"period": "2026-10"}, headers=f.auth(other.manager))
+    ).status_code == 404
+    r = await client.get(url, params={"period": "Oct"}, headers=f.auth(w.manager))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "kpi.invalid_period"
+
+
+async def test_below_target_alerts_reach_the_company_regional_manager(db: AsyncSession) -> None:
+    """A manager held at the company (not the community) is told too; the partial month never alerts."""
+    from services.kpis import jobs as kpi_jobs
+    from services.models import Notification, Role
+
+    w = await _world(db)
+    regional = await f.company_staff(db, w.company, Role.property_manager, "区域经理")
+    result = await kpi_jobs.rollup(db, now=bj(2026, 12, 2, 10), community_ids=[w.cid])
+    months = {(m, start.isoformat()) for _, m, start in result.alerted}
+    assert ("repair_timeliness", "2026-10-01") in months
+    assert not any(start == "2026-12-01" for _, start in months)
+    inbox = (await db.exec(select(Notification).where(Notification.user_id == regional.id))).all()
+    assert any(
+        n.data.get("kpi_metric") == "repair_timeliness" and n.data.get("kpi_period") == "2026-10"
+        for n in inbox
+    )
