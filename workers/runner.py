@@ -68,6 +68,7 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("rollup_kpis", 300, kpi_tasks.rollup_kpis),
     PeriodicJob("sms_for_unread_critical", 60, jobs.sms_for_unread_critical),
     PeriodicJob("sweep_device_presence", 30, alarm_presence.sweep_presence),
+    PeriodicJob("sweep_alarm_escalations", 30, alarm_presence.sweep_escalations),
 ]
 
 
