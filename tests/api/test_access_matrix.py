@@ -120,7 +120,10 @@ KNOWN_PARAMS = {
 }
 # Query parameters naming a record (`…_id`): a filter on A's id answers as a filter on a missing id.
 KNOWN_QUERY_IDS = {"community_id", "building_id", "member_id"}
-NOT_IDS = {"metric": "repair_timeliness", "alarm_type": "fire"}  # not ids: filled with a valid value in both requests
+NOT_IDS = {
+    "metric": "repair_timeliness",
+    "alarm_type": "fire",
+}  # not ids: filled with a valid value in both requests
 # (method, path) pairs are in the OpenAPI; the notifications router reuses the name `nid`.
 PREFIXED = {("/v1/notifications/", "nid")}
 
