@@ -148,13 +148,6 @@ async def on_duty(session: AsyncSession, alarm: Alarm, now: datetime | None = No
     return sorted(int(u) for u in holders)
 
 
-async def recipients(session: AsyncSession, alarm: Alarm, rule: EffectiveRule) -> list[int]:
-    people = set(await users_with_roles(session, alarm.community_id, rule.recipient_roles))
-    if rule.include_on_duty:
-        people |= set(await on_duty(session, alarm))
-    return sorted(people)
-
-
 async def residents_of(session: AsyncSession, community_id: int, building_id: int | None) -> list[int]:
     stmt = (
         select(Membership.user_id)
