@@ -70,6 +70,7 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("sms_for_unread_critical", 60, jobs.sms_for_unread_critical),
     PeriodicJob("sweep_device_presence", 30, alarm_presence.sweep_presence),
     PeriodicJob("enforce_retention", 3600, retention_tasks.enforce_retention),
+    PeriodicJob("sweep_alarm_escalations", 30, alarm_presence.sweep_escalations),
 ]
 
 
