@@ -28,6 +28,7 @@ from workers.channels.push import LogPushChannel, PushChannel
 from workers.channels.registry import build_registry
 from workers.jobs import LocalFanouts
 from workers.outage import Outage
+from workers.tasks import accounts as account_tasks
 from workers.tasks import alarm_presence
 from workers.tasks import duty as duty_tasks
 from workers.tasks import kpis as kpi_tasks
@@ -68,6 +69,7 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("rollup_kpis", 300, kpi_tasks.rollup_kpis),
     PeriodicJob("sms_for_unread_critical", 60, jobs.sms_for_unread_critical),
     PeriodicJob("sweep_device_presence", 30, alarm_presence.sweep_presence),
+    PeriodicJob("erase_deleted_accounts", 600, account_tasks.erase_deleted_accounts),
 ]
 
 
