@@ -15,6 +15,7 @@ back whole and the next run starts that user again, so nobody is left half-anony
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession as SaSession
@@ -227,6 +228,7 @@ async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> list
     await raw.execute(
         update(Attachment).where(col(Attachment.uploaded_by) == user_id).values(original_name=None)
     )
+    await _scrub_audit(session, user, f"deleted-{user_id}")
     user.name = PLACEHOLDER_NAME
     user.phone = f"deleted-{user_id}"
     user.password_hash = None
@@ -241,6 +243,41 @@ async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> list
     )
     await session.flush()
     return keys
+
+
+def _scrub(value: Any, replace: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for old, new in replace.items():
+            value = value.replace(old, new)
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, replace) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, replace) for v in value]
+    return value
+
+
+async def _scrub_audit(session: AsyncSession, user: User, placeholder_phone: str) -> None:
+    """Audit rows keep what happened and who did it (the actor id), not the person's phone or name:
+    rows that carry their phone (a staff invitation's snapshot, say) get both replaced."""
+    text = sa.Text()
+    rows = (
+        await session.exec(
+            select(AuditLog).where(
+                sa.or_(
+                    sa.cast(AuditLog.before, text).contains(user.phone, autoescape=True),
+                    sa.cast(AuditLog.after, text).contains(user.phone, autoescape=True),
+                )
+            )
+        )
+    ).all()
+    replace = {user.phone: placeholder_phone, user.phone.removeprefix("+86"): placeholder_phone}
+    if user.name:
+        replace[user.name] = PLACEHOLDER_NAME
+    for row in rows:
+        row.before = _scrub(row.before, replace)
+        row.after = _scrub(row.after, replace)
+        session.add(row)
 
 
 async def is_erased(session: AsyncSession, user_id: int) -> bool:

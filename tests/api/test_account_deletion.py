@@ -5,6 +5,7 @@ refused while they hold open assignments."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services import demo, demo_polls
 from services.bootstrap import Resources
-from services.models import Attachment, Community, Device, Membership, RefreshToken, Ticket, User, utcnow
+from services.models import (
+    Attachment,
+    AuditLog,
+    Community,
+    Device,
+    Membership,
+    RefreshToken,
+    Ticket,
+    User,
+    utcnow,
+)
 from services.models.duty import ServiceLog
 from services.models.polls import Ballot, Poll
 from services.security import hash_password
@@ -77,10 +88,16 @@ async def _everything_mentioning(db: AsyncSession, needles: list[str]) -> list[s
                 continue
             column = sa.column(c["name"])
             text = sa.cast(column, sa.Text) if isinstance(c["type"], sa.JSON) else column
-            for needle in needles:
-                stmt = sa.select(sa.func.count()).select_from(sa.table(table)).where(text.contains(needle))
+            for raw in needles:
+                # JSON is stored ASCII-escaped ("\\u738b…"): look for that form there.
+                needle = json.dumps(raw)[1:-1] if isinstance(c["type"], sa.JSON) else raw
+                stmt = (
+                    sa.select(sa.func.count())
+                    .select_from(sa.table(table))
+                    .where(text.contains(needle, autoescape=True))
+                )
                 if (await db.execute(stmt)).scalar_one():
-                    found.append(f"{table}.{c['name']}: {needle}")
+                    found.append(f"{table}.{c['name']}: {raw}")
     return found
 
 
@@ -135,7 +152,9 @@ async def test_login_in_the_cooling_off_cancels(
     assert await deletion.due_user_ids(db, utcnow(), 10) == []
 
 
-async def test_staff_with_open_assignments_are_refused(app: App, db: AsyncSession) -> None:
+async def test_staff_with_open_assignments_are_refused(
+    app: App, db: AsyncSession, engine: Any, sessionmaker: Any, frozen_clock: time_machine.Coordinates
+) -> None:
     w = await f.ticket_world(db)
     tech = w.technician
     tech.password_hash = hash_password(PASSWORD)
@@ -156,6 +175,20 @@ async def test_staff_with_open_assignments_are_refused(app: App, db: AsyncSessio
     await db.flush()
     r = await _delete(app.client, tech, password=PASSWORD)
     assert r.status_code == 202, r.text
+    # An invitation's audit snapshot holds the phone and name; the erasure scrubs them, keeps the row.
+    db.add(AuditLog(action="membership.create", entity="membership", entity_id="1",
+                    after={"phone": tech.phone, "name": tech.name, "role": "property_staff"}))  # fmt: skip
+    await db.flush()
+    phone, name = tech.phone, tech.name
+    assert f"audit_log.after: {name}" in await _everything_mentioning(db, [name])  # the scan reads JSON too
+    frozen_clock.shift(timedelta(days=15, hours=1))
+    resources = Resources(engine=engine, sessionmaker=sessionmaker, runtime=app.runtime)
+    assert await accounts.erase_deleted_accounts(resources) == 1
+    assert await _everything_mentioning(db, [phone, name]) == []
+    snapshot = (await db.exec(select(AuditLog).where(AuditLog.action == "membership.create"))).all()
+    assert {"name": deletion.PLACEHOLDER_NAME, "phone": f"deleted-{tech.id}", "role": "property_staff"} in [
+        a.after for a in snapshot
+    ]
 
 
 async def test_a_demo_resident_is_erased_and_what_others_rely_on_stays(
