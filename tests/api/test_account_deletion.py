@@ -223,7 +223,8 @@ async def test_a_demo_resident_is_erased_and_what_others_rely_on_stays(
         float(h) for h in (await db.exec(select(ServiceLog.hours).where(ServiceLog.user_id == uid))).all()
     )
 
-    month_end = utcnow().date().replace(day=1) - timedelta(days=2)  # months already over (local or UTC)
+    last_month = utcnow().date().replace(day=1) - timedelta(days=1)
+    month_end = last_month.replace(day=1) - timedelta(days=1)  # a month over for a month or more
     kpi_url = f"/v1/communities/{cid}/kpis?live=true&from={month_end - timedelta(days=200)}&to={month_end}"
     before = {
         "kpis": (await app.client.get(kpi_url, headers=f.auth(admin))).json(),
