@@ -14,6 +14,7 @@ back whole and the next run starts that user again, so nobody is left half-anony
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -149,8 +150,9 @@ async def request_deletion(ctx: Ctx, body: DeletionIn) -> DeletionOut:
 
 def cancel_on_login(user: User, now: datetime, locale: Locale) -> str | None:
     """A login during the cooling-off cancels the deletion; returns what to tell the user."""
-    if user.deletion_due_at is None or user.erased_at is not None or user.deletion_due_at <= now:
-        return None
+    if user.deletion_due_at is None or user.erased_at is not None:
+        return None  # (a login after the due date but before the job ran cancels too: nobody is
+        # erased right after they were let in)
     user.deletion_requested_at = None
     user.deletion_due_at = None
     return message("account.deletion_cancelled", locale)
@@ -171,9 +173,15 @@ async def due_user_ids(session: AsyncSession, now: datetime, limit: int) -> list
     return [int(r) for r in rows if r is not None]
 
 
-async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> list[str]:
-    """Erase one due user in the caller's transaction; returns the storage keys of removed photos
-    (deleted from storage after the commit). Nothing happens if they logged in meanwhile."""
+@dataclass(frozen=True)
+class Erased:
+    phone: str  # the number they had: login state kept outside the database (Redis) is dropped too
+    storage_keys: list[str]  # photos removed, deleted from storage after the commit
+
+
+async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> Erased | None:
+    """Erase one due user in the caller's transaction. Nothing happens (None) if they logged in
+    meanwhile or were erased already."""
     user = (
         await session.exec(
             select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
@@ -185,7 +193,7 @@ async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> list
         or user.deletion_due_at is None
         or user.deletion_due_at > now
     ):
-        return []
+        return None
     phone = user.phone
     raw: SaSession = session  # plain DML below
     for model in (
@@ -242,7 +250,7 @@ async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> list
         )
     )
     await session.flush()
-    return keys
+    return Erased(phone=phone, storage_keys=keys)
 
 
 def _scrub(value: Any, replace: dict[str, str]) -> Any:

@@ -152,6 +152,21 @@ async def test_login_in_the_cooling_off_cancels(
     assert await deletion.due_user_ids(db, utcnow(), 10) == []
 
 
+async def test_a_login_before_the_job_ran_still_cancels(
+    app: App, db: AsyncSession, engine: Any, sessionmaker: Any, frozen_clock: time_machine.Coordinates
+) -> None:
+    c = await f.community(db)
+    u = await f.resident(db, await f.household(db, await f.building(db, c)), name="丙")
+    assert (await _delete(app.client, u, code=await _code(app, u.phone))).status_code == 202
+    frozen_clock.shift(timedelta(days=16))  # due, but the scheduler has not come round yet
+    r = await app.client.post("/v1/auth/login", json={"phone": u.phone, "code": await _code(app, u.phone)})
+    assert r.status_code == 200 and r.json()["account_notice"]
+    resources = Resources(engine=engine, sessionmaker=sessionmaker, runtime=app.runtime)
+    assert await accounts.erase_deleted_accounts(resources) == 0
+    await db.refresh(u)
+    assert u.name == "丙" and u.erased_at is None
+
+
 async def test_staff_with_open_assignments_are_refused(
     app: App, db: AsyncSession, engine: Any, sessionmaker: Any, frozen_clock: time_machine.Coordinates
 ) -> None:

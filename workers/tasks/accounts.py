@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from services.attachments.storage import storage_for
+from services.auth.store import RedisLoginStore
 from services.bootstrap import Resources
 from services.models import utcnow
 from services.users import deletion
@@ -26,11 +27,15 @@ async def erase_deleted_accounts(resources: Resources) -> int:
     erased = 0
     for user_id in ids:
         async with resources.unit() as session:
-            keys = await deletion.erase_user(session, user_id, now)
-            done = await deletion.is_erased(session, user_id)
-        erased += int(done)
+            done = await deletion.erase_user(session, user_id, now)
+            confirmed = done is not None and await deletion.is_erased(session, user_id)
+        if done is None or not confirmed:
+            continue
+        erased += 1
+        if resources.runtime.redis is not None:
+            await RedisLoginStore(resources.runtime.redis).drop_otp(done.phone)
         store = storage_for(resources.runtime.settings)
-        for key in keys:  # after the commit: the rows already hide them
+        for key in done.storage_keys:  # after the commit: the rows already hide them
             try:
                 await store.delete(key)
             except Exception:  # a file left behind is hidden; the erasure stands
