@@ -51,8 +51,7 @@ async def load_project(ctx: Ctx, project_id: int, *, lock: bool = False) -> Reno
 
 async def project_rows(ctx: Ctx, model: type[T], project: RenovationProject, *order: Any) -> list[T]:
     """A project's rows of one child table (each has `project_id`), in the given order."""
-    table: Any = model  # every child table has `project_id`; the TypeVar cannot say so
-    project_id: Any = table.project_id
+    project_id: Any = model.project_id
     stmt = select(model).where(project_id == project.id).order_by(*order)
     return list((await ctx.session.exec(stmt)).all())
 
