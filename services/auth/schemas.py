@@ -42,3 +42,7 @@ class TokenPair(ResponseBody):
     refresh_token: str
     refresh_expires_at: datetime
     user: UserOut
+    privacy_policy_version: str = Field(description="The privacy policy in force")
+    privacy_consent_required: bool = Field(
+        description="The user has not accepted this version yet: show it, then POST /v1/me/consent"
+    )
