@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.bootstrap import Resources
@@ -196,3 +196,29 @@ async def test_non_critical_sms_only_with_consent_critical_always(
     await db.refresh(later)
     assert later.status == "sent"
     assert [m.phone for m in app.sms.sent] == [u.phone, u.phone]
+
+
+async def test_sms_only_numbers_follow_the_account_that_has_them(
+    app: App, db: AsyncSession, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A number staff recorded (an occupant without the app) is texted; if it is an app account's
+    number, that account's choice holds."""
+    from services.notifications.sms_only import notify_phones
+
+    account = await f.user(db, "有账号的住户")
+    stranger = "+8613700007777"
+    ids = await notify_phones(
+        db, [account.phone, stranger], "notice", "notice.sms",
+        {"title": "电梯检修", "text": "周三上午电梯检修", "author": "物业", "kind_zh": "公告",
+         "author_en": "property office", "kind_en": "Announcement"}, "privacy:offline:1",
+    )  # fmt: skip
+    assert len(ids) == 2
+    await db.commit()
+    resources = Resources(engine=engine, sessionmaker=sessionmaker, runtime=app.runtime)
+    await drain_once(resources, LogPushChannel())
+    rows = {d.dedupe_key: d for d in (await db.exec(select(Delivery).where(col(Delivery.id).in_(ids)))).all()}
+    for d in rows.values():
+        await db.refresh(d)
+    by_phone = {k.split(":p")[1].split(":")[0]: (d.status, d.last_error) for k, d in rows.items()}
+    assert by_phone == {account.phone: ("skipped", "sms_not_consented"), stranger: ("sent", None)}
+    assert [m.phone for m in app.sms.sent] == [stranger]
