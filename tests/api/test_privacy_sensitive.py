@@ -162,3 +162,33 @@ def test_which_items_are_sensitive() -> None:
     assert is_sensitive("account", {"template": "account.invited", "role": "party_secretary"})
     assert not is_sensitive("account", {"template": "account.invited", "role": "property_staff"})
     assert not is_sensitive("emergency", {"template": "notice.published"})
+
+
+async def test_complaint_contents_reach_only_the_roles_that_need_them(app: App, db: AsyncSession) -> None:
+    client = app.client
+    w = await f.ticket_world(db)
+    spouse = await f.resident(db, w.household, relation="family", name="家属")
+    complaint = await f.file_ticket(
+        client, w, kind="complaint", category="neighbour", complaint_target="neighbour",
+        title=COMPLAINT_TITLE, description="每晚十二点后拖动家具",
+    )  # fmt: skip
+    repair = await f.file_ticket(client, w, title="厨房水管漏水")
+    url = f"/v1/tickets/{complaint['id']}"
+    # The household shares its repairs, not one member's complaint about a neighbour.
+    assert (await client.get(f"/v1/tickets/{repair['id']}", headers=f.auth(spouse))).status_code == 200
+    r = await client.get(url, headers=f.auth(spouse))
+    assert r.status_code == 404 and r.json()["error"]["code"] == "ticket.not_found"
+    listed = await client.get("/v1/tickets", headers=f.auth(spouse))
+    assert COMPLAINT_TITLE not in listed.text
+    # Not in the technicians' grab queue; the manager, the committee and the reporter read it.
+    grab = await client.get("/v1/tickets", params={"queue": "grab"}, headers=f.auth(w.technician))
+    assert [i["id"] for i in grab.json()["items"]] == [repair["id"]]
+    assert (await client.get(url, headers=f.auth(w.technician))).status_code == 404
+    for who in (w.resident, w.manager, w.committee):
+        r = await client.get(url, headers=f.auth(who))
+        assert r.status_code == 200 and r.json()["description"] == "每晚十二点后拖动家具", who.name
+    # Once the manager assigns it, the technician reads it.
+    t = (await f.act(client, w.manager, complaint, "accept")).json()
+    r = await f.act(client, w.manager, t, "assign", assignee_id=w.technician.id)
+    assert r.status_code == 200, r.text
+    assert (await client.get(url, headers=f.auth(w.technician))).status_code == 200
