@@ -10,6 +10,7 @@ from services import audit
 from services.auth.ratelimit import LoginLimiter, login_limiter
 from services.auth.schemas import LoginRequest, OtpSent, TokenPair, UserOut
 from services.auth.store import DbLoginStore, LoginStore, RedisLoginStore
+from services.consent.state import consent_required
 from services.errors import InvalidInput, RateLimited, ServiceUnavailable, Unauthorized
 from services.models import RefreshToken, User, utcnow
 from services.notifications.devices import unregister_session_devices
@@ -170,6 +171,8 @@ async def _issue_tokens(ctx: Ctx, user: User, family_id: str) -> TokenPair:
         refresh_token=raw_refresh,
         refresh_expires_at=refresh_expires,
         user=UserOut.model_validate(user),
+        privacy_policy_version=s.privacy_policy_version,
+        privacy_consent_required=await consent_required(ctx.session, user.id, s.privacy_policy_version),
     )
 
 
