@@ -27,6 +27,7 @@ from api.routes import (
     inspections,
     kpis,
     labels,
+    maps,
     me,
     notices,
     notifications,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         kpis,
         labels,
         alarms,
+        maps,
     ):
         app.include_router(module.router)
     return app
