@@ -210,7 +210,7 @@ async def _people(session: AsyncSession, ids: list[int], today: date) -> dict[in
     mc = _cols(ManagementContract)
     verified = sa.and_(m.status == MembershipStatus.verified, u.disabled_at.is_(None))
     community = (
-        sa.select(m.community_id.label("cid"), m.role, m.id, u.name, u.phone)
+        sa.select(m.community_id.label("cid"), m.role, m.id.label("mid"), u.name, u.phone)
         .join(
             _table(User),
             u.id == m.user_id,
@@ -218,7 +218,7 @@ async def _people(session: AsyncSession, ids: list[int], today: date) -> dict[in
         .where(verified, m.community_id.in_(ids), m.role.in_([r.value for r in PEOPLE_ROLES[1:]]))
     )
     company = (
-        sa.select(mc.community_id.label("cid"), m.role, m.id, u.name, u.phone)
+        sa.select(mc.community_id.label("cid"), m.role, m.id.label("mid"), u.name, u.phone)
         .select_from(_table(ManagementContract))
         .join(_table(Membership), m.company_id == mc.company_id)
         .join(_table(User), u.id == m.user_id)
@@ -230,7 +230,7 @@ async def _people(session: AsyncSession, ids: list[int], today: date) -> dict[in
             sa.or_(mc.ends_on.is_(None), mc.ends_on >= today),
         )
     )
-    rows = (await session.execute(sa.union_all(community, company).order_by("id"))).all()
+    rows = (await session.execute(sa.union_all(community, company).order_by("mid"))).all()
     out: dict[int, dict[str, Any]] = {}
     for cid, role, _, name, phone in rows:
         people = out.setdefault(cid, {k: None for k in PEOPLE_KEYS.values()})
