@@ -9,6 +9,15 @@ from pydantic import Field, model_validator
 
 from services.geo.crs import Crs
 from services.schemas import RequestBody, ResponseBody
+from services.validation_messages import register_value_errors
+
+register_value_errors(
+    {
+        "give a location, a boundary or both": "请填写位置点、边界或两者",
+        # geojson-pydantic's own check of a Polygon's rings.
+        "All linear rings MUST have the same start and end coordinates": "多边形的每个环首尾坐标须相同（闭合）",
+    }
+)
 
 
 class CommunityGeometryIn(RequestBody):
