@@ -19,6 +19,7 @@ def area_seeds() -> list[AreaSeed]:
         demo_devices,
         demo_duty,
         demo_kpis,
+        demo_map,
         demo_notices,
         demo_polls,
         demo_tickets,
@@ -32,4 +33,5 @@ def area_seeds() -> list[AreaSeed]:
         demo_duty.seed,
         demo_kpis.seed,
         demo_alarms.seed,  # after the duty posts (cameras belong to them)
+        demo_map.seed,  # the one-map district (issue 18)
     ]

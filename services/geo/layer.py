@@ -112,7 +112,7 @@ async def communities_layer(
     bbox = parse_bbox(bbox_raw, crs)
     q = sa.select(
         _C.id, _C.name, _C.address, _C.district, _C.built_year, _C.renovated_year, _C.time_zone,
-        _C.location, _C.boundary,
+        _C.location, _C.boundary, _C.longitude, _C.latitude,
     ).where(access.map_filter(p, _C.id), _C.deleted_at.is_(None))  # fmt: skip
     if bbox is None:
         limit = UNBOUNDED_MAX
@@ -129,7 +129,11 @@ async def communities_layer(
     extra = await _layers(ctx.session, ids, {r.id: r.time_zone for r in rows}, layers)
     features = []
     for r in rows:
-        geometry = geometry_out(r.boundary or r.location, crs)
+        point = r.location
+        if point is None and r.longitude is not None and r.latitude is not None:
+            # Created with latitude / longitude only (before geometry existed): that point, WGS-84.
+            point = {"type": "Point", "coordinates": [r.longitude, r.latitude]}
+        geometry = geometry_out(r.boundary or point, crs)
         props: dict[str, Any] = {
             "id": r.id,
             "name": r.name,
@@ -137,7 +141,7 @@ async def communities_layer(
             "district": r.district,
             "built_year": r.built_year,
             "renovated_year": r.renovated_year,
-            "point": geometry_out(r.location, crs),
+            "point": geometry_out(point, crs),
         }
         for layer in layers:
             props[layer] = extra[layer].get(r.id, _EMPTY[layer]())
@@ -320,7 +324,12 @@ async def _kpi(session: AsyncSession, ids: list[int], zones: dict[int, str], now
         entry["metrics"][metric] = {"value": value, "target": target, "status": status}
     for entry in out.values():
         states = {m["status"] for m in entry["metrics"].values()}
-        entry["colour"] = "red" if "missed" in states else "green" if "met" in states else "grey"
+        entry["colour"] = (
+            "red" if "missed" in states
+            else "amber" if "met" in states and "no_data" in states
+            else "green" if "met" in states
+            else "grey"
+        )  # fmt: skip
     for cid in ids:
         out.setdefault(cid, {"period": None, "metrics": {}, "colour": "grey"})
         if out[cid]["period"] is None:
