@@ -22,6 +22,7 @@ from services.errors import InvalidInput
 from services.geo.crs import Crs, Position, from_wgs84, in_china, to_wgs84
 
 DIGITS = 7  # ~1 cm: more is noise, and stable rounding keeps ETags stable
+MAX_POSITIONS = 2000  # an estate's outline needs tens; this bounds the work and the stored row
 
 
 def _check(pos: Position, crs: Crs, field: str) -> None:
@@ -45,6 +46,8 @@ def point_in(coordinates: Any, crs: Crs, field: str) -> dict[str, Any]:
 
 def polygon_in(rings: Any, crs: Crs, field: str) -> dict[str, Any]:
     """A GeoJSON Polygon's rings in `crs` → the stored WGS-84 Polygon, validated and right-hand wound."""
+    if sum(len(ring) for ring in rings) > MAX_POSITIONS:
+        raise InvalidInput("geo.invalid_geometry", details={"field": field, "max_positions": MAX_POSITIONS})
     converted: list[list[Position]] = []
     for i, ring in enumerate(rings):
         out = []

@@ -134,6 +134,23 @@ async def test_outline_only_gets_a_point_inside(client: httpx.AsyncClient, db: A
             "geo.outside_china",
             "boundary.coordinates[0]",
         ),
+        (  # far more positions than an outline needs
+            {
+                "boundary": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[116.39 + i * 1e-6, 39.90] for i in range(2500)] + [[116.39, 39.91], [116.39, 39.90]]
+                    ],
+                }
+            },
+            "geo.invalid_geometry",
+            "boundary",
+        ),
+        (
+            {"location": {"type": "Point", "coordinates": [116.4, 91.0]}},
+            "geo.out_of_range",
+            "location.coordinates",
+        ),
     ],
 )
 async def test_bad_geometry_is_422_with_the_field(
