@@ -44,6 +44,13 @@ async def test_platform_admin_assigns_street_office_and_it_is_audited(
         (a.id, "street_office", MembershipStatus.verified),
         (b.id, "street_office", MembershipStatus.verified),
     ]
+    r = await client.get("/v1/me/memberships", headers=f.auth(officer))
+    assert r.status_code == 200, r.text
+    held = r.json() if isinstance(r.json(), list) else r.json()["items"]
+    assert sorted((m["community_id"], m["role"]) for m in held) == [
+        (a.id, "street_office"),
+        (b.id, "street_office"),
+    ]
     actions = (
         await db.exec(
             select(AuditLog.action, AuditLog.community_id)
