@@ -127,6 +127,12 @@ class Settings(BaseSettings):
 
     # Critical notifications still unread after this long also go out by SMS.
     sms_fallback_minutes: int = 10
+    # Retention in days (services/retention.py; 0 keeps forever).
+    retention_sms_days: int = 180
+    retention_delivery_error_days: int = 30
+    retention_alarm_raw_days: int = 90
+    retention_alarm_picture_days: int = 180
+    retention_audit_days: int = 1095
     log_json: bool | None = None
 
     # Attachments (photos, documents): where files live and how they are served.
@@ -150,6 +156,9 @@ class Settings(BaseSettings):
     alarm_ingest_max_body_bytes: int = 8 * 1024 * 1024
     alarm_webhook_skew_seconds: int = 300
     alarm_secret_key: SecretStr | None = None
+    # KPI "alarms acknowledged within target" (services/kpis/alarm_metrics.py): minutes per severity,
+    # e.g. LINLI_ALARM_ACK_TARGET_MINUTES='{"critical": 3}' (unnamed severities keep the default).
+    alarm_ack_target_minutes: dict[str, int] = {"critical": 5, "major": 15, "minor": 30, "warning": 60}
     duty_call_relay_number: str = "400-000-0000"  # roster call relay, data only (services/duty/roster.py)
     # Ticket calls through a privacy number (services/callrelay.py): "log" connects nobody.
     call_relay_provider: Literal["log", "http"] = "log"

@@ -192,22 +192,24 @@ async def seed(
     if settings.env == "production":
         raise DemoRefused("refusing to seed demo accounts with a published password in production")
     if sessionmaker is not None:
-        return await _seed_with(sessionmaker)
+        return await _seed_with(sessionmaker, settings)
     from services.bootstrap import build_resources
 
     resources = build_resources(settings)
     try:
-        return await _seed_with(resources.sessionmaker)
+        return await _seed_with(resources.sessionmaker, settings)
     finally:
         await resources.close()
 
 
-async def _seed_with(sessionmaker: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
+async def _seed_with(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> list[dict[str, Any]]:
     async with sessionmaker() as session, transaction(session):
-        return await _seed(session)
+        return await _seed(session, settings)
 
 
-async def _seed(session: AsyncSession) -> list[dict[str, Any]]:
+async def _seed(session: AsyncSession, settings: Settings) -> list[dict[str, Any]]:
     community = await _community(session)
     assert community.id is not None
     homes = await _households(session, community.id)
@@ -220,6 +222,10 @@ async def _seed(session: AsyncSession) -> list[dict[str, Any]]:
         accounts.append(await _memberships(session, person, user, community.id, company.id, homes))
     for seed_area in area_seeds():
         await seed_area(session, community.id)
+    # Renovation projects store their vouchers and photos, so they need the settings (file storage).
+    from services import demo_renovation
+
+    await demo_renovation.seed(session, community.id, settings)
     return accounts
 
 

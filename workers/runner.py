@@ -33,6 +33,7 @@ from workers.tasks import duty as duty_tasks
 from workers.tasks import kpis as kpi_tasks
 from workers.tasks import notices as notice_tasks
 from workers.tasks import polls as poll_tasks
+from workers.tasks import retention as retention_tasks
 from workers.tasks import sla as sla_tasks
 
 log = logging.getLogger("linli.worker")
@@ -68,6 +69,7 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("rollup_kpis", 300, kpi_tasks.rollup_kpis),
     PeriodicJob("sms_for_unread_critical", 60, jobs.sms_for_unread_critical),
     PeriodicJob("sweep_device_presence", 30, alarm_presence.sweep_presence),
+    PeriodicJob("enforce_retention", 3600, retention_tasks.enforce_retention),
 ]
 
 

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.datastructures import UploadFile
 
 from api.deps import MAX_ID, AnonCtx, AuthCtx, CommunityId, ObjectId
-from services.alarms import devices, ingest, service
+from services.alarms import devices, ingest, service, tickets
 from services.alarms.schemas import (
     AlarmBadge,
     AlarmDetail,
     AlarmOut,
+    AlarmTicketIn,
     ClearIn,
     CommentIn,
     DeviceCreate,
@@ -26,6 +27,7 @@ from services.alarms.schemas import (
 from services.errors import InvalidInput
 from services.models.alarms import AlarmType
 from services.schemas import Line, Page, Text
+from services.tickets.schemas import TicketOut
 
 router = APIRouter(prefix="/v1", tags=["alarms"])
 
@@ -205,3 +207,13 @@ async def close(alarm_id: ObjectId, ctx: AuthCtx, body: NoteIn | None = None) ->
 @router.post("/alarms/{alarm_id}/comments", status_code=201, summary="Comment on an alarm")
 async def comment(alarm_id: ObjectId, body: CommentIn, ctx: AuthCtx) -> AlarmDetail:
     return await service.comment(ctx, alarm_id, body.note)
+
+
+@router.post(
+    "/alarms/{alarm_id}/ticket",
+    status_code=201,
+    summary="Turn an alarm into a repair ticket (pictures copied); once only: again answers 409",
+    responses={409: {"description": "alarm.already_ticketed (details.ticket_id) or alarm.closed"}},
+)
+async def to_ticket(alarm_id: ObjectId, ctx: AuthCtx, body: AlarmTicketIn | None = None) -> TicketOut:
+    return await tickets.alarm_to_ticket(ctx, alarm_id, body)

@@ -12,7 +12,10 @@ from api.deps import AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep, IdempotentUploadDep
 from api.uploads import Document
 from services.attachments.schemas import AttachmentOut
-from services.renovation import ledger, planning, projects, roles, schedule
+from services.notices.schemas import NoticeCreate, NoticeOut, RevisionIn
+from services.polls.schemas import PollCreate, PollOut
+from services.renovation import launch, ledger, planning, projects, roles, schedule
+from services.renovation.launch import PollPhase
 from services.renovation.schemas import (
     AdvanceIn,
     AssessmentCreate,
@@ -87,6 +90,38 @@ async def add_item(rpid: ObjectId, body: ItemCreate, idem: IdempotentDep) -> Res
 @router.put(P + "/links", summary="Link the phases' surveys, notices and vote (existing polls and notices)")
 async def set_links(rpid: ObjectId, body: LinksIn, ctx: AuthCtx) -> ProjectOut:
     return await projects.set_links(ctx, rpid, body)
+
+
+@router.post(
+    P + "/polls/{phase}",
+    status_code=201,
+    response_model=PollOut,
+    summary="Launch the phase's survey (needs 问需, design 问计, satisfaction 问效) or the vote, linked",
+    description="The poll is created in the polls area with its own rules; its kind is the phase's "
+    "(a survey, or a vote for `vote`, which the project then requires). Community admin or committee.",
+)
+async def launch_poll(rpid: ObjectId, phase: PollPhase, body: PollCreate, idem: IdempotentDep) -> Response:
+    return await idem.run(lambda: launch.launch_poll(idem.ctx, rpid, phase, body))
+
+
+@router.post(
+    P + "/design-notice",
+    status_code=201,
+    response_model=NoticeOut,
+    summary="The design's first publicity round, created as a publicity notice and linked",
+)
+async def launch_design_notice(rpid: ObjectId, body: NoticeCreate, idem: IdempotentDep) -> Response:
+    return await idem.run(lambda: launch.launch_design_notice(idem.ctx, rpid, body))
+
+
+@router.post(
+    P + "/design-notice/revisions",
+    status_code=201,
+    response_model=NoticeOut,
+    summary="The design's second round: a revision of the first after its objections, linked",
+)
+async def revise_design_notice(rpid: ObjectId, body: RevisionIn, idem: IdempotentDep) -> Response:
+    return await idem.run(lambda: launch.revise_design_notice(idem.ctx, rpid, body))
 
 
 @router.post(P + "/advance", summary="Move to the next phase; refused while this phase lacks its evidence")

@@ -170,6 +170,9 @@ async def record_signal(
             session.add(_event(alarm, AlarmEventKind.raised, now, data=data))
             await store_pictures(session, settings, alarm, uploads, device.created_by, 0)
             await routing.on_alarm_raised(session, alarm)
+            from services.alarms.tickets import auto_ticket_by_rule  # lazy: tickets imports lifecycle
+
+            await auto_ticket_by_rule(session, alarm)
             await session.flush()
             return SignalOutcome(OutcomeStatus.created, alarm.id)
 

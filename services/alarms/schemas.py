@@ -174,3 +174,25 @@ class ClearIn(RequestBody):
 
 class CommentIn(RequestBody):
     note: Text = Field(min_length=1, max_length=1000)
+
+
+class AlarmTicketIn(RequestBody):
+    """Optional overrides of the ticket an alarm turns into (default: from the alarm's type)."""
+
+    category: (
+        Literal[
+            "plumbing",
+            "electrical",
+            "elevator",
+            "roof_leak",
+            "door_window",
+            "public_facility",
+            "greening",
+            "sanitation",
+            "other",
+        ]
+        | None
+    ) = None
+    priority: Literal["urgent", "high", "normal", "low"] | None = None
+    title: Text | None = Field(default=None, min_length=1, max_length=100)
+    description: Text | None = Field(default=None, max_length=2000)

@@ -67,7 +67,8 @@ async def live(
         for fact in await fetch_facts(session, metric, sorted(wanted), lo, hi, now):
             by_cid[fact.community_id].append(fact)
         for cid, frame in frames.items():
-            for p, (num, den) in zip(frame.periods, bucket(by_cid.get(cid, []), frame), strict=True):
+            cells = bucket(by_cid.get(cid, []), frame, METRICS[metric].quantile)
+            for p, (num, den) in zip(frame.periods, cells, strict=True):
                 out[(cid, metric, p.start)] = Cell(num, den, "live", now)
     return out
 

@@ -67,10 +67,38 @@ async def changes(
     for cid, at, created in await _inspections(session, cids, oldest):
         if created > since[cid]:
             _earliest(found, cid, at)
-    for cid, at, changed in await _optional(session, cids, oldest):
+    for cid, at, changed in [*await _optional(session, cids, oldest), *await _alarms(session, cids, oldest)]:
         if changed > since[cid]:
             _earliest(found, cid, at)
     return found, marks
+
+
+async def _alarms(session: AsyncSession, cids: list[int], since: datetime) -> list[Any]:
+    """Alarm events (raised, acknowledged, cleared…) since: every figure of the alarm from its first
+    sighting on; devices added, changed or removed since: the online rate from their creation on."""
+    from services.models.alarms import Alarm, AlarmDevice, AlarmEvent
+
+    a = Alarm.__table__  # type: ignore[attr-defined]
+    e = AlarmEvent.__table__  # type: ignore[attr-defined]
+    d = AlarmDevice.__table__  # type: ignore[attr-defined]
+    out = list(
+        (
+            await session.execute(
+                sa.select(e.c.community_id, sa.func.min(a.c.first_seen_at), sa.func.max(e.c.at))
+                .select_from(e.join(a, a.c.id == e.c.alarm_id))
+                .where(e.c.community_id.in_(cids), e.c.at > since)
+                .group_by(e.c.community_id)
+            )
+        ).all()
+    )
+    out += (
+        await session.execute(
+            sa.select(d.c.community_id, sa.func.min(d.c.created_at), sa.func.max(d.c.updated_at))
+            .where(d.c.community_id.in_(cids), d.c.updated_at > since)
+            .group_by(d.c.community_id)
+        )
+    ).all()
+    return out
 
 
 async def _inspections(session: AsyncSession, cids: list[int], since: datetime) -> list[Any]:
@@ -156,8 +184,17 @@ async def earliest_data(session: AsyncSession, cid: int) -> datetime | None:
         s = DutyShift.__table__  # type: ignore[attr-defined]
         q = sa.select(sa.func.min(s.c.starts_at)).where(s.c.community_id == cid)
         candidates.append((await session.execute(q)).scalar())
-    found = [c for c in candidates if c is not None]
-    return _aware(min(found)) if found else None
+    from services.models.alarms import Alarm, AlarmDevice
+
+    a = Alarm.__table__  # type: ignore[attr-defined]
+    d = AlarmDevice.__table__  # type: ignore[attr-defined]
+    for q in (
+        sa.select(sa.func.min(a.c.first_seen_at)).where(a.c.community_id == cid),
+        sa.select(sa.func.min(d.c.created_at)).where(d.c.community_id == cid),
+    ):
+        candidates.append((await session.execute(q)).scalar())
+    found = [_aware(c) for c in candidates if c is not None]
+    return min(found) if found else None
 
 
 def _aware(value: Any) -> datetime:

@@ -9,7 +9,7 @@ from typing import Literal, get_args
 from services.errors import InvalidInput
 from services.kpis import periods as P
 from services.kpis.compute import fetch_facts
-from services.kpis.facts import Frame, roles_in_period
+from services.kpis.facts import Frame, nearest_rank, period_samples, roles_in_period
 from services.kpis.metrics import METRICS
 from services.kpis.schemas import DrillPage, DrillRow
 from services.kpis.service import DRILL_READERS, load_community, zone_of
@@ -43,8 +43,15 @@ async def drilldown(
     rows: list[DrillRow] = []
     if lo <= now:
         frame = Frame.build([p], tz, now)
-        for fact in await fetch_facts(ctx.session, metric, [cid], lo, min(hi, now), now):
+        facts = await fetch_facts(ctx.session, metric, [cid], lo, min(hi, now), now)
+        q = METRICS[metric].quantile
+        samples = period_samples(facts, frame)[0] if q is not None else []
+        # A quantile metric: the denominator is every sample, the numerator those within the quantile.
+        limit_s = nearest_rank(samples, q) if q is not None and samples else None
+        for fact in facts:
             num, den, excluded = roles_in_period(fact, frame, 0)
+            if q is not None:
+                num = den and limit_s is not None and fact.sample is not None and fact.sample <= limit_s
             keep = {"numerator": num, "denominator": den, "excluded": excluded}[part]
             if keep and (after is None or fact.ref_id < after):
                 rows.append(

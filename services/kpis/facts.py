@@ -6,7 +6,10 @@ A metric turns its rows into facts; a fact adds to a period in one of two ways:
   and `num` to the numerator (or, with `needs_done`, 1 when `done_at` is before the period's end);
 * a **span** (`due_from`, `due_until`): "open and past due at the period's end" — it adds 1 to the
   denominator of every period whose end e satisfies due_from < e <= due_until (None: still open).
-  For the current period e is "now".
+  For the current period e is "now". With `span_num` the span adds to the numerator too (a device
+  online at the period's end).
+* a **sample** (`sample`, with `at`): quantile metrics (acknowledgement minutes) — the period's cell
+  is (quantile × samples, samples), see `bucket(..., quantile=)`.
 
 Excluded facts (invalid complaints, cancelled ones) are never counted, only listed.
 The same functions bucket a year for the dashboard and pick one period's facts for the drill-down,
@@ -15,6 +18,7 @@ so a figure and the tickets listed behind it cannot disagree.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +42,8 @@ class Fact:
     due_until: datetime | None = None
     excluded: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    span_num: bool = False
+    sample: float | None = None
 
 
 @dataclass(frozen=True)
@@ -79,12 +85,16 @@ def point_counts(fact: Fact, frame: Frame, i: int) -> tuple[int, int]:
     return fact.num, fact.den
 
 
-def bucket(facts: Iterable[Fact], frame: Frame) -> list[tuple[int, int]]:
-    """(numerator, denominator) per period of the frame."""
+def bucket(facts: Iterable[Fact], frame: Frame, quantile: float | None = None) -> list[tuple[int, int]]:
+    """(numerator, denominator) per period of the frame; with `quantile`, (round(the samples'
+    quantile) × samples, samples) per period, which sums across communities to a weighted mean."""
     n = len(frame.periods)
+    if quantile is not None:
+        return _quantiles(facts, frame, quantile)
     num = [0] * n
     den = [0] * n
     spans = [0] * (n + 1)  # difference array: spans add 1 to a run of periods
+    num_spans = [0] * (n + 1)
     for fact in facts:
         if fact.excluded is not None:
             continue
@@ -99,11 +109,38 @@ def bucket(facts: Iterable[Fact], frame: Frame) -> list[tuple[int, int]]:
             if r.start < r.stop:
                 spans[r.start] += 1
                 spans[r.stop] -= 1
-    running = 0
+                if fact.span_num:
+                    num_spans[r.start] += 1
+                    num_spans[r.stop] -= 1
+    running = running_num = 0
     for i in range(n):
         running += spans[i]
+        running_num += num_spans[i]
         den[i] += running
+        num[i] += running_num
     return list(zip(num, den, strict=True))
+
+
+def nearest_rank(samples: list[float], q: float) -> float:
+    """The smallest sample with at least q of the samples at or below it."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def period_samples(facts: Iterable[Fact], frame: Frame) -> list[list[float]]:
+    out: list[list[float]] = [[] for _ in frame.periods]
+    for fact in facts:
+        if fact.excluded is None and fact.sample is not None and fact.at is not None:
+            i = frame.point_index(fact.at)
+            if i is not None:
+                out[i].append(fact.sample)
+    return out
+
+
+def _quantiles(facts: Iterable[Fact], frame: Frame, q: float) -> list[tuple[int, int]]:
+    return [
+        (round(nearest_rank(s, q)) * len(s), len(s)) if s else (0, 0) for s in period_samples(facts, frame)
+    ]
 
 
 def roles_in_period(fact: Fact, frame: Frame, i: int) -> tuple[bool, bool, bool]:
@@ -118,4 +155,5 @@ def roles_in_period(fact: Fact, frame: Frame, i: int) -> tuple[bool, bool, bool]
         numerator, denominator = a > 0, b > 0
     if fact.due_from is not None and i in frame.span_range(fact.due_from, fact.due_until):
         denominator = True
+        numerator = numerator or fact.span_num
     return numerator, denominator, False

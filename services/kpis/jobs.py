@@ -123,7 +123,7 @@ async def recompute(
         facts = await fetch_facts(session, metric, [c.id], lo, hi, now)
         for g, ps in frames.items():
             frame = Frame.build(ps, tz, now)
-            for p, (num, den) in zip(ps, bucket(facts, frame), strict=True):
+            for p, (num, den) in zip(ps, bucket(facts, frame, METRICS[metric].quantile), strict=True):
                 rows.append(
                     {
                         "scope": "community",
@@ -133,7 +133,7 @@ async def recompute(
                         "period_start": p.start,
                         "numerator": num,
                         "denominator": den,
-                        "value": value_of(num, den),
+                        "value": value_of(num, den, metric),
                         "computed_at": now,
                     }
                 )
@@ -158,7 +158,7 @@ async def alert(
     """Notify the property manager(s) and the community admin once per metric and period below target."""
     assert c.id is not None
     targets = await effective(session, "community", c.id)
-    below = [(m, p, n, d) for m, p, n, d in cells if met_of(n, d, targets[m].target) is False]
+    below = [(m, p, n, d) for m, p, n, d in cells if met_of(n, d, targets[m].target, m) is False]
     if not below:
         return
     recipients = await users_with_roles(session, c.id, ALERT_ROLES)
@@ -173,7 +173,7 @@ async def alert(
                 metric=metric,
                 granularity=p.granularity,
                 period_start=p.start,
-                value=value_of(num, den),
+                value=value_of(num, den, metric),
                 target=Decimal(str(target)),
                 created_at=datetime.now(UTC),
             )
@@ -192,13 +192,16 @@ async def alert(
             "metric": m.title_zh,
             "metric_en": m.title_en,
             "period": p.label,
-            "value": f"{value_of(num, den):.2f}",
+            "value": f"{value_of(num, den, metric):.2f}",
             "target": f"{target:.2f}",
             "numerator": num,
             "denominator": den,
             "kpi_metric": metric,
             "kpi_period": p.label,
             "community_id": c.id,
+            "unit_zh": "%" if m.unit == "percent" else " 分钟",
+            "unit_en": "%" if m.unit == "percent" else " min",
         }
         key = f"kpi:community:{c.id}:{metric}:{p.granularity}:{p.start.isoformat()}"
-        await notify(session, recipients, "kpi", "kpi.below_target", data, key, community_id=c.id)
+        template = "kpi.over_limit" if m.better == "lower" else "kpi.below_target"
+        await notify(session, recipients, "kpi", template, data, key, community_id=c.id)

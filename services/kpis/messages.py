@@ -25,12 +25,21 @@ register_templates(
             ("{community}：{metric}未达标", "{period} {metric} 为 {value}%，低于目标 {target}%（{numerator}/{denominator}）。"),
             ("{community}: {metric_en} below target", "{metric_en} for {period} is {value}%, below the {target}% target ({numerator}/{denominator})."),
         ),
+        # Lower-is-better metrics (false alarms, acknowledgement minutes): the target is a maximum.
+        "kpi.over_limit": (
+            ("{community}：{metric}未达标", "{period} {metric} 为 {value}{unit_zh}，超过目标上限 {target}{unit_zh}（{numerator}/{denominator}）。"),
+            ("{community}: {metric_en} over its limit", "{metric_en} for {period} is {value}{unit_en}, above the {target}{unit_en} limit ({numerator}/{denominator})."),
+        ),
     }
 )  # fmt: skip
 
 register_sms(
     {
         "kpi.below_target": (
+            "kpi_alert",
+            {"community": "{community}", "metric": "{metric}", "period": "{period}", "value": "{value}", "target": "{target}"},
+        ),
+        "kpi.over_limit": (
             "kpi_alert",
             {"community": "{community}", "metric": "{metric}", "period": "{period}", "value": "{value}", "target": "{target}"},
         ),

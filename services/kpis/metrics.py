@@ -59,6 +59,9 @@ class Metric:
     default_target: Decimal
     source: Source | None  # None: the area does not exist in this build (slot kept)
     ref: str = "ticket"  # what the drill-down lists
+    unit: str = "percent"  # percent | minutes (value = numerator / denominator / 60)
+    better: str = "higher"  # higher: the target is a minimum; lower: a maximum
+    quantile: float | None = None  # a quantile of the facts' samples (services.kpis.facts.bucket)
 
 
 async def _rows(session: AsyncSession, stmt: Any) -> list[Any]:
@@ -229,7 +232,7 @@ async def greening_pass_rate(
 
 
 def registry() -> dict[str, Metric]:
-    from services.kpis import optional
+    from services.kpis import alarm_metrics, optional
 
     metrics = [
         Metric("repair_timeliness", "维修及时率", "Repair timeliness", Decimal(100), repair_timeliness),
@@ -240,6 +243,12 @@ def registry() -> dict[str, Metric]:
         Metric("greening_pass_rate", "绿化养护合格率", "Greening pass rate", Decimal(98), greening_pass_rate, "inspection_item"),
         Metric("notice_read_rate", "公告阅读率", "Notice read rate", Decimal(90), optional.notice_source(), "notice"),
         Metric("duty_attendance", "党员责任岗到岗率", "Duty attendance", Decimal(95), optional.duty_source(), "duty_shift"),
+        # Alarms (services/kpis/alarm_metrics.py).
+        Metric("alarm_ack_median", "告警确认时长中位数（分钟）", "Alarm acknowledgement time, median (minutes)", Decimal(5), alarm_metrics.ack_samples, "alarm", "minutes", "lower", 0.5),
+        Metric("alarm_ack_p90", "告警确认时长P90（分钟）", "Alarm acknowledgement time, p90 (minutes)", Decimal(15), alarm_metrics.ack_samples, "alarm", "minutes", "lower", 0.9),
+        Metric("alarm_ack_timeliness", "告警及时确认率", "Alarms acknowledged within target", Decimal(95), alarm_metrics.ack_timeliness, "alarm"),
+        Metric("alarm_false_rate", "告警误报率", "False-alarm rate", Decimal(10), alarm_metrics.false_rate, "alarm", better="lower"),
+        Metric("device_online_rate", "设备在线率", "Device online rate", Decimal(95), alarm_metrics.online_rate, "alarm_device"),
     ]  # fmt: skip
     return {m.key: m for m in metrics}
 

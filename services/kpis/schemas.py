@@ -17,7 +17,8 @@ class KpiPeriod(ResponseBody):
     ends_on: date  # last local day (inclusive)
     numerator: int
     denominator: int
-    value: float | None  # percent, 2 decimals; None when the denominator is 0
+    # percent, 2 decimals (minutes for a minutes metric: numerator = seconds × alarms); None without data
+    value: float | None
     met: bool | None  # value >= target, decided on the exact fraction; None without data
     source: Literal["live", "snapshot", "mixed"]
     computed_at: datetime | None = None
@@ -29,6 +30,8 @@ class KpiSeries(ResponseBody):
     target: float
     target_source: Literal["default", "community", "company"]
     available: bool  # False: the area behind it is not in this build (slot kept)
+    unit: Literal["percent", "minutes"] = "percent"  # what value and target are in
+    better: Literal["higher", "lower"] = "higher"  # lower: the target is a maximum (false alarms, minutes)
     periods: list[KpiPeriod]
 
 
@@ -57,7 +60,7 @@ class TargetsIn(RequestBody):
 
 
 class DrillRow(ResponseBody):
-    ref: str  # ticket | inspection_item | notice | duty_shift
+    ref: str  # ticket | inspection_item | notice | duty_shift | alarm | alarm_device
     id: int
     community_id: int
     numerator: bool

@@ -129,15 +129,26 @@ async def require_company_reader(ctx: Ctx, company_id: int, roles: tuple[str, ..
     raise NotFound("company.not_found")
 
 
-def value_of(num: int, den: int) -> float | None:
-    return None if den == 0 else float(round(Decimal(num) * 100 / Decimal(den), 2))
+def value_of(num: int, den: int, metric: str | None = None) -> float | None:
+    """Percent (2 decimals), or minutes for a minutes metric (numerator in seconds × count)."""
+    if den == 0:
+        return None
+    scale = 100 if metric is None or METRICS[metric].unit == "percent" else Decimal(1) / 60
+    return float(round(Decimal(num) * scale / Decimal(den), 2))
 
 
-def met_of(num: int, den: int, target: float) -> bool | None:
-    return None if den == 0 else Decimal(num) * 100 >= Decimal(str(target)) * den
+def met_of(num: int, den: int, target: float, metric: str | None = None) -> bool | None:
+    """Decided on the exact fraction; a lower-is-better metric meets a target it does not exceed."""
+    if den == 0:
+        return None
+    m = METRICS[metric] if metric is not None else None
+    scale = 100 if m is None or m.unit == "percent" else Decimal(1) / 60
+    if m is not None and m.better == "lower":
+        return Decimal(num) * scale <= Decimal(str(target)) * den
+    return Decimal(num) * scale >= Decimal(str(target)) * den
 
 
-def _period_out(p: P.Period, cells: list[Cell], target: float) -> KpiPeriod:
+def _period_out(p: P.Period, cells: list[Cell], target: float, metric: str | None = None) -> KpiPeriod:
     num = sum(c.numerator for c in cells)
     den = sum(c.denominator for c in cells)
     sources = {c.source for c in cells}
@@ -148,8 +159,8 @@ def _period_out(p: P.Period, cells: list[Cell], target: float) -> KpiPeriod:
         ends_on=p.last_day,
         numerator=num,
         denominator=den,
-        value=value_of(num, den),
-        met=met_of(num, den, target),
+        value=value_of(num, den, metric),
+        met=met_of(num, den, target, metric),
         source=sources.pop() if len(sources) == 1 else ("mixed" if sources else "live"),
         computed_at=max(stamps) if stamps else None,
     )
@@ -165,7 +176,9 @@ def _series(
         target=target.target,
         target_source=target.source,
         available=m.source is not None,
-        periods=[_period_out(p, cells, target.target) for p, cells in rows],
+        unit=m.unit,  # type: ignore[arg-type]
+        better=m.better,  # type: ignore[arg-type]
+        periods=[_period_out(p, cells, target.target, metric) for p, cells in rows],
     )
 
 

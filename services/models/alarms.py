@@ -156,6 +156,8 @@ class Alarm(SQLModel, table=True):
         sa.Index("ix_alarm_community_status_id", "community_id", "status", "id"),
         sa.Index("ix_alarm_community_id_id", "community_id", "id"),
         sa.Index("ix_alarm_device_id_id", "device_id", "id"),
+        # One alarm per ticket; the ticket finds its alarm through it (source_alarm_id, close hook).
+        sa.Index("uq_alarm_ticket_id", "ticket_id", unique=True),
     )
     id: int | None = id_field()
     community_id: int = fk_field("community.id", index=False)

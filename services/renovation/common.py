@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlmodel import SQLModel, col, select
 
 import services.renovation.messages  # noqa: F401  (registers this area's codes)
 from services.access import Principal, community_filter
+from services.duty.common import local_today, zone_of
 from services.errors import InvalidInput, NotFound
 from services.models import Building, Role
+from services.models.base import utcnow
 from services.models.renovation import RenovationItem, RenovationProject
 from services.runtime import Ctx
 
@@ -51,9 +54,15 @@ async def load_project(ctx: Ctx, project_id: int, *, lock: bool = False) -> Reno
 
 async def project_rows(ctx: Ctx, model: type[T], project: RenovationProject, *order: Any) -> list[T]:
     """A project's rows of one child table (each has `project_id`), in the given order."""
-    project_id: Any = model.project_id
+    project_id: Any = model.project_id  # type: ignore[attr-defined]  # every T has it; no common base
     stmt = select(model).where(project_id == project.id).order_by(*order)
     return list((await ctx.session.exec(stmt)).all())
+
+
+async def community_today(ctx: Ctx, community_id: int) -> date:
+    """Today on the community's calendar (Asia/Shanghai by default), not UTC's: from 00:00 to 08:00
+    Beijing time the UTC date is still yesterday."""
+    return local_today(await zone_of(ctx.session, community_id), utcnow())
 
 
 async def load_item(ctx: Ctx, project: RenovationProject, item_id: int) -> RenovationItem:

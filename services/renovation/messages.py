@@ -21,6 +21,10 @@ register(
         ),
         "renovation.phase_invalid": ("只能推进到下一阶段", "A project moves to the next phase only"),
         "renovation.closed": ("项目已结束", "The project is closed"),
+        "renovation.design_notice_missing": (
+            "请先发布设计方案的第一轮公示",
+            "Publish the design's first publicity round first",
+        ),
         "renovation.poll_mismatch": (
             "所链接的问卷或表决不属于本小区或类型不符",
             "The linked poll is not of this community or of the wrong kind",

@@ -35,7 +35,7 @@ from services.models.renovation import (
     RenovationProject,
     SelfAssessment,
 )
-from services.renovation.common import MANAGERS, check_buildings, fen, load_project
+from services.renovation.common import MANAGERS, check_buildings, community_today, fen, load_project
 from services.renovation.schemas import (
     AdvanceIn,
     ItemCreate,
@@ -170,7 +170,7 @@ async def advance(ctx: Ctx, project_id: int, body: AdvanceIn) -> ProjectOut:
     before = p.status
     p.status = nxt
     if nxt == ProjectStatus.aftercare:
-        p.aftercare_starts_on = utcnow().date()
+        p.aftercare_starts_on = await community_today(ctx, p.community_id)
     p.updated_at = utcnow()
     ctx.session.add(p)
     await ctx.session.flush()

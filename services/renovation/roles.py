@@ -19,7 +19,6 @@ from services.attachments.service import DOCUMENT_TYPES, PHOTO_TYPES, PreparedUp
 from services.duty.common import zone_of
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.models import Attachment, Household, Membership, MembershipStatus, Role, User
-from services.models.base import utcnow
 from services.models.renovation import (
     ItemSignOff,
     ProjectStatus,
@@ -28,7 +27,15 @@ from services.models.renovation import (
     RenovationRole,
     SupervisionRecord,
 )
-from services.renovation.common import APPOINTERS, MANAGERS, is_staff, load_item, load_project, project_rows
+from services.renovation.common import (
+    APPOINTERS,
+    MANAGERS,
+    community_today,
+    is_staff,
+    load_item,
+    load_project,
+    project_rows,
+)
 from services.renovation.schemas import (
     RequestCreate,
     RequestDecision,
@@ -233,7 +240,7 @@ async def supervise(ctx: Ctx, project_id: int, body: SupervisionCreate) -> Super
         photo_ids=photos,
     )
     if body.problem:
-        if body.deadline_on is None or body.deadline_on < utcnow().date():
+        if body.deadline_on is None or body.deadline_on < await community_today(ctx, p.community_id):
             raise InvalidInput("renovation.bad_dates", details={"deadline_on": body.deadline_on})
         t = await open_ticket(
             ctx,

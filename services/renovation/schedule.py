@@ -11,7 +11,6 @@ from sqlmodel import col
 from services import audit
 from services.access import require_community
 from services.errors import Conflict, InvalidInput, NotFound
-from services.models.base import utcnow
 from services.models.renovation import (
     ApprovalStep,
     Milestone,
@@ -19,7 +18,14 @@ from services.models.renovation import (
     RenovationProject,
     SelfAssessment,
 )
-from services.renovation.common import MANAGERS, check_buildings, load_item, load_project, project_rows
+from services.renovation.common import (
+    MANAGERS,
+    check_buildings,
+    community_today,
+    load_item,
+    load_project,
+    project_rows,
+)
 from services.renovation.schemas import (
     AssessmentCreate,
     AssessmentOut,
@@ -73,7 +79,7 @@ async def add_milestone(ctx: Ctx, project_id: int, body: MilestoneCreate) -> Mil
     )
     ctx.session.add(m)
     await ctx.session.flush()
-    return _milestone_out(m, utcnow().date())
+    return _milestone_out(m, await community_today(ctx, p.community_id))
 
 
 async def complete_milestone(
@@ -91,13 +97,13 @@ async def complete_milestone(
         ctx, "renovation.milestone_done", "renovation_milestone", m.id, community_id=p.community_id,
         before={"actual_on": before}, after={"actual_on": m.actual_on},
     )  # fmt: skip
-    return _milestone_out(m, utcnow().date())
+    return _milestone_out(m, await community_today(ctx, p.community_id))
 
 
 async def schedule(ctx: Ctx, project_id: int) -> list[MilestoneOut]:
-    """Everyone in the community reads the schedule; late milestones are flagged against today (UTC)."""
+    """Everyone in the community reads the schedule; late milestones are flagged against the community's today."""
     p = await load_project(ctx, project_id)
-    today = utcnow().date()
+    today = await community_today(ctx, p.community_id)
     rows = await project_rows(ctx, Milestone, p, col(Milestone.planned_on), col(Milestone.id))
     return [_milestone_out(m, today) for m in rows]
 

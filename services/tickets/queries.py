@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.access import Principal, community_filter
 from services.errors import NotFound
@@ -212,3 +213,12 @@ def _event_out(e: TicketEvent, locale: str) -> TicketEventOut:
     if group and e.reason:
         item["reason_label"] = label(group, e.reason, locale)
     return TicketEventOut.model_validate(item)
+
+
+async def source_alarm_id(session: AsyncSession, t: Ticket) -> int | None:
+    """The alarm a ticket was turned from (alarm.ticket_id, unique): looked up for alarm tickets only."""
+    if t.intake_channel != "alarm" or t.id is None:
+        return None
+    from services.models.alarms import Alarm  # the table only: services.tickets never imports services.alarms
+
+    return (await session.exec(select(Alarm.id).where(Alarm.ticket_id == t.id))).first()

@@ -265,6 +265,10 @@ class TicketOut(TicketListItem):
     complaint_target_label: str | None = None
     complaint_verdict: Literal["valid", "invalid"] | None = None
     complaint_verdict_label: str | None = None
+    source_alarm_id: int | None = Field(
+        default=None,
+        description="The camera or sensor alarm this ticket was turned from (intake channel alarm)",
+    )
 
 
 class TicketCounts(ResponseBody):

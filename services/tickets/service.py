@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 import services.models.tickets
 import services.tickets.actions  # fills the transition handlers
@@ -109,10 +110,62 @@ async def open_ticket(
     appointment: tuple[datetime | None, datetime | None] = (None, None),
     now: datetime | None = None,
     about_staff_id: int | None = None,
+    created_by_id: int | None = None,
+    event_data: dict[str, object] | None = None,
 ) -> Ticket:
-    """Insert a ticket with its due times, its 'create' event and the managers' notification."""
+    """Insert a ticket with its due times, its 'create' event and the managers' notification.
+
+    `created_by_id`: who is recorded as filing it (default: the caller); `event_data` joins the
+    'create' event's data (e.g. the alarm it came from)."""
+    return await file_ticket(
+        ctx.session,
+        created_by_id=created_by_id if created_by_id is not None else ctx.require_principal().user_id,
+        community_id=community_id,
+        kind=kind,
+        category=category,
+        priority=priority,
+        title=title,
+        description=description,
+        reporter_id=reporter_id,
+        intake_channel=intake_channel,
+        household=household,
+        building_id=building_id,
+        occupant_id=occupant_id,
+        place=place,
+        complaint_target=complaint_target,
+        appointment=appointment,
+        now=now,
+        about_staff_id=about_staff_id,
+        event_data=event_data,
+    )
+
+
+async def file_ticket(
+    session: AsyncSession,
+    *,
+    created_by_id: int,
+    community_id: int,
+    kind: str,
+    category: str,
+    priority: str,
+    title: str,
+    description: str,
+    reporter_id: int | None,
+    intake_channel: str,
+    household: Household | None = None,
+    building_id: int | None = None,
+    occupant_id: int | None = None,
+    place: str | None = None,
+    complaint_target: str | None = None,
+    appointment: tuple[datetime | None, datetime | None] = (None, None),
+    now: datetime | None = None,
+    about_staff_id: int | None = None,
+    event_data: dict[str, object] | None = None,
+) -> Ticket:
+    """open_ticket without a request: the system files (an alarm rule's auto ticket), naming whom
+    it files as."""
     now = now or utcnow()
-    creator = ctx.require_principal().user_id
+    creator = created_by_id
     t = Ticket(
         community_id=community_id,
         household_id=household.id if household else None,
@@ -134,13 +187,13 @@ async def open_ticket(
         created_at=now,
         updated_at=now,
     )
-    policy = await deadlines.policy_for(ctx.session, t)
+    policy = await deadlines.policy_for(session, t)
     for key, value in deadlines.initial(t, now, policy).items():
         setattr(t, key, value)
-    ctx.session.add(t)
-    await ctx.session.flush()
+    session.add(t)
+    await session.flush()
     event = await write_event(
-        ctx.session,
+        session,
         t,
         "create",
         actor_id=creator,
@@ -150,14 +203,13 @@ async def open_ticket(
             "intake_channel": intake_channel,
             "on_behalf": creator != reporter_id,
             "policy_id": policy.policy_id,
+            **(event_data or {}),
         },
         at=now,
     )
-    managers = await people.managers(ctx.session, community_id)
-    await tell(
-        ctx.session, t, managers, "ticket.created", event_key(t, event), template_data(t), exclude=creator
-    )
-    await occupant_sms.on_filed(ctx.session, t, event_key(t, event))
+    managers = await people.managers(session, community_id)
+    await tell(session, t, managers, "ticket.created", event_key(t, event), template_data(t), exclude=creator)
+    await occupant_sms.on_filed(session, t, event_key(t, event))
     return t
 
 
@@ -191,6 +243,7 @@ async def ticket_out(ctx: Ctx, t: Ticket, photos: Sequence[object] | None = None
                 "contact": await calls.contact_for(ctx, principal, t),
                 "complaint_verdict": verdict,
                 "recorded_by_id": t.created_by_id if t.created_by_id != t.reporter_id else None,
+                "source_alarm_id": await queries.source_alarm_id(ctx.session, t),
             },
             ctx.locale,
             DETAIL_LABELS,

@@ -262,6 +262,10 @@ async def apply(call: Call, action: str) -> TicketEvent:
     if t.occupant_id is not None:
         sms_extra = {"reason": outcome.reason, **outcome.template_extra}
         await occupant_sms.on_status(call.session, t, from_status, event_key(t, event), sms_extra)
+    if to_status == S.closed and t.intake_channel == "alarm":
+        from services.alarms.tickets import on_ticket_closed  # lazy: services.alarms imports tickets
+
+        await on_ticket_closed(call.session, t, call.actor_id, call.now)
     return event
 
 

@@ -72,6 +72,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/communities/{cid}/tickets"): {"category": "plumbing"},
     ("POST", "/v1/duty/posts/{post_id}/shifts"): {"starts_at": _soon(0), "ends_at": _soon(2)},
     ("POST", "/v1/communities/{cid}/polls"): f.poll_body(),
+    ("POST", "/v1/renovation/projects/{rpid}/polls/{phase}"): f.poll_body(),
     ("PUT", "/v1/communities/{cid}/kpi-targets"): {"targets": {"repair_timeliness": 90}},
     ("PUT", "/v1/companies/{company_id}/kpi-targets"): {"targets": {"repair_timeliness": 90}},
     ("POST", "/v1/renovation/projects/{rpid}/self-assessments"): {"period": "2024H1"},
@@ -121,10 +122,14 @@ KNOWN_PARAMS = {
     "step_id",
     "request_id",
     "bid",
+    "phase",
 }
 # Query parameters naming a record (`…_id`): a filter on A's id answers as a filter on a missing id.
 KNOWN_QUERY_IDS = {"community_id", "building_id", "member_id"}
-NOT_IDS = {"metric": "repair_timeliness"}  # not ids: filled with a valid value in both requests
+NOT_IDS = {
+    "metric": "repair_timeliness",
+    "phase": "needs",
+}  # not ids: filled with a valid value in both requests
 # (method, path) pairs are in the OpenAPI; the notifications router reuses the name `nid`.
 PREFIXED = {("/v1/notifications/", "nid")}
 

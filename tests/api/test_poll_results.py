@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services import demo, demo_polls
+from services import demo, demo_polls, demo_renovation
 from services.config import Settings
 from services.models import Community, User
 from services.models.polls import Ballot, BallotAnswer, Poll
@@ -251,7 +251,7 @@ async def test_demo_vote_matches_the_hand_calculation(
         await db.flush()
     polls = (await db.exec(select(Poll).where(Poll.community_id == cid))).all()
     assert sorted(p.title for p in polls) == sorted(
-        [demo_polls.SURVEY_TITLE, demo_polls.VOTE_TITLE, demo_polls.LIFT_TITLE]
+        [demo_polls.SURVEY_TITLE, demo_polls.VOTE_TITLE, demo_polls.LIFT_TITLE, *demo_renovation.POLL_TITLES]
     )
     vote_id = next(p.id for p in polls if p.title == demo_polls.VOTE_TITLE)
     owner = (await db.exec(select(User).where(User.phone == "+8613700000001"))).one()
