@@ -148,6 +148,8 @@ class Settings(BaseSettings):
     # Signed file URLs stay the same for this window (the app caches images by URL); see urls.expiry.
     file_url_window_seconds: int = 3600
     max_photo_bytes: int = 10 * 1024 * 1024  # per uploaded file
+    # KPIs: a period with fewer cases than this shows its count beside the rate (charts, report).
+    kpi_min_cases: int = 5
     max_image_pixels: int = 64_000_000  # decompression-bomb guard (width × height)
     upload_max_body_bytes: int = 11 * 1024 * 1024  # body limit on .../attachments paths (file + multipart)
     # Alarm ingestion (services/alarms): the body limit of the device doors (a JPEG or two with the
