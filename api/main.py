@@ -15,6 +15,7 @@ from api.conditional import ConditionalGetMiddleware
 from api.middleware import ALARM_INGEST_PATHS, UPLOAD_PATHS, RequestContextMiddleware
 from api.routes import (
     activities,
+    alarm_rules,
     alarms,
     auth,
     claims,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         kpis,
         labels,
         alarms,
+        alarm_rules,
         maps,
     ):
         app.include_router(module.router)

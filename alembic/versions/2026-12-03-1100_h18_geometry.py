@@ -1,7 +1,7 @@
 """one map: GeoJSON geometry (WGS-84) on communities and buildings
 
 Revision ID: h18a0ge0m001
-Revises: h15t0a1a0001
+Revises: h20a0cc0de101
 Create Date: 2026-12-03 11:00:00.000000+00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "h18a0ge0m001"
-down_revision: str | None = "h15t0a1a0001"
+down_revision: str | None = "h20a0cc0de101"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """monthly service report: the committee's approval and the notice it was posted as
 
 Revision ID: h22m0nthly01
-Revises: h19a7r3n0v01
+Revises: h15t0a1a0001
 Create Date: 2026-12-03 11:00:00.000000+00:00
 """
 
@@ -13,7 +13,7 @@ import services.models.base
 from alembic import op
 
 revision: str = "h22m0nthly01"
-down_revision: str | None = "h19a7r3n0v01"
+down_revision: str | None = "h15t0a1a0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -42,3 +42,5 @@ class TokenPair(ResponseBody):
     refresh_token: str
     refresh_expires_at: datetime
     user: UserOut
+    # Set when this login cancelled a pending account deletion (services.users.deletion): show it.
+    account_notice: str | None = None

@@ -24,6 +24,7 @@ CATEGORIES: dict[str, Category] = {
         Category("poll"),
         Category("duty"),
         Category("kpi"),
+        Category("alarm"),  # non-critical alarms (critical ones go out as "safety")
         Category("emergency", critical=True),
         Category("safety", critical=True),
     )

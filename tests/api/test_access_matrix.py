@@ -117,6 +117,7 @@ KNOWN_PARAMS = {
     "oid",
     "alarm_id",
     "alarm_device_id",
+    "alarm_type",
     "rpid",
     "source_id",
     "milestone_id",
@@ -132,6 +133,7 @@ NOT_IDS = {
     "metric": "repair_timeliness",
     "phase": "needs",
     "fmt": "svg",
+    "alarm_type": "fire",
 }  # not ids: filled with a valid value in both requests
 # (method, path) pairs are in the OpenAPI; the notifications router reuses the name `nid`.
 PREFIXED = {("/v1/notifications/", "nid")}
