@@ -29,6 +29,7 @@ from api.routes import (
     inspections,
     kpis,
     labels,
+    maps,
     me,
     notices,
     notifications,
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         labels,
         alarms,
         alarm_rules,
+        maps,
     ):
         app.include_router(module.router)
     return app

@@ -31,6 +31,10 @@ class Principal:
     # Communities where the user only has a pending claim. They grant nothing: a claimant sees only
     # their claim's status (GET /v1/me/memberships, /v1/communities) until an approver verifies it.
     pending_communities: frozenset[int] = frozenset()
+    # Communities a street office (街道) oversees: read-only. Deliberately not in community_roles, so
+    # every existing check treats them as outside (nothing writable by construction); require_community
+    # answers 403 access.read_only there, and the map opens them through map_filter / require_map_reader.
+    street_office_communities: frozenset[int] = frozenset()
 
     @property
     def user_id(self) -> int:
@@ -78,6 +82,7 @@ async def load_principal(session: AsyncSession, user_id: int) -> Principal:
     company_roles: dict[int, set[str]] = defaultdict(set)
     households: dict[int, dict[int, str]] = defaultdict(dict)
     pending: set[int] = set()
+    street: set[int] = set()
     platform_admin = False
     for _, role, status, community_id, company_id, household_id, relation in rows:
         if role is None:  # no membership at all
@@ -88,6 +93,9 @@ async def load_principal(session: AsyncSession, user_id: int) -> Principal:
             continue
         if role == Role.platform_admin:
             platform_admin = True
+        elif role == Role.street_office:
+            if community_id is not None:
+                street.add(community_id)
         elif company_id is not None:
             company_roles[company_id].add(role)
         elif community_id is not None:
@@ -106,6 +114,7 @@ async def load_principal(session: AsyncSession, user_id: int) -> Principal:
         company_roles={k: frozenset(v) for k, v in company_roles.items()},
         households={k: dict(v) for k, v in households.items()},
         pending_communities=frozenset(pending - set(community_roles)),
+        street_office_communities=frozenset(street),
     )
 
 
@@ -132,10 +141,29 @@ def require_community(principal: Principal, community_id: int, roles: Iterable[s
     if principal.is_platform_admin:
         return
     if community_id not in principal.member_community_ids:
+        if community_id in principal.street_office_communities:
+            raise Forbidden("access.read_only")
         raise NotFound("community.not_found")
     wanted = set(roles)
     if wanted and not (wanted & principal.roles_in(community_id)):
         raise Forbidden()
+
+
+def map_filter(principal: Principal, column: Any) -> Any:
+    """Communities on the caller's map: their own (roles, contracts, home) and those their street
+    office oversees; every community for a platform admin."""
+    if principal.is_platform_admin:
+        return sa.true()
+    ids = principal.member_community_ids | principal.street_office_communities
+    return column.in_(sorted(ids)) if ids else sa.false()
+
+
+def require_map_reader(principal: Principal, community_id: int) -> None:
+    """404 unless the community is on the caller's map (see map_filter)."""
+    if principal.is_platform_admin:
+        return
+    if community_id not in principal.member_community_ids | principal.street_office_communities:
+        raise NotFound("community.not_found")
 
 
 def require_company(principal: Principal, company_id: int, roles: Iterable[str] = ()) -> None:

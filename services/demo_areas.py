@@ -24,6 +24,7 @@ def area_seeds(settings: Settings) -> list[AreaSeed]:
         demo_devices,
         demo_duty,
         demo_kpis,
+        demo_map,
         demo_notices,
         demo_polls,
         demo_tickets,
@@ -37,4 +38,5 @@ def area_seeds(settings: Settings) -> list[AreaSeed]:
         demo_duty.seed,
         demo_kpis.seed,
         partial(demo_alarms.seed, settings=settings),  # after the duty posts (cameras belong to them)
+        demo_map.seed,  # the one-map district (issue 18)
     ]

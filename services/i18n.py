@@ -58,6 +58,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "auth.login_method": ("请提供验证码或密码之一", "Provide exactly one of code or password"),
     "access.forbidden": ("无权执行此操作", "You are not allowed to do this"),
+    "access.read_only": ("街道账号只读，不能修改", "A street-office account is read-only"),
     "access.unverified": (
         "请先完成住户认证",
         "Verify your household before doing this",

@@ -19,6 +19,7 @@ register_labels(
         "grid_worker": ("网格员", "Grid worker"),
         "community_admin": ("居委会", "Community office"),
         "platform_admin": ("平台管理员", "Platform admin"),
+        "street_office": ("街道办事处", "Street office"),
     },
 )
 register_labels(

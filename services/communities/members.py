@@ -208,10 +208,17 @@ async def answer_invitation(ctx: Ctx, membership_id: int, *, accept: bool) -> Me
 
 
 async def add_community_member(ctx: Ctx, community_id: int, body: MemberCreate) -> MemberOut:
-    """A community admin invites committee members, party members, grid workers, other admins."""
-    access.require_community(ctx.require_principal(), community_id, access.MANAGE_COMMUNITY)
+    """A community admin invites committee members, party members, grid workers, other admins.
+
+    A street office (街道, read-only over the communities it oversees) is invited by a platform admin
+    only, one membership per community: the office oversees the community admin, who must not pick it."""
+    if body.role == Role.street_office:
+        access.require_community(ctx.require_principal(), community_id)  # 404 outside, first
+        access.require_platform_admin(ctx.require_principal())
+    else:
+        access.require_community(ctx.require_principal(), community_id, access.MANAGE_COMMUNITY)
     await load_community(ctx, community_id)
-    if body.role not in COMMUNITY_STAFF_ROLES:
+    if body.role not in COMMUNITY_STAFF_ROLES | {Role.street_office}:
         raise InvalidInput("membership.invalid_role", details={"allowed": sorted(COMMUNITY_STAFF_ROLES)})
     m, user = await invite(ctx, body.phone, body.name, body.password, body.role, community_id=community_id)
     out = member_out(m, user)

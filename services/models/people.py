@@ -21,10 +21,14 @@ class Role(StrEnum):
     grid_worker = "grid_worker"
     community_admin = "community_admin"
     platform_admin = "platform_admin"
+    # 街道办事处: read-only over a set of communities, one membership per community (issue 18).
+    street_office = "street_office"
 
 
 COMPANY_ROLES = frozenset({Role.property_staff, Role.property_manager})
 COMMUNITY_ROLES = frozenset(set(Role) - COMPANY_ROLES - {Role.platform_admin})
+# Roles that grant reading only: kept out of Principal.community_roles (services.access).
+READ_ONLY_ROLES = frozenset({Role.street_office})
 
 
 class Relation(StrEnum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -24,6 +25,10 @@ class Community(SQLModel, table=True):
     # Radius of the estate in metres, for check-in location checks.
     radius_m: int = 500
     time_zone: str = Field(default="Asia/Shanghai", max_length=64)
+    # One map (issue 18): GeoJSON in WGS-84, validated by services.geo.geometry. The point mirrors
+    # latitude/longitude above; the boundary is an optional Polygon.
+    location: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    boundary: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     created_at: datetime = created_at_field()
     deleted_at: datetime | None = at_field()
 
@@ -35,6 +40,7 @@ class Building(SQLModel, table=True):
     community_id: int = fk_field("community.id")
     name: str = Field(max_length=50)
     floors: int | None = None
+    location: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)  # GeoJSON Point, WGS-84
     created_at: datetime = created_at_field()
 
 

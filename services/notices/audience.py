@@ -22,7 +22,9 @@ from services.models import (
 from services.models.notices import AudienceType, Notice, NoticeReceipt
 
 # Roles an audience may name (platform admins are nobody's neighbours).
-AUDIENCE_ROLES = frozenset(set(Role) - {Role.platform_admin})
+AUDIENCE_ROLES = frozenset(
+    set(Role) - {Role.platform_admin, Role.street_office}
+)  # street office: read-only, no inbox
 
 
 async def validate(

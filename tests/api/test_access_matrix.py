@@ -77,6 +77,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/v1/communities/{cid}/kpi-targets"): {"targets": {"repair_timeliness": 90}},
     ("PUT", "/v1/companies/{company_id}/kpi-targets"): {"targets": {"repair_timeliness": 90}},
     ("POST", "/v1/renovation/projects/{rpid}/self-assessments"): {"period": "2024H1"},
+    ("PUT", "/v1/communities/{cid}/geometry"): {"location": {"type": "Point", "coordinates": [116.4, 39.9]}},
+    ("PUT", "/v1/communities/{cid}/buildings/{bid}/geometry"): {
+        "location": {"type": "Point", "coordinates": [116.4, 39.9]}
+    },
 }
 
 
@@ -119,6 +123,7 @@ KNOWN_PARAMS = {
     "milestone_id",
     "step_id",
     "request_id",
+    "bid",
     "phase",
     "fmt",
 }
@@ -384,6 +389,7 @@ async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
             "milestone_id": milestone.id or 0,
             "step_id": step.id or 0,
             "request_id": request.id or 0,
+            "bid": t.building.id or 0,
             **NOT_IDS,
         },
         by_prefix={("/v1/notifications/", "nid"): notification.id or 0},
@@ -407,6 +413,8 @@ async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
         Role.community_admin,
     ):
         world.outsiders[role] = await f.community_staff(db, b, role)
+    # A street office (read-only) over B only: A stays invisible.
+    world.outsiders[Role.street_office] = await f.community_staff(db, b, Role.street_office, "街道办")
     world.outsiders["no community"] = await f.user(db, "无小区用户")
     world.outsiders["pending claimant of A"] = claimant
     # Invited to a role in A and not yet accepted: an invitation grants nothing.
@@ -441,6 +449,7 @@ OUTSIDERS = [
     Role.party_secretary,
     Role.grid_worker,
     Role.community_admin,
+    Role.street_office,
     "no community",
     "pending claimant of A",
     "invited to A",

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services import demo, demo_history, migrations
+from services import demo, demo_history, demo_map, migrations
 from services.config import Settings
 from services.db import create_engine, session_factory
 from services.models import Building, Community, Household, User
@@ -27,6 +27,8 @@ from tests.conftest import App
 pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
 Maker = async_sessionmaker[AsyncSession]
+# The one-map district's people: a grid worker per community and the street-office account.
+DISTRICT_USERS = len(demo_map.COMMUNITIES) + 1
 
 
 async def _row_counts(sessionmaker: Maker) -> dict[str, int]:
@@ -59,14 +61,15 @@ async def test_seed_twice_changes_nothing(settings: Settings, sessionmaker: Make
     assert after_second == after_first
     assert second == first
     added = {name: after_first[name] - before[name] for name in after_first}
-    assert added["community"] == 1
-    assert added["building"] == 6
+    # The demo estate, and the one-map district (issue 18) of eight with three buildings each.
+    assert added["community"] == 1 + len(demo_map.COMMUNITIES)
+    assert added["building"] == 6 + 3 * len(demo_map.COMMUNITIES)
     assert added["household"] == 144
     assert added["property_company"] == 1
     assert added["management_contract"] == 1
     # The accounts printed for logging in, and the residents who reported the KPI year's tickets.
     assert len(first) == len(demo.PEOPLE)
-    assert added["user_account"] == len(demo.PEOPLE) + len(demo_history.reporters())
+    assert added["user_account"] == len(demo.PEOPLE) + len(demo_history.reporters()) + DISTRICT_USERS
 
 
 async def test_accounts_cover_every_role(settings: Settings, sessionmaker: Maker) -> None:
@@ -274,4 +277,4 @@ async def test_seed_builds_and_disposes_its_own_resources(settings: Settings, tm
     finally:
         await engine.dispose()
     assert counts["household"] == 144
-    assert counts["user_account"] == len(demo.PEOPLE) + len(demo_history.reporters())
+    assert counts["user_account"] == len(demo.PEOPLE) + len(demo_history.reporters()) + DISTRICT_USERS

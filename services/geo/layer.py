@@ -1,0 +1,362 @@
+"""The map layer (一张图): a GeoJSON FeatureCollection of the communities the caller may see.
+
+Bounded: without a bbox the caller may see at most UNBOUNDED_MAX communities (else 422
+geo.bbox_required), a bbox spans at most MAX_SPAN_DEG degrees, and at most MAX_FEATURES features come
+back (`truncated` says when more matched). One grouped query per layer for the whole page of
+communities, never one per community. KPI status comes from the roll-up (kpi_snapshot of the last
+closed month); the ticket counts use the (community_id, status, id) index over open statuses only —
+there is no maintained ticket counter yet to read instead. The ETag / 304 is the shared conditional-GET
+middleware's (a hash of the exact answer), so a refresh that changed nothing costs a few bytes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import services.geo.messages  # noqa: F401
+from services import access
+from services.communities.common import load_community
+from services.errors import InvalidInput
+from services.geo.crs import Crs, to_wgs84
+from services.geo.geometry import geometry_out
+from services.geo.schemas import FeatureCollection
+from services.kpis.metrics import METRICS
+from services.models import (
+    Building,
+    Community,
+    ManagementContract,
+    Membership,
+    MembershipStatus,
+    Role,
+    User,
+    utcnow,
+)
+from services.models.alarms import ACTIVE_STATUSES, Alarm, AlarmDevice, DeviceKind, DeviceStatus
+from services.models.kpis import KpiSnapshot, KpiTarget
+from services.models.renovation import RenovationItem, RenovationProject
+from services.models.tickets import OPEN_STATUSES, Ticket, TicketStatus
+from services.phones import mask
+from services.runtime import Ctx
+
+UNBOUNDED_MAX = 200
+MAX_FEATURES = 1000
+MAX_SPAN_DEG = 10.0
+LAYERS = ("renovation", "people", "tickets", "alarms", "cameras", "kpi")
+PEOPLE_ROLES = (Role.property_manager, Role.party_secretary, Role.committee_member, Role.grid_worker)
+# The map's name for each responsible role; the committee has no chair role yet: its first-appointed
+# verified member stands in.
+PEOPLE_KEYS = {
+    Role.property_manager: "property_manager",
+    Role.party_secretary: "party_secretary",
+    Role.committee_member: "committee_chair",
+    Role.grid_worker: "grid_worker",
+}
+
+
+def _cols(model: Any) -> Any:
+    return model.__table__.c
+
+
+def _table(model: Any) -> Any:
+    return model.__table__
+
+
+_C = _cols(Community)
+_B = _cols(Building)
+
+
+def parse_layers(raw: str | None) -> tuple[str, ...]:
+    if raw is None or not raw.strip():
+        return LAYERS
+    wanted = tuple(dict.fromkeys(x.strip() for x in raw.split(",") if x.strip()))
+    unknown = [x for x in wanted if x not in LAYERS]
+    if unknown:
+        raise InvalidInput(
+            "geo.unknown_layer", details={"field": "layers", "unknown": unknown, "known": list(LAYERS)}
+        )
+    return wanted
+
+
+def parse_bbox(raw: str | None, crs: Crs) -> tuple[float, float, float, float] | None:
+    """`west,south,east,north` in `crs` → the same box in WGS-84 (corners converted, widened a little
+    so a point near an edge is not lost to the shift between the systems)."""
+    if raw is None:
+        return None
+    try:
+        west, south, east, north = (float(x) for x in raw.split(","))
+    except ValueError:
+        raise InvalidInput("geo.invalid_bbox", details={"field": "bbox"}) from None
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise InvalidInput("geo.invalid_bbox", details={"field": "bbox", "bbox": [west, south, east, north]})
+    if east - west > MAX_SPAN_DEG or north - south > MAX_SPAN_DEG:
+        raise InvalidInput("geo.bbox_too_large", details={"field": "bbox", "max_span_deg": MAX_SPAN_DEG})
+    if crs != Crs.wgs84:
+        w, s = to_wgs84((west, south), crs)
+        e, n = to_wgs84((east, north), crs)
+        pad = 0.01
+        return (min(w, e) - pad, min(s, n) - pad, max(w, e) + pad, max(s, n) + pad)
+    return (west, south, east, north)
+
+
+async def communities_layer(
+    ctx: Ctx, bbox_raw: str | None, crs: Crs, layers_raw: str | None
+) -> FeatureCollection:
+    p = ctx.require_principal()
+    layers = parse_layers(layers_raw)
+    bbox = parse_bbox(bbox_raw, crs)
+    q = sa.select(
+        _C.id, _C.name, _C.address, _C.district, _C.built_year, _C.renovated_year, _C.time_zone,
+        _C.location, _C.boundary, _C.longitude, _C.latitude,
+    ).where(access.map_filter(p, _C.id), _C.deleted_at.is_(None))  # fmt: skip
+    if bbox is None:
+        limit = UNBOUNDED_MAX
+    else:
+        west, south, east, north = bbox
+        q = q.where(_C.longitude.between(west, east), _C.latitude.between(south, north))
+        limit = MAX_FEATURES
+    rows = (await ctx.session.execute(q.order_by(_C.id).limit(limit + 1))).all()
+    if bbox is None and len(rows) > UNBOUNDED_MAX:
+        raise InvalidInput("geo.bbox_required", details={"field": "bbox", "max_without_bbox": UNBOUNDED_MAX})
+    truncated = len(rows) > limit
+    rows = rows[:limit]
+    ids = [r.id for r in rows]
+    extra = await _layers(ctx.session, ids, {r.id: r.time_zone for r in rows}, layers)
+    features = []
+    for r in rows:
+        point = r.location
+        if point is None and r.longitude is not None and r.latitude is not None:
+            # Created with latitude / longitude only (before geometry existed): that point, WGS-84.
+            point = {"type": "Point", "coordinates": [r.longitude, r.latitude]}
+        geometry = geometry_out(r.boundary or point, crs)
+        props: dict[str, Any] = {
+            "id": r.id,
+            "name": r.name,
+            "address": r.address,
+            "district": r.district,
+            "built_year": r.built_year,
+            "renovated_year": r.renovated_year,
+            "point": geometry_out(point, crs),
+        }
+        for layer in layers:
+            props[layer] = extra[layer].get(r.id, _EMPTY[layer]())
+        if "renovation" in layers and props["renovation"]["year"] is None:
+            props["renovation"]["year"] = r.renovated_year
+        features.append({"type": "Feature", "id": r.id, "geometry": geometry, "properties": props})
+    return FeatureCollection(crs=crs, features=features, truncated=truncated)
+
+
+_EMPTY: dict[str, Any] = {
+    "renovation": lambda: {"year": None, "classes": [], "projects": 0},
+    "people": lambda: {k: None for k in PEOPLE_KEYS.values()},
+    "tickets": lambda: {"open": 0, "overdue": 0},
+    "alarms": lambda: {"active": 0},
+    "cameras": lambda: {"online": 0, "total": 0},
+    "kpi": lambda: {"period": None, "metrics": {}, "colour": "grey"},
+}
+
+
+async def _layers(
+    session: AsyncSession, ids: list[int], zones: dict[int, str], layers: tuple[str, ...]
+) -> dict[str, dict[int, Any]]:
+    out: dict[str, dict[int, Any]] = {layer: {} for layer in LAYERS}
+    if not ids:
+        return out
+    now = utcnow()
+    if "renovation" in layers:
+        out["renovation"] = await _renovation(session, ids)
+    if "people" in layers:
+        out["people"] = await _people(session, ids, now.date())
+    if "tickets" in layers:
+        out["tickets"] = await _tickets(session, ids, now)
+    if "alarms" in layers:
+        out["alarms"] = await _alarms(session, ids)
+    if "cameras" in layers:
+        out["cameras"] = await _cameras(session, ids)
+    if "kpi" in layers:
+        out["kpi"] = await _kpi(session, ids, zones, now)
+    return out
+
+
+async def _renovation(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
+    rp = _cols(RenovationProject)
+    ri = _cols(RenovationItem)
+    rows = (
+        await session.execute(
+            sa.select(rp.community_id, rp.id, rp.year, ri.item_class)
+            .select_from(_table(RenovationProject).outerjoin(_table(RenovationItem), ri.project_id == rp.id))
+            .where(rp.community_id.in_(ids))
+        )
+    ).all()
+    years: dict[int, int] = {}
+    projects: dict[int, set[int]] = defaultdict(set)
+    for cid, pid, year, _ in rows:
+        years[cid] = max(years.get(cid, year), year)
+        projects[cid].add(pid)
+    classes: dict[int, set[str]] = defaultdict(set)
+    for cid, _, year, item_class in rows:
+        if year == years[cid] and item_class:
+            classes[cid].add(item_class)
+    return {
+        cid: {"year": years[cid], "classes": sorted(classes[cid]), "projects": len(projects[cid])}
+        for cid in years
+    }
+
+
+async def _people(session: AsyncSession, ids: list[int], today: date) -> dict[int, Any]:
+    m = _cols(Membership)
+    u = _cols(User)
+    mc = _cols(ManagementContract)
+    verified = sa.and_(m.status == MembershipStatus.verified, u.disabled_at.is_(None))
+    community = (
+        sa.select(m.community_id.label("cid"), m.role, m.id.label("mid"), u.name, u.phone)
+        .join(
+            _table(User),
+            u.id == m.user_id,
+        )
+        .where(verified, m.community_id.in_(ids), m.role.in_([r.value for r in PEOPLE_ROLES[1:]]))
+    )
+    company = (
+        sa.select(mc.community_id.label("cid"), m.role, m.id.label("mid"), u.name, u.phone)
+        .select_from(_table(ManagementContract))
+        .join(_table(Membership), m.company_id == mc.company_id)
+        .join(_table(User), u.id == m.user_id)
+        .where(
+            verified,
+            mc.community_id.in_(ids),
+            m.role == Role.property_manager,
+            mc.starts_on <= today,
+            sa.or_(mc.ends_on.is_(None), mc.ends_on >= today),
+        )
+    )
+    rows = (await session.execute(sa.union_all(community, company).order_by("mid"))).all()
+    out: dict[int, dict[str, Any]] = {}
+    for cid, role, _, name, phone in rows:
+        people = out.setdefault(cid, {k: None for k in PEOPLE_KEYS.values()})
+        key = PEOPLE_KEYS[Role(role)]
+        if people[key] is None:  # the first appointed (lowest membership id)
+            people[key] = {"name": name, "phone": mask(phone)}
+    return out
+
+
+async def _tickets(session: AsyncSession, ids: list[int], now: datetime) -> dict[int, Any]:
+    t = _cols(Ticket)
+    overdue = sa.or_(
+        sa.and_(t.status != TicketStatus.paused, t.resolution_due_at < now),
+        sa.and_(t.status == TicketStatus.submitted, t.response_due_at < now),
+    )
+    rows = (
+        await session.execute(
+            sa.select(t.community_id, sa.func.count(), sa.func.sum(sa.case((overdue, 1), else_=0)))
+            .where(t.community_id.in_(ids), t.status.in_([s.value for s in OPEN_STATUSES]))
+            .group_by(t.community_id)
+        )
+    ).all()
+    return {cid: {"open": int(n), "overdue": int(late or 0)} for cid, n, late in rows}
+
+
+async def _alarms(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
+    a = _cols(Alarm)
+    rows = (
+        await session.execute(
+            sa.select(a.community_id, sa.func.count())
+            .where(a.community_id.in_(ids), a.status.in_([s.value for s in ACTIVE_STATUSES]))
+            .group_by(a.community_id)
+        )
+    ).all()
+    return {cid: {"active": int(n)} for cid, n in rows}
+
+
+async def _cameras(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
+    d = _cols(AlarmDevice)
+    online = sa.func.sum(sa.case((d.status == DeviceStatus.online, 1), else_=0))
+    rows = (
+        await session.execute(
+            sa.select(d.community_id, sa.func.count(), online)
+            .where(d.community_id.in_(ids), d.kind == DeviceKind.camera, d.status != DeviceStatus.disabled)
+            .group_by(d.community_id)
+        )
+    ).all()
+    return {cid: {"online": int(on or 0), "total": int(n)} for cid, n, on in rows}
+
+
+def last_closed_month(now: datetime, tz: ZoneInfo) -> date:
+    local = now.astimezone(tz).date()
+    return date(local.year - 1, 12, 1) if local.month == 1 else date(local.year, local.month - 1, 1)
+
+
+async def _kpi(session: AsyncSession, ids: list[int], zones: dict[int, str], now: datetime) -> dict[int, Any]:
+    months = {cid: last_closed_month(now, ZoneInfo(zones[cid])) for cid in ids}
+    s = _cols(KpiSnapshot)
+    k = _cols(KpiTarget)
+    snaps = (
+        await session.execute(
+            sa.select(s.scope_id, s.metric, s.period_start, s.numerator, s.denominator, s.value).where(
+                s.scope == "community",
+                s.scope_id.in_(ids),
+                s.granularity == "month",
+                s.period_start.in_(sorted(set(months.values()))),
+            )
+        )
+    ).all()
+    targets: dict[tuple[int, str], float] = {
+        (sid, metric): float(target)
+        for sid, metric, target in (
+            await session.execute(
+                sa.select(k.scope_id, k.metric, k.target).where(k.scope == "community", k.scope_id.in_(ids))
+            )
+        ).all()
+    }
+    out: dict[int, dict[str, Any]] = {}
+    for cid, metric, start, num, den, value in snaps:
+        if start != months[cid] or metric not in METRICS:
+            continue
+        target = targets.get((cid, metric), float(METRICS[metric].default_target))
+        status = "no_data" if not den else ("met" if num * 100 >= target * den else "missed")
+        entry = out.setdefault(
+            cid, {"period": f"{start.year}-{start.month:02d}", "metrics": {}, "colour": "grey"}
+        )
+        entry["metrics"][metric] = {"value": value, "target": target, "status": status}
+    for entry in out.values():
+        states = {m["status"] for m in entry["metrics"].values()}
+        entry["colour"] = (
+            "red" if "missed" in states
+            else "amber" if "met" in states and "no_data" in states
+            else "green" if "met" in states
+            else "grey"
+        )  # fmt: skip
+    for cid in ids:
+        out.setdefault(cid, {"period": None, "metrics": {}, "colour": "grey"})
+        if out[cid]["period"] is None:
+            m = months[cid]
+            out[cid]["period"] = f"{m.year}-{m.month:02d}"
+    return out
+
+
+async def buildings_layer(ctx: Ctx, cid: int, crs: Crs) -> FeatureCollection:
+    """The buildings of one community on the caller's map, as points."""
+    access.require_map_reader(ctx.require_principal(), cid)
+    await load_community(ctx, cid)
+    rows = (
+        await ctx.session.execute(
+            sa.select(_B.id, _B.name, _B.floors, _B.location)
+            .where(_B.community_id == cid)
+            .order_by(_B.id)
+            .limit(MAX_FEATURES + 1)
+        )
+    ).all()
+    features = [
+        {
+            "type": "Feature",
+            "id": r.id,
+            "geometry": geometry_out(r.location, crs),
+            "properties": {"id": r.id, "community_id": cid, "name": r.name, "floors": r.floors},
+        }
+        for r in rows[:MAX_FEATURES]
+    ]
+    return FeatureCollection(crs=crs, features=features, truncated=len(rows) > MAX_FEATURES)
