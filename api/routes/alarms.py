@@ -106,6 +106,13 @@ async def ingest_isapi(
     token: Annotated[Line | None, Query(max_length=200)] = None,
     authorization: Annotated[str | None, Header(max_length=2000)] = None,
 ) -> IngestOut:
+    if token is None and authorization is None:
+        # The first leg of a Digest handshake (curl --digest sends it with an empty body, no media
+        # type): answer the challenge before looking at the body.
+        return await ingest.ingest_isapi(
+            ctx, device_key=device, token=None, authorization=None, method=request.method,
+            uri=request.url.path, event=b"", event_format="xml", pictures=[],
+        )  # fmt: skip
     content_type = request.headers.get("content-type", "")
     pictures: list[bytes] = []
     event: bytes | None = None

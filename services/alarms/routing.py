@@ -174,8 +174,14 @@ async def _data(session: AsyncSession, alarm: Alarm) -> dict[str, Any]:
 
     device = await session.get(AlarmDevice, alarm.device_id) if alarm.device_id else None
     building = await session.get(Building, alarm.building_id) if alarm.building_id else None
-    parts = [building.name if building else "", device.area if device else ""]
-    place = " ".join(p for p in parts if p) or (device.name if device else "") or "小区"
+    area = device.area if device else ""
+    name = building.name if building else ""
+    # "3号楼 1单元 门厅", not "3号楼 3号楼 1单元 门厅": areas often start with their building.
+    place = (
+        (area if name and area.startswith(name) else " ".join(p for p in (name, area) if p))
+        or (device.name if device else "")
+        or "小区"
+    )
     return {
         "alarm_id": alarm.id or 0,
         "community_id": alarm.community_id,

@@ -467,3 +467,28 @@ async def test_record_signal_directly_as_other_doors_call_it(
     assert down.status == "cleared"
     device.status = "disabled"
     assert (await record_signal(db, device, up, settings=settings)).status == "stored"
+
+
+async def test_curls_empty_digest_probe_gets_the_challenge_then_multipart_goes_through(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """`curl --digest -F …` first sends the POST with no body and no media type, expecting the 401
+    challenge; a 422 there would stop it from ever sending the event."""
+    w, device = await world(client, db)
+    params = {"device": device["serial"]}
+    r = await client.post(ISAPI, params=params, headers={"Content-Length": "0"})
+    assert r.status_code == 401 and code(r) == "alarm.ingest_digest_required"
+    assert r.headers["www-authenticate"].startswith("Digest ")
+    auth = httpx.DigestAuth(device["serial"], device["secret"])
+    files = {
+        "event": ("event.xml", fixture("fielddetection_active.xml"), "application/xml"),
+        "pic": ("detection.jpg", f.jpeg_bytes(), "image/jpeg"),
+    }
+    r = await client.post(ISAPI, params=params, files=files, auth=auth)
+    assert r.status_code == 200 and r.json()["status"] == "created", r.text
+    assert await count(db, AlarmPicture) == 1
+    # Without any credentials a body is never parsed: garbage gets the challenge, not a 422.
+    r = await client.post(
+        ISAPI, params=params, content=b"\x00garbage", headers={"Content-Type": "text/plain"}
+    )
+    assert r.status_code == 401 and code(r) == "alarm.ingest_digest_required"
