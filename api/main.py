@@ -32,6 +32,7 @@ from api.routes import (
     notifications,
     occupants,
     polls,
+    privacy,
     renovation,
     sla,
     tickets,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         kpis,
         labels,
         alarms,
+        privacy,
     ):
         app.include_router(module.router)
     return app
