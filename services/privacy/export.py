@@ -190,7 +190,8 @@ def _dump(row: SQLModel, hide: set[str] = HIDDEN) -> dict[str, Any]:
 
 
 async def _all(session: AsyncSession, model: type[SQLModel], *where: Any) -> list[dict[str, Any]]:
-    rows = (await session.exec(select(model).where(*where).order_by(col(model.id)))).all()  # type: ignore[attr-defined]
+    order = list(model.__table__.primary_key.columns)  # type: ignore[attr-defined]
+    rows = (await session.exec(select(model).where(*where).order_by(*order))).all()
     return [_dump(r) for r in rows]
 
 

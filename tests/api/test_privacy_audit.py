@@ -49,7 +49,11 @@ async def test_manager_reads_of_a_household_are_audited_and_the_resident_sees_th
     assert r.status_code == 200 and r.json()["items"][0]["name"] == "王奶奶"
     [row] = await _reads(db, "read.household_occupants")
     assert (row.actor_id, row.subject_user_id, row.community_id) == (w.manager.id, w.resident.id, w.cid)
-    assert (row.entity, row.entity_id, row.purpose) == ("household", str(w.household.id), "household_management")
+    assert (row.entity, row.entity_id, row.purpose) == (
+        "household",
+        str(w.household.id),
+        "household_management",
+    )
     assert row.ip == "203.0.113.7" and row.request_id
 
     # The register (two households, each with its resident) is one request, one row per subject.
@@ -164,7 +168,9 @@ async def test_admin_search_filters_cursor_and_scope(client: httpx.AsyncClient, 
         headers=f.auth(w.admin),
     )
     assert len([i for i in r.json()["items"] if i["action"] == "read.household_occupants"]) == 3
-    r = await client.get("/v1/admin/audit", params={"since": (now + hour).isoformat()}, headers=f.auth(w.admin))
+    r = await client.get(
+        "/v1/admin/audit", params={"since": (now + hour).isoformat()}, headers=f.auth(w.admin)
+    )
     assert r.json()["items"] == []
     r = await client.get(
         "/v1/admin/audit",
