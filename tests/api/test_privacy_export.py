@@ -138,7 +138,7 @@ async def test_missing_export_is_404_and_a_failing_build_gives_up_after_three_tr
             raise OSError("disk full")
 
     broken = Broken(settings.files_dir)
-    for attempt in range(3):
+    for _ in range(3):
         assert await export.run_pending(sessionmaker, settings, broken) == 0
     row = await db.get(PrivacyExport, export_id)
     assert row is not None
