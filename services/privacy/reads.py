@@ -26,6 +26,8 @@ READ_ACTIONS: dict[str, tuple[str, str]] = {
     "read.occupant_search": ("按电话或姓名查找住户", "Looked up occupants by phone or name"),
     "read.claims": ("审核房屋认证申请", "Reviewed household claims"),
     "read.resident_phone": ("通过隐私号码联系您", "Called you through the privacy relay number"),
+    "read.ticket_contact": ("查看工单联系人（姓名、地址）", "Read a ticket's contact card (name, address)"),
+    "read.notice_non_readers": ("查看公告未读/未确认名单", "Read who has not read or acknowledged a notice"),
     "read.personal_export": ("导出个人信息副本", "Exported a copy of personal data"),
 }
 # purpose -> (zh-CN, en): why.
@@ -34,6 +36,7 @@ PURPOSES: dict[str, tuple[str, str]] = {
     "front_desk": ("前台接待来电", "Front desk: identifying a caller"),
     "claim_review": ("房屋认证审核", "Household claim review"),
     "ticket_service": ("报修/投诉处理", "Handling a repair or complaint"),
+    "notice_follow_up": ("公告送达跟进", "Following up a notice's delivery"),
     "data_access_request": ("本人查阅复制个人信息", "The person's own access request"),
 }
 

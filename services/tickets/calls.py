@@ -52,6 +52,10 @@ async def contact_for(ctx: Ctx, principal: Principal, t: Ticket) -> TicketContac
             building_name, entrance, room = row
     elif t.building_id is not None:
         building_name = (await ctx.session.execute(sa.select(b.name).where(b.id == t.building_id))).scalar()
+    await reads.record_read(
+        ctx, "read.ticket_contact", purpose="ticket_service", community_id=t.community_id, entity="ticket",
+        entity_id=t.id, subjects=[t.reporter_id] if t.reporter_id is not None else [],
+    )  # fmt: skip
     return TicketContact(
         building_name=building_name,
         entrance=entrance or None,

@@ -120,6 +120,13 @@ async def test_occupant_lookups_claims_and_the_call_relay_are_audited(
     t = await f.file_ticket(client, w)
     r = await f.act(client, w.manager, t, "assign", assignee_id=w.technician.id)
     assert r.status_code == 200
+    # The assignee's contact card (name, address) is a read of the reporter's data; the manager's
+    # view of the same ticket carries no contact and is not one.
+    assert await _reads(db, "read.ticket_contact") == []
+    r = await client.get(f"/v1/tickets/{t['id']}", headers=f.auth(w.technician))
+    assert r.status_code == 200 and r.json()["contact"]["resident_name"] == "报修住户"
+    cards = await _reads(db, "read.ticket_contact")
+    assert (cards[-1].actor_id, cards[-1].subject_user_id) == (w.technician.id, w.resident.id)
     r = await client.post(f"/v1/tickets/{t['id']}/call", headers=f.auth(w.technician))
     assert r.status_code == 200, r.text
     [row] = await _reads(db, "read.resident_phone")
@@ -222,3 +229,24 @@ async def test_a_list_read_is_one_insert(app: App, db: AsyncSession) -> None:
     assert r.status_code == 200 and len(r.json()["items"]) == 6
     assert len(inserts) == 1
     assert len(await _reads(db, "read.household_register")) == 6
+
+
+async def test_who_has_not_read_a_notice_is_an_audited_read(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await f.notice_world(db)
+    n = await f.post_notice(client, w.committee, w.cid)
+    await client.post(f"/v1/notices/{n['id']}/read", headers=f.auth(w.residents[0]))
+    r = await client.get(f"/v1/notices/{n['id']}/receipts/missing", headers=f.auth(w.committee))
+    assert r.status_code == 200, r.text
+    rows = await _reads(db, "read.notice_non_readers")
+    subjects = {x.subject_user_id for x in rows}
+    assert {u.id for u in w.residents[1:]} <= subjects and w.residents[0].id not in subjects
+    assert w.committee.id not in subjects  # the reader is not their own subject
+    assert {(x.entity, x.entity_id, x.purpose) for x in rows} == {
+        ("notice", str(n["id"]), "notice_follow_up")
+    }
+    r = await client.get("/v1/me/access-log", headers=f.auth(w.residents[1]))
+    assert [(i["action"], i["actor_name"]) for i in r.json()["items"]] == [
+        ("read.notice_non_readers", "业委会委员")
+    ]
