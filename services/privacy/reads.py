@@ -14,7 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.deferred_writes import Write, defer_write
 from services.models import AuditLog, Membership, MembershipStatus, Role, utcnow
 from services.runtime import Ctx
 
@@ -92,4 +94,24 @@ async def record_read(
         "created_at": now,
     }
     rows = [{**base, "subject_user_id": s} for s in people] or [{**base, "subject_user_id": None}]
-    await ctx.session.execute(sa.insert(AuditLog).values(rows))
+    stmt = sa.insert(AuditLog).values(rows)
+    if read_only(ctx.session):
+        defer_write(ctx.session, _insert(stmt))
+    else:
+        await ctx.session.execute(stmt)
+
+
+def read_only(session: AsyncSession) -> bool:
+    """A GET on embedded SQLite runs in a read (DEFERRED) transaction that must not write
+    (services/deferred_writes.py): the audit row then goes in right after, in its own write
+    transaction. On PostgreSQL the row is written in the read's own transaction."""
+    bind = session.bind
+    sync = getattr(bind, "sync_engine", None)
+    return sync is not None and sync.get_execution_options().get("sqlite_begin") == "DEFERRED"
+
+
+def _insert(stmt: Any) -> Write:
+    async def write(session: AsyncSession) -> None:
+        await session.execute(stmt)
+
+    return write
