@@ -74,8 +74,9 @@ async def record_read(
     """One INSERT: a row per subject other than the reader (or one row without a subject)."""
     assert action in READ_ACTIONS and purpose in PURPOSES
     actor = ctx.principal.user_id if ctx.principal else None
-    people = sorted({int(s) for s in subjects if s != actor})
-    if actor is not None and not people and set(subjects) == {actor}:
+    given = {int(s) for s in subjects}
+    people = sorted(given - {actor} if actor is not None else given)
+    if actor is not None and given == {actor}:
         return  # the reader's own data
     now = utcnow()
     roles = sorted(ctx.principal.roles_in(community_id)) if ctx.principal and community_id else []
