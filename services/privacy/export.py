@@ -50,6 +50,7 @@ from services.models import (
 from services.models.duty import ActivitySignup, DutyAssignment, DutyCheckin, DutyShiftAssignee, ServiceLog
 from services.models.notices import NoticeComment, NoticeReceipt
 from services.models.polls import Ballot, BallotAnswer, BallotVoter
+from services.notifications.outbox import notify
 from services.privacy.schemas import ExportOut
 from services.runtime import Ctx
 
@@ -333,6 +334,11 @@ async def build(sessionmaker: Maker, settings: Settings, storage: Storage, expor
             row.ready_at, row.expires_at = now, now + timedelta(hours=settings.privacy_export_ttl_hours)
             row.attempts += 1
             session.add(row)
+            await notify(
+                session, [row.user_id], "account", "account.export_ready",
+                {"export_id": export_id, "hours": settings.privacy_export_ttl_hours},
+                f"privacy_export:{export_id}:ready",
+            )  # fmt: skip
         return True
     except Exception as exc:
         log.exception("privacy export %s failed", export_id)

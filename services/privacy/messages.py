@@ -2,7 +2,32 @@
 
 from services.i18n import register, register_labels
 from services.models import ExportStatus
+from services.notifications.catalog import register_templates
+from services.notifications.sms_templates import SmsTemplate, register_sms, register_sms_templates
 from services.privacy.reads import PURPOSES, READ_ACTIONS
+
+register_templates(
+    {
+        "account.export_ready": (
+            ("个人信息副本已生成", "您申请导出的个人信息副本已可下载，链接{hours}小时内有效。"),
+            (
+                "Your data export is ready",
+                "The copy of your personal data can be downloaded for {hours} hours.",
+            ),
+        ),
+    }
+)
+
+register_sms_templates(
+    [
+        SmsTemplate(
+            "account_export_ready",
+            "您申请的个人信息副本已生成，请在${hours}小时内登录邻里App下载。",
+            {"hours": 4},
+        )
+    ]
+)
+register_sms({"account.export_ready": ("account_export_ready", {"hours": "{hours}"})})
 
 register(
     {

@@ -63,6 +63,9 @@ async def test_export_builds_an_archive_of_everything_and_the_link_expires(
     url = ready["download_url"]
     assert url.startswith(f"/v1/me/export/{out['id']}/download?")
 
+    # The owner is told, in the same transaction that made the export ready.
+    r = await client.get("/v1/notifications", headers=f.auth(w.resident))
+    assert "个人信息副本已生成" in [n["title"] for n in r.json()["items"]]
     r = await client.get(url, headers=f.auth(w.resident))
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     assert "attachment" in r.headers["content-disposition"]
