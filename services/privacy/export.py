@@ -34,6 +34,7 @@ from services.errors import Conflict, Forbidden, Gone, NotFound
 from services.models import (
     Attachment,
     AuditLog,
+    CallBinding,
     Device,
     ExportStatus,
     Household,
@@ -47,8 +48,16 @@ from services.models import (
     User,
     utcnow,
 )
-from services.models.duty import ActivitySignup, DutyAssignment, DutyCheckin, DutyShiftAssignee, ServiceLog
+from services.models.duty import (
+    ActivitySignup,
+    DutyAssignment,
+    DutyCheckin,
+    DutyContactPref,
+    DutyShiftAssignee,
+    ServiceLog,
+)
 from services.models.notices import NoticeComment, NoticeReceipt
+from services.models.occupants import Occupant
 from services.models.polls import Ballot, BallotAnswer, BallotVoter
 from services.notifications.outbox import notify
 from services.privacy.schemas import ExportOut
@@ -75,7 +84,10 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "ballots": ("本人投票", "Own ballots"),
     "ballot_answers": ("投票内容", "Ballot answers"),
     "ballot_voters": ("代表房屋投票记录", "Votes cast for a household"),
+    "occupant_records": ("物业登记的住户成员信息", "Occupant records staff keep with your phone"),
+    "calls": ("隐私号码通话记录", "Calls through the privacy relay number"),
     "duty_assignments": ("党员责任岗位", "Duty posts held"),
+    "duty_contact_preferences": ("亮身份联系方式设置", "What the duty roster shows of you"),
     "duty_shifts": ("值班排班", "Duty shifts"),
     "duty_checkins": ("值班签到", "Duty check-ins"),
     "service_hours": ("志愿服务时长", "Service hours"),
@@ -230,7 +242,19 @@ async def collect(session: AsyncSession, user_id: int) -> dict[str, Any]:
         await _all(session, BallotAnswer, col(BallotAnswer.ballot_id).in_(ballots)) if ballots else []
     )
     data["ballot_voters"] = await _all(session, BallotVoter, BallotVoter.voter_id == user_id)
+    data["occupant_records"] = await _all(session, Occupant, Occupant.phone == user.phone)
+    data["calls"] = [
+        {k: v for k, v in c.items() if k != "provider_ref"}
+        for c in await _all(
+            session,
+            CallBinding,
+            or_(col(CallBinding.callee_id) == user_id, col(CallBinding.caller_id) == user_id),
+        )
+    ]
     data["duty_assignments"] = await _all(session, DutyAssignment, DutyAssignment.user_id == user_id)
+    data["duty_contact_preferences"] = await _all(
+        session, DutyContactPref, DutyContactPref.user_id == user_id
+    )
     data["duty_shifts"] = await _all(session, DutyShiftAssignee, DutyShiftAssignee.user_id == user_id)
     data["duty_checkins"] = await _all(session, DutyCheckin, DutyCheckin.user_id == user_id)
     data["service_hours"] = await _all(session, ServiceLog, ServiceLog.user_id == user_id)
