@@ -410,3 +410,14 @@ async def run_pending(sessionmaker: Maker, settings: Settings, storage: Storage)
         built += await build(sessionmaker, settings, storage, int(export_id or 0))
     await expire(sessionmaker, storage, utcnow())
     return built
+
+
+async def forget(session: AsyncSession, storage: Storage, user_id: int) -> int:
+    """Account deletion: the person's exports go, archives first (each holds their phone and name)."""
+    rows = (await session.exec(select(PrivacyExport).where(PrivacyExport.user_id == user_id))).all()
+    for row in rows:
+        if row.storage_key:
+            await storage.delete(row.storage_key)
+        await session.delete(row)
+    await session.flush()
+    return len(rows)

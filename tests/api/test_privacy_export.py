@@ -155,3 +155,25 @@ async def test_missing_export_is_404_and_a_failing_build_gives_up_after_three_tr
         f"/v1/me/export/{export_id}/download", params={"exp": 1, "sig": "x"}, headers=f.auth(w.resident)
     )
     assert r.status_code == 403
+
+
+async def test_forget_removes_the_exports_and_their_archives(
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    """For account deletion (issue 20 item 1): nothing of the archive (phone, name) is left behind."""
+    w = await f.ticket_world(db)
+    r = await client.post("/v1/me/export", headers=f.auth(w.resident))
+    assert await _build(sessionmaker, settings) == 1
+    row = await db.get(PrivacyExport, r.json()["id"])
+    assert row is not None
+    await db.refresh(row)
+    storage = LocalStorage(settings.files_dir)
+    assert row.storage_key and await storage.get(row.storage_key)
+    key = row.storage_key
+    assert await export.forget(db, storage, w.resident.id or 0) == 1
+    assert (settings.files_dir / key).exists() is False
+    r = await client.get(f"/v1/me/export/{row.id}", headers=f.auth(w.resident))
+    assert r.status_code == 404
