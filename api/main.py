@@ -15,11 +15,13 @@ from api.conditional import ConditionalGetMiddleware
 from api.middleware import ALARM_INGEST_PATHS, UPLOAD_PATHS, RequestContextMiddleware
 from api.routes import (
     activities,
+    alarm_rules,
     alarms,
     auth,
     claims,
     communities,
     companies,
+    consent,
     directory,
     duty,
     files,
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         health,
         auth,
         me,
+        consent,
         communities,
         occupants,
         notifications,
@@ -110,6 +113,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         labels,
         alarms,
         privacy,
+        alarm_rules,
     ):
         app.include_router(module.router)
     return app

@@ -150,6 +150,8 @@ class Settings(BaseSettings):
     # Signed file URLs stay the same for this window (the app caches images by URL); see urls.expiry.
     file_url_window_seconds: int = 3600
     max_photo_bytes: int = 10 * 1024 * 1024  # per uploaded file
+    # KPIs: a period with fewer cases than this shows its count beside the rate (charts, report).
+    kpi_min_cases: int = 5
     max_image_pixels: int = 64_000_000  # decompression-bomb guard (width × height)
     upload_max_body_bytes: int = 11 * 1024 * 1024  # body limit on .../attachments paths (file + multipart)
     # Alarm ingestion (services/alarms): the body limit of the device doors (a JPEG or two with the
@@ -161,6 +163,9 @@ class Settings(BaseSettings):
     # KPI "alarms acknowledged within target" (services/kpis/alarm_metrics.py): minutes per severity,
     # e.g. LINLI_ALARM_ACK_TARGET_MINUTES='{"critical": 3}' (unnamed severities keep the default).
     alarm_ack_target_minutes: dict[str, int] = {"critical": 5, "major": 15, "minor": 30, "warning": 60}
+    # The privacy policy in force (services/consent): a login whose user accepted another version (or
+    # none) says privacy_consent_required; bump it when the policy changes and everyone is asked again.
+    privacy_policy_version: str = "2026-12-01"
     duty_call_relay_number: str = "400-000-0000"  # roster call relay, data only (services/duty/roster.py)
     # Ticket calls through a privacy number (services/callrelay.py): "log" connects nobody.
     call_relay_provider: Literal["log", "http"] = "log"

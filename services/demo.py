@@ -220,7 +220,7 @@ async def _seed(session: AsyncSession, settings: Settings) -> list[dict[str, Any
     for person in PEOPLE:
         user = await _user(session, person, password)
         accounts.append(await _memberships(session, person, user, community.id, company.id, homes))
-    for seed_area in area_seeds():
+    for seed_area in area_seeds(settings):
         await seed_area(session, community.id)
     # Renovation projects store their vouchers and photos, so they need the settings (file storage).
     from services import demo_renovation

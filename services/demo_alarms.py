@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.alarms.lifecycle import record_signal
 from services.alarms.secrets import encrypt_secret
 from services.alarms.signals import AlarmSignal, SignalSource
+from services.config import Settings
 from services.models import Building, utcnow
 from services.models.alarms import Alarm, AlarmDevice, AlarmType, DeviceKind, SensorKind
 from services.models.duty import DutyPost
@@ -77,7 +78,7 @@ async def _posts(session: AsyncSession, community_id: int) -> list[DutyPost]:
     )
 
 
-async def seed(session: AsyncSession, community_id: int) -> None:
+async def seed(session: AsyncSession, community_id: int, settings: Settings | None = None) -> None:
     buildings = {
         b.name: b.id
         for b in (await session.exec(select(Building).where(Building.community_id == community_id))).all()
@@ -111,7 +112,7 @@ async def seed(session: AsyncSession, community_id: int) -> None:
                 building_id=building_id,
                 area=area,
                 duty_post_id=post_for(building_id),
-                secret_encrypted=encrypt_secret(device_secret(serial)),
+                secret_encrypted=encrypt_secret(device_secret(serial), settings),
             )
         )
     for serial, name, area, number in GAS_SENSORS:
@@ -133,7 +134,7 @@ async def seed(session: AsyncSession, community_id: int) -> None:
                 threshold=GAS_THRESHOLD,
                 clear_threshold=GAS_CLEAR,
                 unit="%LEL",
-                secret_encrypted=encrypt_secret(device_secret(serial)),
+                secret_encrypted=encrypt_secret(device_secret(serial), settings),
                 last_heartbeat_at=utcnow(),
             )
         )

@@ -7,13 +7,18 @@ keys, creates only what is missing) and finds demo people by their phone numbers
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.config import Settings
 
 AreaSeed = Callable[[AsyncSession, int], Awaitable[None]]
 
 
-def area_seeds() -> list[AreaSeed]:
+def area_seeds(settings: Settings) -> list[AreaSeed]:
+    """`settings`: the deployment's, for seeds that encrypt or store (device secrets are encrypted
+    under its key, so the doors of that deployment can verify them)."""
     from services import (
         demo_alarms,
         demo_devices,
@@ -31,5 +36,5 @@ def area_seeds() -> list[AreaSeed]:
         demo_polls.seed,
         demo_duty.seed,
         demo_kpis.seed,
-        demo_alarms.seed,  # after the duty posts (cameras belong to them)
+        partial(demo_alarms.seed, settings=settings),  # after the duty posts (cameras belong to them)
     ]

@@ -32,6 +32,7 @@ from services.access import load_principal
 from services.config import Settings, get_settings
 from services.demo_notices import _publish
 from services.demo_polls import VOTE_PLAN, VOTE_TITLE, _homes, _poll
+from services.duty.common import local_today, zone_of
 from services.models import Building, Role, User, utcnow
 from services.models.notices import Notice, NoticeKind
 from services.models.polls import BallotChannel, DecisionRule, Eligibility, Poll, PollKind
@@ -431,7 +432,7 @@ async def _in_construction(people: _People, community_id: int, buildings: dict[s
     if vote is None:
         return  # services.demo_polls has not run: nothing to approve the works with
     admin = await people.ctx(ADMIN)
-    today = utcnow().date()
+    today = local_today(await zone_of(session, community_id), utcnow())  # the community's calendar
     now = _at(today)
     project = await projects.create_project(
         admin, community_id, s.ProjectCreate(title=BUILDING_TITLE, year=today.year, batch="第二批")

@@ -28,6 +28,7 @@ from workers.channels.push import LogPushChannel, PushChannel
 from workers.channels.registry import build_registry
 from workers.jobs import LocalFanouts
 from workers.outage import Outage
+from workers.tasks import accounts as account_tasks
 from workers.tasks import alarm_presence
 from workers.tasks import duty as duty_tasks
 from workers.tasks import kpis as kpi_tasks
@@ -72,6 +73,8 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("sweep_device_presence", 30, alarm_presence.sweep_presence),
     PeriodicJob("enforce_retention", 3600, retention_tasks.enforce_retention),
     PeriodicJob("build_privacy_exports", 10, privacy_tasks.build_privacy_exports),
+    PeriodicJob("sweep_alarm_escalations", 30, alarm_presence.sweep_escalations),
+    PeriodicJob("erase_deleted_accounts", 600, account_tasks.erase_deleted_accounts),
 ]
 
 

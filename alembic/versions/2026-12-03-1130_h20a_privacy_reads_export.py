@@ -1,7 +1,7 @@
 """privacy: audited reads (audit_log.subject_user_id, purpose) and personal-data exports
 
 Revision ID: h20a0e1a0001
-Revises: h15t0a1a0001
+Revises: h20b0c0n5e01
 Create Date: 2026-12-03 11:30:00.000000+00:00
 """
 
@@ -14,7 +14,7 @@ import services.models.base
 from alembic import op
 
 revision: str = "h20a0e1a0001"
-down_revision: str | None = "h15t0a1a0001"
+down_revision: str | None = "h20b0c0n5e01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import AuthCtx, ObjectId
-from services.users import service
-from services.users.schemas import MembershipOut, MeOut, MeUpdate
+from services.users import deletion, service
+from services.users.schemas import DeletionIn, DeletionOut, MembershipOut, MeOut, MeUpdate
 
 router = APIRouter(prefix="/v1/me", tags=["me"])
 
@@ -17,6 +17,16 @@ async def get_me(ctx: AuthCtx) -> MeOut:
 @router.patch("", summary="Change display name or language")
 async def patch_me(body: MeUpdate, ctx: AuthCtx) -> MeOut:
     return await service.update_me(ctx, body)
+
+
+@router.delete(
+    "",
+    status_code=202,
+    summary="Delete my account (注销): re-authenticate with an SMS code or password; erased after 15 days "
+    "unless I log in again before",
+)
+async def delete_me(body: DeletionIn, ctx: AuthCtx) -> DeletionOut:
+    return await deletion.request_deletion(ctx, body)
 
 
 @router.get("/memberships", summary="Every role and household claim of the caller, with status")

@@ -133,6 +133,7 @@ async def record_signal(
         session.add(
             _event(current, AlarmEventKind.cleared, now, data={"by": "device", "source": signal.source})
         )
+        await stop_escalation(session, current)
         await session.flush()
         return SignalOutcome(OutcomeStatus.cleared, current.id)
 
@@ -169,10 +170,7 @@ async def record_signal(
             }
             session.add(_event(alarm, AlarmEventKind.raised, now, data=data))
             await store_pictures(session, settings, alarm, uploads, device.created_by, 0)
-            await routing.on_alarm_raised(session, alarm)
-            from services.alarms.tickets import auto_ticket_by_rule  # lazy: tickets imports lifecycle
-
-            await auto_ticket_by_rule(session, alarm)
+            await routing.on_alarm_raised(session, alarm)  # its rule may also file the ticket
             await session.flush()
             return SignalOutcome(OutcomeStatus.created, alarm.id)
 
@@ -194,6 +192,14 @@ async def record_signal(
 
 
 # --- people acting on an alarm (the caller has loaded it through the access filter) ---------------
+# acknowledge / clear / close stay synchronous; their async callers then `await stop_escalation(...)`
+# (the escalation sweep also cancels the stages of any alarm it finds no longer unacknowledged).
+
+
+async def stop_escalation(session: AsyncSession, alarm: Alarm) -> int:
+    """Acknowledging, clearing or closing stops the clock: pending escalation stages are cancelled."""
+    assert alarm.id is not None
+    return await routing.cancel_escalations(session, alarm.id, utcnow())
 
 
 def acknowledge(session: AsyncSession, alarm: Alarm, actor_id: int, note: str | None) -> None:

@@ -35,10 +35,17 @@ async def store_pictures(
     uploaded_by: int | None,
     already: int,
 ) -> int:
-    """Store up to the per-alarm limit; the attachment row needs an uploader, the device's owner."""
-    if uploaded_by is None or alarm.id is None:
-        if uploads:
-            log.warning("alarm pictures dropped: device has no owner", extra={"alarm_id": alarm.id})
+    """Store up to the per-alarm limit. The attachment row needs an uploader: the device's owner, or
+    for a device nobody registered through the API (imported, seeded) the community's manager."""
+    if not uploads or alarm.id is None:
+        return 0
+    if uploaded_by is None:
+        from services.tickets.people import managers
+
+        found = await managers(session, alarm.community_id)
+        uploaded_by = found[0] if found else None
+    if uploaded_by is None:
+        log.warning("alarm pictures dropped: no device owner or manager", extra={"alarm_id": alarm.id})
         return 0
     store = storage_for(settings)
     stored = 0

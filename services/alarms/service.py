@@ -145,6 +145,7 @@ async def get_alarm(ctx: Ctx, alarm_id: int) -> AlarmDetail:
 async def acknowledge(ctx: Ctx, alarm_id: int, note: str | None) -> AlarmDetail:
     alarm = await load_alarm(ctx, alarm_id, lock=True)
     lifecycle.acknowledge(ctx.session, alarm, ctx.require_principal().user_id, note)
+    await lifecycle.stop_escalation(ctx.session, alarm)
     await ctx.session.flush()
     return await get_alarm(ctx, alarm_id)
 
@@ -152,6 +153,7 @@ async def acknowledge(ctx: Ctx, alarm_id: int, note: str | None) -> AlarmDetail:
 async def clear(ctx: Ctx, alarm_id: int, body: ClearIn) -> AlarmDetail:
     alarm = await load_alarm(ctx, alarm_id, lock=True)
     lifecycle.clear(ctx.session, alarm, ctx.require_principal().user_id, ClearReason(body.reason), body.note)
+    await lifecycle.stop_escalation(ctx.session, alarm)
     await ctx.session.flush()
     return await get_alarm(ctx, alarm_id)
 
@@ -159,6 +161,7 @@ async def clear(ctx: Ctx, alarm_id: int, body: ClearIn) -> AlarmDetail:
 async def close(ctx: Ctx, alarm_id: int, note: str | None) -> AlarmDetail:
     alarm = await load_alarm(ctx, alarm_id, lock=True)
     lifecycle.close(ctx.session, alarm, ctx.require_principal().user_id, note)
+    await lifecycle.stop_escalation(ctx.session, alarm)
     await ctx.session.flush()
     return await get_alarm(ctx, alarm_id)
 

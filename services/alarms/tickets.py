@@ -5,7 +5,7 @@ ticket's before-photos (new attachment rows over the same stored files: nothing 
 * `alarm_to_ticket`: staff who may handle the alarm (the acknowledge rule). An alarm that already
   has a ticket answers 409 `alarm.already_ticketed` with the ticket's id in the details (the app
   opens that ticket); a closed alarm answers 409 `alarm.closed`.
-* `auto_ticket`: a routing rule with auto_ticket (e.g. water leak) files it as the system, in the
+* `auto_ticket`: a routing rule with auto_ticket (water leak by default) files it as the system, in the
   name of the device's owner (who registered it), else the community's first property manager.
 * `on_ticket_closed`: the ticket lifecycle calls it when an alarm ticket reaches `closed`; an alarm
   the device has not cleared is cleared (reason `ticket_closed`, note 工单已关闭).
@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.alarms.lifecycle import TYPE_ZH, _event
+from services.alarms.routing import cancel_escalations
 from services.alarms.schemas import AlarmTicketIn
 from services.alarms.service import load_alarm
 from services.errors import Conflict
@@ -33,7 +34,6 @@ from services.models.alarms import (
     AlarmDevice,
     AlarmEventKind,
     AlarmPicture,
-    AlarmRouteRule,
     AlarmStatus,
     AlarmType,
     ClearReason,
@@ -207,26 +207,6 @@ async def auto_ticket(session: AsyncSession, alarm: Alarm) -> Ticket | None:
     return await _open(session, alarm, device, filed_by=filed_by, actor_id=None, body=None, now=utcnow())
 
 
-async def auto_ticket_by_rule(session: AsyncSession, alarm: Alarm) -> Ticket | None:
-    """The stored rule decides: an enabled rule of the community × type (any or this severity) with
-    auto_ticket. Called once, right after a new alarm is routed (lifecycle.record_signal)."""
-    r = AlarmRouteRule.__table__.c  # type: ignore[attr-defined]
-    ruled = (
-        await session.execute(
-            sa.select(r.id)
-            .where(
-                r.community_id == alarm.community_id,
-                r.type == alarm.type,
-                r.enabled.is_(True),
-                r.auto_ticket.is_(True),
-                sa.or_(r.severity.is_(None), r.severity == alarm.severity),
-            )
-            .limit(1)
-        )
-    ).first()
-    return await auto_ticket(session, alarm) if ruled is not None else None
-
-
 async def on_ticket_closed(session: AsyncSession, t: Ticket, actor_id: int | None, now: datetime) -> None:
     """The ticket reached `closed`: clear its alarm if the device has not (None actor: auto-close)."""
     alarm = (await session.exec(select(Alarm).where(Alarm.ticket_id == t.id).with_for_update())).first()
@@ -248,4 +228,5 @@ async def on_ticket_closed(session: AsyncSession, t: Ticket, actor_id: int | Non
             data={"reason": ClearReason.ticket_closed, "ticket_id": t.id},
         )
     )
+    await cancel_escalations(session, alarm.id or 0, now)
     await session.flush()

@@ -42,3 +42,9 @@ class TokenPair(ResponseBody):
     refresh_token: str
     refresh_expires_at: datetime
     user: UserOut
+    # Set when this login cancelled a pending account deletion (services.users.deletion): show it.
+    account_notice: str | None = None
+    privacy_policy_version: str = Field(description="The privacy policy in force")
+    privacy_consent_required: bool = Field(
+        description="The user has not accepted this version yet: show it, then POST /v1/me/consent"
+    )

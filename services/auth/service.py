@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from sqlmodel import col, select, update
 
+from services import audit
 from services.auth.ratelimit import LoginLimiter, login_limiter
 from services.auth.schemas import LoginRequest, OtpSent, TokenPair, UserOut
 from services.auth.store import DbLoginStore, LoginStore, RedisLoginStore
+from services.consent.state import consent_required
 from services.errors import InvalidInput, RateLimited, ServiceUnavailable, Unauthorized
 from services.models import RefreshToken, User, utcnow
 from services.notifications.devices import unregister_session_devices
@@ -24,6 +26,7 @@ from services.security import (
     new_refresh_token,
     verify_password,
 )
+from services.users.deletion import cancel_on_login
 
 HOUR = 3600
 
@@ -78,8 +81,14 @@ async def login(ctx: Ctx, body: LoginRequest) -> TokenPair:
         user = await _login_with_password(ctx, phone, body.password or "")
     if user.disabled_at is not None:
         raise Unauthorized("auth.user_disabled")
-    user.last_login_at = utcnow()
-    return await _issue_tokens(ctx, user, new_family_id())
+    now = utcnow()
+    user.last_login_at = now
+    notice = cancel_on_login(user, now, ctx.locale)
+    pair = await _issue_tokens(ctx, user, new_family_id())
+    if notice is not None:
+        await audit.record(ctx, "account.deletion_cancel", "user", user.id)
+        pair.account_notice = notice
+    return pair
 
 
 async def _login_with_code(ctx: Ctx, phone: str, code: str) -> User:
@@ -162,6 +171,8 @@ async def _issue_tokens(ctx: Ctx, user: User, family_id: str) -> TokenPair:
         refresh_token=raw_refresh,
         refresh_expires_at=refresh_expires,
         user=UserOut.model_validate(user),
+        privacy_policy_version=s.privacy_policy_version,
+        privacy_consent_required=await consent_required(ctx.session, user.id, s.privacy_policy_version),
     )
 
 

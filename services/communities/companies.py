@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from services import access, audit
 from services.communities.common import flush_unique, load_community
-from services.communities.members import invite, member_out
+from services.communities.members import audit_view, invite, member_out
 from services.communities.schemas import (
     CompanyCreate,
     CompanyOut,
@@ -84,5 +84,5 @@ async def add_company_member(ctx: Ctx, company_id: int, body: MemberCreate) -> M
         raise InvalidInput("membership.invalid_role", details={"allowed": sorted(COMPANY_ROLES)})
     m, user = await invite(ctx, body.phone, body.name, body.password, body.role, company_id=company_id)
     out = member_out(m, user)
-    await audit.record(ctx, "membership.create", "membership", m.id, after=out.model_dump())
+    await audit.record(ctx, "membership.create", "membership", m.id, after=audit_view(out))
     return out

@@ -21,10 +21,16 @@ from services.communities.schemas import MemberCreate, MemberOut
 from services.errors import Conflict, InvalidInput, NotFound
 from services.models import Membership, MembershipStatus, Role, User, utcnow
 from services.notifications.outbox import notify
-from services.phones import normalise_mobile
+from services.phones import mask, normalise_mobile
 from services.runtime import Ctx
 from services.schemas import Page
 from services.security import hash_password
+
+
+def audit_view(out: MemberOut) -> dict[str, object]:
+    """What the audit log keeps of a membership: the phone masked (the log is read by more people
+    than the inviter, and kept longer)."""
+    return out.model_dump() | {"phone": mask(out.phone)}
 
 
 def member_out(m: Membership, u: User) -> MemberOut:
@@ -210,7 +216,7 @@ async def add_community_member(ctx: Ctx, community_id: int, body: MemberCreate) 
     m, user = await invite(ctx, body.phone, body.name, body.password, body.role, community_id=community_id)
     out = member_out(m, user)
     await audit.record(
-        ctx, "membership.create", "membership", m.id, community_id=community_id, after=out.model_dump()
+        ctx, "membership.create", "membership", m.id, community_id=community_id, after=audit_view(out)
     )
     return out
 
@@ -252,6 +258,6 @@ async def create_admin(
     m = await grant_role(ctx, user, role, community_id=community_id, exist_ok=True)
     out = member_out(m, user)
     await audit.record(
-        ctx, "membership.create", "membership", m.id, community_id=community_id, after=out.model_dump()
+        ctx, "membership.create", "membership", m.id, community_id=community_id, after=audit_view(out)
     )
     return out

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from services.i18n import Labelled
 from services.models.duty import PostCategory
+from services.phones import MaskedPhone
 from services.schemas import Day, Instant, Line, LocalTime, RequestBody, ResponseBody, Text
 
 MAX_ID = 2**53 - 1
@@ -44,7 +45,7 @@ class PartyMemberOut(ResponseBody, Labelled):
     membership_id: int
     name: str
     role: str
-    phone_masked: str
+    phone_masked: MaskedPhone
     status: str = "verified"
     role_label: str | None = None
     status_label: str | None = None
@@ -149,7 +150,7 @@ class RosterHolder(ResponseBody, Labelled):
     name: str
     role: str
     role_label: str | None = None
-    phone_masked: str | None = Field(description="Only when the member shares the phone")
+    phone_masked: MaskedPhone | None = Field(description="Only when the member shares the phone")
     call_relay: CallRelay | None
     message: MessageContact | None
 

@@ -16,6 +16,10 @@ register(
         "kpi.invalid_part": ("part 只能是 numerator、denominator 或 excluded", "part must be numerator, denominator or excluded"),
         "kpi.invalid_target": ("目标值须在 0 到 100 之间，最多两位小数", "A target is a percentage from 0 to 100 with at most 2 decimals"),
         "kpi.invalid_format": ("不支持的导出格式", "Unsupported export format"),
+        "report.invalid_month": ("月份格式应为 YYYY-MM", "The month is written YYYY-MM"),
+        "report.month_in_future": ("该月份尚未开始", "That month has not begun"),
+        "report.month_not_over": ("该月份尚未结束，月底后才能审核或公示", "The month is not over yet: approve or post it after its end"),
+        "report.already_published": ("该月报已在公告栏公示", "This month's report is already posted"),
     }
 )  # fmt: skip
 

@@ -22,6 +22,24 @@ class KpiPeriod(ResponseBody):
     met: bool | None  # value >= target, decided on the exact fraction; None without data
     source: Literal["live", "snapshot", "mixed"]
     computed_at: datetime | None = None
+    # The current, unfinished period: figures so far (`as_of` is its last day counted), never compared
+    # with the target (`met` is None) nor alerted on.
+    partial: bool = False
+    as_of: date | None = None
+    # Fewer cases than the configured minimum (LINLI_KPI_MIN_CASES): read the rate with its count.
+    few_cases: bool = False
+    label: str = ""  # "2026-12（截至 12月2日）", "2026-03（2 件）"
+
+
+class MetricDefinition(ResponseBody):
+    """The metric's formula in words (services.kpis.catalogue), in the request's language."""
+
+    numerator: str
+    denominator: str
+    excludes: str
+    counted_by: str
+    formula: str
+    target_set_by: str
 
 
 class KpiSeries(ResponseBody):
@@ -29,6 +47,8 @@ class KpiSeries(ResponseBody):
     title: str
     target: float
     target_source: Literal["default", "community", "company"]
+    definition: MetricDefinition
+    min_cases: int
     available: bool  # False: the area behind it is not in this build (slot kept)
     unit: Literal["percent", "minutes"] = "percent"  # what value and target are in
     better: Literal["higher", "lower"] = "higher"  # lower: the target is a maximum (false alarms, minutes)
@@ -75,3 +95,27 @@ class DrillPage(ResponseBody):
     part: str
     items: list[DrillRow]
     next_cursor: str | None = None
+
+
+class CommunityFigure(ResponseBody):
+    community_id: int
+    name: str
+    numerator: int
+    denominator: int
+    value: float | None
+    met: bool | None
+    partial: bool
+    label: str
+    tickets: str  # the community's drill-down: the tickets (items, …) behind this figure
+
+
+class CompanyDrill(ResponseBody):
+    """A company figure split by community, worst first: the step from the company dashboard down to
+    a community and then to its tickets."""
+
+    metric: str
+    title: str
+    period: str
+    target: float
+    definition: MetricDefinition
+    items: list[CommunityFigure]

@@ -24,12 +24,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import services.kpis.messages  # noqa: F401
 from services.access import Principal, require_community
+from services.config import get_settings
 from services.errors import Forbidden, NotFound
+from services.kpis import catalogue, targets
 from services.kpis import periods as P
-from services.kpis import targets
 from services.kpis.compute import Cell, figures, is_closed, rollup_version, stored_totals
 from services.kpis.metrics import METRICS
-from services.kpis.schemas import KpiPeriod, KpiSeries, KpiTable, TargetOut, TargetsIn
+from services.kpis.schemas import KpiPeriod, KpiSeries, KpiTable, MetricDefinition, TargetOut, TargetsIn
 from services.kpis.targets import check_metrics, effective
 from services.lru import Lru
 from services.models import Community, ManagementContract, PropertyCompany, Role, utcnow
@@ -148,11 +149,47 @@ def met_of(num: int, den: int, target: float, metric: str | None = None) -> bool
     return Decimal(num) * scale >= Decimal(str(target)) * den
 
 
-def _period_out(p: P.Period, cells: list[Cell], target: float, metric: str | None = None) -> KpiPeriod:
+def display_label(label: str, as_of: date | None, count: int | None, locale: str) -> str:
+    """The period as a reader sees it: "2026-12（截至 12月2日，2 件）" / "2026-12 (to 2 Dec, 2 cases)"."""
+    notes = []
+    if locale == "en":
+        if as_of is not None:
+            notes.append(f"to {as_of.day} {as_of.strftime('%b')}")
+        if count is not None:
+            notes.append(f"{count} case" + ("" if count == 1 else "s"))
+        return f"{label} ({', '.join(notes)})" if notes else label
+    if as_of is not None:
+        notes.append(f"截至 {as_of.month}月{as_of.day}日")
+    if count is not None:
+        notes.append(f"{count} 件")
+    return f"{label}（{'，'.join(notes)}）" if notes else label
+
+
+@dataclass(frozen=True)
+class Clock:
+    """When the table is read, in the zones its periods are local to: which period is still running."""
+
+    now: datetime
+    zones: tuple[ZoneInfo, ...]
+    min_cases: int
+
+    def as_of(self, p: P.Period) -> date | None:
+        """None for a closed period; else the last local day counted so far."""
+        if not self.zones or all(is_closed(p, tz, self.now) for tz in self.zones):
+            return None
+        today = min(P.local_date(self.now, tz) for tz in self.zones)
+        return min(p.last_day, max(p.start, today))
+
+
+def _period_out(
+    p: P.Period, cells: list[Cell], target: float, clock: Clock, locale: str, metric: str | None = None
+) -> KpiPeriod:
     num = sum(c.numerator for c in cells)
     den = sum(c.denominator for c in cells)
     sources = {c.source for c in cells}
     stamps = [c.computed_at for c in cells if c.computed_at is not None]
+    as_of = clock.as_of(p)
+    few = 0 < den < clock.min_cases
     return KpiPeriod(
         period=p.label,
         starts_on=p.start,
@@ -160,14 +197,27 @@ def _period_out(p: P.Period, cells: list[Cell], target: float, metric: str | Non
         numerator=num,
         denominator=den,
         value=value_of(num, den, metric),
-        met=met_of(num, den, target, metric),
+        met=None if as_of is not None else met_of(num, den, target, metric),
         source=sources.pop() if len(sources) == 1 else ("mixed" if sources else "live"),
         computed_at=max(stamps) if stamps else None,
+        partial=as_of is not None,
+        as_of=as_of,
+        few_cases=few,
+        label=display_label(p.label, as_of, den if few else None, locale),
+    )
+
+
+def definition_of(metric: str, target_source: str, locale: str) -> MetricDefinition:
+    d = catalogue.get(metric)
+    return MetricDefinition(
+        **d.words(locale),
+        formula=d.formula(locale),
+        target_set_by=catalogue.target_note(target_source, locale),
     )
 
 
 def _series(
-    metric: str, target: TargetOut, rows: list[tuple[P.Period, list[Cell]]], locale: str
+    metric: str, target: TargetOut, rows: list[tuple[P.Period, list[Cell]]], locale: str, clock: Clock
 ) -> KpiSeries:
     m = METRICS[metric]
     return KpiSeries(
@@ -175,11 +225,17 @@ def _series(
         title=m.title_en if locale == "en" else m.title_zh,
         target=target.target,
         target_source=target.source,
+        definition=definition_of(metric, target.source, locale),
+        min_cases=clock.min_cases,
         available=m.source is not None,
         unit=m.unit,  # type: ignore[arg-type]
         better=m.better,  # type: ignore[arg-type]
-        periods=[_period_out(p, cells, target.target, metric) for p, cells in rows],
+        periods=[_period_out(p, cells, target.target, clock, locale, metric) for p, cells in rows],
     )
+
+
+def _min_cases() -> int:
+    return get_settings().kpi_min_cases
 
 
 async def community_kpis(ctx: Ctx, cid: int, q: Query, now: datetime | None = None) -> KpiTable:
@@ -196,8 +252,9 @@ async def community_table(
         session, zones, q.metrics, q.granularity, q.first, q.last, now, force_live=q.live
     )
     targets = await effective(session, "community", c.id)
+    clock = Clock(now, (zones[c.id],), _min_cases())
     series = [
-        _series(m, targets[m], [(p, [cells[(c.id, m, p.start)]]) for p in periods[c.id]], locale)
+        _series(m, targets[m], [(p, [cells[(c.id, m, p.start)]]) for p in periods[c.id]], locale, clock)
         for m in q.metrics
     ]
     return KpiTable(
@@ -238,6 +295,7 @@ async def company_table(
     )
     zones = {cid: zone_named(name) for cid, name in names.items()}
     targets = await effective(session, "company", company_id)
+    clock = Clock(now, tuple(zones[cid] for cid in sorted(zones)), _min_cases())
     key: Hashable = None
     if cache is not None and _summable(spans, zones, q, now):
         # Everything the table is built from; a roll-up run moves last_rollup_at, so it is a new key.
@@ -259,7 +317,8 @@ async def company_table(
     if summed is not None:
         ordered, totals = summed
         series = [
-            _series(m, targets[m], [(p, [totals[(m, p.start)]]) for p in ordered], locale) for m in q.metrics
+            _series(m, targets[m], [(p, [totals[(m, p.start)]]) for p in ordered], locale, clock)
+            for m in q.metrics
         ]
         table = _company_out(company_id, q, names, series)
         if cache is not None and key is not None:
@@ -282,7 +341,7 @@ async def company_table(
     series = []
     for m in q.metrics:
         rows = [(p, [cells[k] for cid in members(p) if (k := (cid, m, p.start)) in cells]) for p in ordered]
-        series.append(_series(m, targets[m], rows, locale))
+        series.append(_series(m, targets[m], rows, locale, clock))
     return _company_out(company_id, q, names, series)
 
 

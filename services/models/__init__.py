@@ -2,6 +2,7 @@
 
 # Areas whose tables are imported for their side effect: registering them on the metadata.
 import services.models.alarms
+import services.models.consent
 import services.models.duty
 import services.models.kpis
 import services.models.notices

@@ -67,3 +67,21 @@ class KpiRollupState(SQLModel, table=True):
     last_event_id: int = Field(default=0, sa_type=BigIntId)
     # First instant with data; snapshots exist for every closed period from its year on.
     covered_from: datetime | None = at_field()
+
+
+class MonthlyReport(SQLModel, table=True):
+    """The monthly service report (物业服务月报) of a community: the committee's approval and the
+    notice it was posted as. The PDF itself is rendered from the figures on demand (and attached to
+    the notice when published); this row only records who signed and where it went."""
+
+    __tablename__ = "monthly_report"
+    __table_args__ = (sa.UniqueConstraint("community_id", "month"),)
+    id: int | None = id_field()
+    community_id: int = Field(sa_type=BigIntId, foreign_key="community.id")
+    month: date  # the first local day of the month
+    approved_by: int | None = Field(default=None, sa_type=BigIntId)
+    approved_at: datetime | None = at_field()
+    notice_id: int | None = Field(default=None, sa_type=BigIntId)
+    published_by: int | None = Field(default=None, sa_type=BigIntId)
+    published_at: datetime | None = at_field()
+    created_at: datetime = created_at_field()

@@ -52,6 +52,11 @@ class User(SQLModel, table=True):
     created_at: datetime = created_at_field()
     disabled_at: datetime | None = at_field()
     last_login_at: datetime | None = at_field()
+    # Account deletion (注销): requested, then erased by the scheduler once the cooling-off has passed
+    # (services.users.deletion); logging in before `deletion_due_at` cancels it.
+    deletion_requested_at: datetime | None = at_field()
+    deletion_due_at: datetime | None = at_field(index=True)
+    erased_at: datetime | None = at_field()
 
 
 class Membership(SQLModel, table=True):

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from services import audit
 from services.access import Principal
+from services.consent.state import shows_name_on_comments
 from services.errors import Forbidden, InvalidInput, NotFound
 from services.models import Building, Household, Role, User, utcnow
 from services.models.notices import Notice, NoticeComment, NoticeKind, NoticeStatus
@@ -52,7 +53,9 @@ async def add_comment(ctx: Ctx, notice_id: int, body: CommentIn) -> CommentOut:
         household_id=household_id,
         body=body.body,
         is_objection=body.is_objection,
-        signed=body.signed,
+        signed=body.signed
+        if body.signed is not None
+        else await shows_name_on_comments(ctx.session, p.user_id),
     )
     ctx.session.add(row)
     await ctx.session.flush()

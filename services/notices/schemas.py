@@ -81,8 +81,10 @@ class RevisionIn(RequestBody):
 class CommentIn(RequestBody):
     body: Prose
     is_objection: bool = False
-    signed: bool = Field(
-        default=False, description="Sign with your name; unsigned, other residents see '1号楼 住户'"
+    signed: bool | None = Field(
+        default=None,
+        description="Sign with your name; unsigned, other residents see '1号楼 住户'. Omitted: the "
+        "author's privacy choice show_name_on_comments (GET /v1/me/privacy), off unless opted in",
     )
 
 

@@ -24,6 +24,7 @@ CATEGORIES: dict[str, Category] = {
         Category("poll"),
         Category("duty"),
         Category("kpi"),
+        Category("alarm"),  # non-critical alarms (critical ones go out as "safety")
         Category("emergency", critical=True),
         Category("safety", critical=True),
     )
@@ -55,6 +56,41 @@ TEMPLATES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
         ),
     ),
 }
+
+
+# Sensitive personal information (PIPL art. 28: party membership, complaints): such an item's push
+# shows only this on the lock screen, and carries no content; the app fetches it from the inbox.
+LOCK_SCREEN_TEXT = {"zh-CN": ("邻里", "您有一条新消息"), "en": ("Linli", "You have a new message")}
+# Defaults live here, not in the areas' modules: the worker that sends may not have imported them.
+SENSITIVE_CATEGORIES: set[str] = set()
+# Duty shifts and swaps go to party members only: the text itself says the person is one.
+SENSITIVE_TEMPLATE_PREFIXES: set[str] = {"duty.shift_", "duty.swap_"}
+# An invitation to one of these roles tells the lock screen that the person is a party member.
+SENSITIVE_ROLES = {"party_member", "party_secretary"}
+
+
+def register_sensitive(*, categories: tuple[str, ...] = (), template_prefixes: tuple[str, ...] = ()) -> None:
+    """An area declares its sensitive notifications (a whole category, or templates by prefix)."""
+    SENSITIVE_CATEGORIES.update(categories)
+    SENSITIVE_TEMPLATE_PREFIXES.update(template_prefixes)
+
+
+def is_sensitive(category_name: str, data: dict[str, Any]) -> bool:
+    """Complaint tickets (any template whose data says kind=complaint), invitations to a party role,
+    registered categories and templates, and anything notify() was told is sensitive
+    (data["sensitive"])."""
+    template = str(data.get("template", ""))
+    return (
+        bool(data.get("sensitive"))
+        or category_name in SENSITIVE_CATEGORIES
+        or data.get("kind") == "complaint"
+        or data.get("role") in SENSITIVE_ROLES
+        or any(template.startswith(prefix) for prefix in SENSITIVE_TEMPLATE_PREFIXES)
+    )
+
+
+def lock_screen_text(locale: str) -> tuple[str, str]:
+    return LOCK_SCREEN_TEXT["en" if locale == "en" else "zh-CN"]
 
 
 def register_templates(templates: dict[str, tuple[tuple[str, str], tuple[str, str]]]) -> None:

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.models import Channel, Delivery, DeliveryStatus, Device, Notification, User, utcnow
+from services.models.consent import PrivacyConsent
+from services.notifications.catalog import is_sensitive, lock_screen_text
 from services.notifications.metrics import count_outcome
 
 MAX_ATTEMPTS = 8
@@ -46,6 +49,11 @@ class ClaimedDelivery:
     dedupe_key: str
     notification_id: int
     data: dict[str, object]
+    locale: str = "zh-CN"
+    # The recipient opted in to SMS for non-critical items (services.consent); critical ones ignore it.
+    sms_consent: bool = False
+    # An SMS-only recipient (a phone, no app account) gave the number to staff for exactly this.
+    phone_only: bool = False
 
 
 async def claim_due(
@@ -101,6 +109,11 @@ async def claim_due(
     if not claimed:
         return []
     attempts = dict(claimed)
+    # The person behind the delivery: its user, or (SMS-only rows) the account that has that phone.
+    # Two plain equi-joins (each on a unique index), not one OR: this is the hot claim path.
+    by_phone = aliased(User, name="by_phone")
+    consent = PrivacyConsent.__table__  # type: ignore[attr-defined]
+    own, phone_owner = consent.alias("own_consent"), consent.alias("phone_consent")
     rows = (
         await session.execute(
             sa.select(
@@ -109,9 +122,18 @@ async def claim_due(
                 sa.func.coalesce(col(Notification.phone), col(User.phone)),
                 col(Device.token),
                 col(Device.platform),
+                sa.func.coalesce(col(User.locale), col(by_phone.locale)),
+                sa.func.coalesce(own.c.sms_non_critical, phone_owner.c.sms_non_critical),
+                sa.func.coalesce(col(User.id), col(by_phone.id)),
             )
             .join(Notification, col(Notification.id) == Delivery.notification_id)
             .outerjoin(User, col(User.id) == Delivery.user_id)
+            .outerjoin(
+                by_phone,
+                sa.and_(col(Delivery.user_id).is_(None), col(by_phone.phone) == Notification.phone),
+            )
+            .outerjoin(own, own.c.user_id == Delivery.user_id)
+            .outerjoin(phone_owner, phone_owner.c.user_id == col(by_phone.id))
             .outerjoin(
                 Device, sa.and_(col(Device.id) == Delivery.device_id, col(Device.disabled_at).is_(None))
             )
@@ -137,8 +159,11 @@ async def claim_due(
             dedupe_key=dl.dedupe_key,
             notification_id=n.id or 0,
             data=dict(n.data or {}),
+            locale=locale or "zh-CN",
+            sms_consent=bool(sms_ok),
+            phone_only=person_id is None,
         )
-        for dl, n, phone, token, platform in rows
+        for dl, n, phone, token, platform, locale, sms_ok, person_id in rows
     ]
 
 
@@ -370,3 +395,20 @@ async def redrive(
         stmt.values(status=DeliveryStatus.pending, attempts=0, next_attempt_at=utcnow(), locked_until=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def push_content(c: ClaimedDelivery) -> tuple[str, str, dict[str, str]]:
+    """Title, body and data of the push for `c`. A sensitive item (complaints, party membership:
+    services.notifications.catalog.is_sensitive) shows "您有一条新消息" on the lock screen and carries
+    only the inbox row's id: the app fetches the content, the inbox keeps the full text."""
+    ids = {"notification_id": str(c.notification_id), "category": c.category}
+    if is_sensitive(c.category, c.data):
+        title, body = lock_screen_text(c.locale)
+        return title, body, ids | {"sensitive": "1"}
+    return c.title, c.body, {k: str(v) for k, v in c.data.items()} | ids
+
+
+def sms_refused(c: ClaimedDelivery) -> bool:
+    """A non-critical SMS to someone who did not opt in (services.consent): skipped, not sent.
+    Critical items always go; an SMS-only number with no app account was given to staff for it."""
+    return c.channel == Channel.sms and not c.critical and not c.phone_only and not c.sms_consent

@@ -16,6 +16,7 @@ register_labels(
         "poll": ("问卷表决", "Polls"),
         "duty": ("党员值班", "Duty"),
         "kpi": ("考核指标", "KPIs"),
+        "alarm": ("设备告警", "Alarms"),
         "emergency": ("紧急通知", "Emergency"),
         "safety": ("安全告警", "Safety alerts"),
     },

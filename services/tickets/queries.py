@@ -17,7 +17,7 @@ from services.access import Principal, community_filter
 from services.errors import NotFound
 from services.labels import label, labelled
 from services.models import Role, utcnow
-from services.models.tickets import Ticket, TicketEvent, TicketStatus
+from services.models.tickets import Ticket, TicketEvent, TicketKind, TicketStatus
 from services.pagination import id_after, next_id_cursor
 from services.runtime import Ctx
 from services.tickets.schemas import EVENT_LABELS, LIST_LABELS, TicketCounts, TicketEventOut, TicketListItem
@@ -27,6 +27,7 @@ READ_ALL = frozenset({Role.property_manager, Role.committee_member, Role.communi
 # Complaints about a staff member (about_staff_id): the property manager and the committee only.
 READ_STAFF_COMPLAINTS = frozenset({Role.property_manager, Role.committee_member})
 QUEUE_STATUSES = (TicketStatus.submitted, TicketStatus.accepted)
+NEIGHBOUR = "neighbour"  # complaint_target of a complaint about another resident
 RUNNING = (TicketStatus.submitted, TicketStatus.accepted, TicketStatus.assigned, TicketStatus.in_progress)
 BADGE_STATUSES = (*RUNNING, TicketStatus.paused, TicketStatus.resolved)
 COUNT_CAP = 10_000
@@ -47,7 +48,9 @@ def scope(principal: Principal, *, grab_queue: bool = True) -> Any:
     ors: list[Any] = [T.reporter_id == me]
     homes = sorted({h for per in principal.households.values() for h in per})
     if homes:
-        ors.append(T.household_id.in_(homes))
+        # A complaint is sensitive personal information (PIPL): its reporter reads it, not the
+        # rest of the household; repairs are the household's.
+        ors.append(sa.and_(T.household_id.in_(homes), T.kind != TicketKind.complaint))
     roles_by_community = principal.community_roles.items()
     full = sorted(c for c, roles in roles_by_community if roles & READ_STAFF_COMPLAINTS)
     if full:
@@ -59,7 +62,16 @@ def scope(principal: Principal, *, grab_queue: bool = True) -> Any:
     if staff:
         mine = [T.assignee_id == me, T.created_by_id == me]
         if grab_queue:
-            mine.append(sa.and_(T.assignee_id.is_(None), T.status.in_(QUEUE_STATUSES)))
+            # A complaint about a neighbour is not in the grab queue: a dispute between residents
+            # is sensitive personal information (issue 20); a technician reads one only once the
+            # manager assigns it. Complaints about the service or a facility are work to grab.
+            mine.append(
+                sa.and_(
+                    T.assignee_id.is_(None),
+                    T.status.in_(QUEUE_STATUSES),
+                    sa.or_(T.kind != TicketKind.complaint, T.complaint_target != NEIGHBOUR),
+                )
+            )
         # Never a complaint about staff, not even one they filed at the desk or were assigned.
         ors.append(sa.and_(T.community_id.in_(staff), T.about_staff_id.is_(None), sa.or_(*mine)))
     return sa.and_(community_filter(principal, T.community_id), sa.or_(*ors))

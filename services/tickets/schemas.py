@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from services.phones import MaskedPhone
 from services.schemas import Instant, Line, RequestBody, ResponseBody, Text, Version
 
 CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -215,7 +216,9 @@ class TicketContact(ResponseBody):
     entrance: str | None
     room: str | None
     resident_name: str
-    phone_masked: str | None = Field(description="138****1234; call through POST /v1/tickets/{id}/call")
+    phone_masked: MaskedPhone | None = Field(
+        description="138****1234; call through POST /v1/tickets/{id}/call"
+    )
     can_call: bool = Field(description="The ticket is open (assigned, in progress, paused)")
 
 

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from services.i18n import Labelled
-from services.schemas import Line, RequestBody, ResponseBody
+from services.schemas import Line, RequestBody, ResponseBody, Text
 
 
 class HouseholdRef(ResponseBody, Labelled):
@@ -58,3 +58,18 @@ class MeOut(ResponseBody):
 class MeUpdate(RequestBody):
     name: Line | None = Field(default=None, min_length=1, max_length=50)
     locale: Literal["zh-CN", "en"] | None = None
+
+
+class DeletionIn(RequestBody):
+    """Re-authentication for DELETE /v1/me: exactly one of an SMS code (POST /v1/auth/otp first) or the
+    password (staff)."""
+
+    code: Text | None = Field(default=None, pattern=r"^\d{6}$")
+    password: Text | None = Field(default=None, min_length=1, max_length=200)
+
+
+class DeletionOut(ResponseBody):
+    deletion_requested_at: datetime
+    deletion_due_at: datetime = Field(description="Erased after this; logging in before it cancels")
+    cooling_off_days: int
+    message: str

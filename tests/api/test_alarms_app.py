@@ -164,6 +164,7 @@ async def test_lists_badge_and_lifecycle(client: httpx.AsyncClient, db: AsyncSes
     history = [(e["kind"], e["actor_id"], e["note"]) for e in r.json()["history"]]
     assert history == [
         ("raised", None, None),
+        ("notified", None, None),  # routed by the default intrusion rule (services/alarms/rules.py)
         ("acknowledged", w.manager.id, "保安已前往"),
         ("commented", w.admin.id, "监控确认为外卖员翻墙"),
         ("cleared", w.manager.id, "误报：树影"),

@@ -97,7 +97,7 @@ async def test_isapi_digest_raises_repeats_and_clears_one_alarm(
             select(AlarmEvent.kind).where(AlarmEvent.alarm_id == alarm_id).order_by(col(AlarmEvent.id))
         )
     ).all()
-    assert kinds == ["raised", "repeated", "repeated", "cleared"]
+    assert kinds == ["raised", "notified", "repeated", "repeated", "cleared"]
     # inactive again with nothing active: stored, nothing created.
     r = await client.post(
         ISAPI, params=params, content=fixture("fielddetection_inactive.xml"), headers=XML, auth=auth

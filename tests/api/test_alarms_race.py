@@ -19,13 +19,15 @@ from services.models import (
     AuditLog,
     Building,
     Community,
+    Delivery,
     Household,
     ManagementContract,
     Membership,
+    Notification,
     PropertyCompany,
     User,
 )
-from services.models.alarms import Alarm, AlarmDevice, AlarmEvent
+from services.models.alarms import Alarm, AlarmDevice, AlarmEscalation, AlarmEvent
 from tests import factories as f
 from tests.conftest import committed_client
 
@@ -41,6 +43,10 @@ async def _cleanup(engine: AsyncEngine, w: f.TicketWorld) -> None:
     cid = w.community.id
     async with session_factory(engine)() as s, transaction(s):
         await s.execute(sa.delete(AlarmEvent).where(col(AlarmEvent.community_id) == cid))
+        alarms = sa.select(Alarm.id).where(col(Alarm.community_id) == cid)
+        await s.execute(sa.delete(AlarmEscalation).where(col(AlarmEscalation.alarm_id).in_(alarms)))
+        await s.execute(sa.delete(Delivery).where(col(Delivery.user_id).in_(users)))
+        await s.execute(sa.delete(Notification).where(col(Notification.user_id).in_(users)))
         await s.execute(sa.delete(Alarm).where(col(Alarm.community_id) == cid))
         await s.execute(sa.delete(AlarmDevice).where(col(AlarmDevice.community_id) == cid))
         await s.execute(sa.delete(AuditLog).where(col(AuditLog.community_id) == cid))

@@ -30,7 +30,14 @@ from services.models import (
     Role,
     User,
 )
-from services.models.alarms import Alarm, AlarmDevice, AlarmEvent, AlarmPicture, AlarmRouteRule
+from services.models.alarms import (
+    Alarm,
+    AlarmDevice,
+    AlarmEscalation,
+    AlarmEvent,
+    AlarmPicture,
+    AlarmRouteRule,
+)
 from services.models.attachments import Attachment
 from services.models.tickets import Ticket, TicketEvent
 from services.tickets.sla_sweep import auto_close
@@ -325,6 +332,8 @@ async def _cleanup(engine: AsyncEngine, w: f.TicketWorld) -> None:
         await s.execute(sa.delete(Delivery).where(col(Delivery.user_id).in_(users)))
         await s.execute(sa.delete(Notification).where(col(Notification.user_id).in_(users)))
         await s.execute(sa.delete(AlarmEvent).where(col(AlarmEvent.community_id) == cid))
+        alarms = sa.select(Alarm.id).where(col(Alarm.community_id) == cid)
+        await s.execute(sa.delete(AlarmEscalation).where(col(AlarmEscalation.alarm_id).in_(alarms)))
         await s.execute(sa.delete(Alarm).where(col(Alarm.community_id) == cid))
         await s.execute(sa.delete(AlarmDevice).where(col(AlarmDevice.community_id) == cid))
         await s.execute(sa.delete(TicketEvent).where(col(TicketEvent.community_id) == cid))
@@ -371,3 +380,20 @@ async def test_parallel_requests_make_one_ticket(settings: Settings, engine: Asy
         assert tickets == [won["id"]] and alarm is not None and alarm.ticket_id == won["id"]
     finally:
         await _cleanup(engine, w)
+
+
+async def test_a_water_leak_files_its_ticket_by_default(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    w = await f.ticket_world(db)  # no stored rule: the defaults apply
+    sensor = await f.alarm_device(
+        client, w.manager, w.cid, kind="sensor", sensor_kind="water_leak", name="B1 水泵房"
+    )
+    body = b'{"event_id": "evt-9", "type": "water_leak", "state": "active", "occurred_at": "2026-06-16T10:00:00+08:00"}'
+    r = await client.post(
+        WEBHOOK, content=body, headers=f.webhook_headers(sensor["serial"], sensor["secret"], body)
+    )
+    assert r.status_code == 200 and r.json()["status"] == "created", r.text
+    alarm = await db.get(Alarm, r.json()["alarm_id"])
+    assert alarm is not None and alarm.ticket_id is not None
+    r = await client.get(f"/v1/communities/{w.cid}/alarm-rules", headers=f.auth(w.manager))
+    [leak] = [rule for rule in r.json() if rule["type"] == "water_leak"]
+    assert leak["auto_ticket"] is True and leak["is_default"] is True

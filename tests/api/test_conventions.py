@@ -69,7 +69,7 @@ async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> N
 
 
 async def test_method_not_allowed_uses_error_body(client: httpx.AsyncClient) -> None:
-    r = await client.delete("/v1/me")
+    r = await client.put("/v1/me")  # GET, PATCH and DELETE (account deletion) exist
     assert r.status_code == 405
     assert _error(r)["code"] == "request.method_not_allowed"
 

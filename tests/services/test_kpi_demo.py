@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services import demo, demo_kpis, demo_tickets
 from services.config import Settings
-from services.kpis.export import to_svg
+from services.kpis import charts
 from services.kpis.service import Query, community_table
 from services.models import Community, Notification, User, utcnow
 from services.models.kpis import KpiAlert, KpiSnapshot
@@ -76,5 +76,6 @@ async def test_demo_year_with_one_month_below_target(
         await db.exec(select(KpiAlert).where(KpiAlert.scope_id == c.id).order_by(col(KpiAlert.id)))
     ).all()
     assert len(alerts) == len(sent)
-    svg = to_svg(next(s for s in table.metrics if s.metric == "repair_timeliness"), "幸福里小区 · 维修及时率")
-    assert 'id="target-line"' in svg and label in svg
+    series = next(s for s in table.metrics if s.metric == "repair_timeliness")
+    svg = charts.render(series, "幸福里小区 · 维修及时率", "month", "svg").decode()
+    assert 'id="target-line"' in svg and label in [p.period for p in series.periods]

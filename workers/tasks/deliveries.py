@@ -166,14 +166,14 @@ async def _drain(
                 recorder.finish(c, q.skipped_values("device_gone"))
                 stats.skipped += 1
                 continue
+            title, body, data = q.push_content(c)
             pushes.setdefault(c.provider or PushProvider.fcm.value, []).append(
                 Push(
                     delivery_id=c.id,
                     token=c.token,
-                    title=c.title,
-                    body=c.body,
-                    data={k: str(v) for k, v in c.data.items()}
-                    | {"notification_id": str(c.notification_id), "category": c.category},
+                    title=title,
+                    body=body,
+                    data=data,
                     collapse_key=c.dedupe_key,
                     badge=badges.get(c.user_id or 0, 0),
                     priority="high" if c.critical else "normal",
@@ -186,6 +186,10 @@ async def _drain(
             if stopping is not None and stopping.is_set():
                 recorder.release(c)
                 stats.released += 1
+                continue
+            if q.sms_refused(c):
+                recorder.finish(c, q.skipped_values("sms_not_consented"))
+                stats.skipped += 1
                 continue
             await _send_sms(resources, c, recorder, stats)
         if pushes:

@@ -1,0 +1,1 @@
+"""Consent and purposes (issue 20, PIPL): the accepted privacy policy version and opt-in choices."""
