@@ -35,6 +35,7 @@ from api.routes import (
     notifications,
     occupants,
     polls,
+    privacy,
     renovation,
     sla,
     tickets,
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         kpis,
         labels,
         alarms,
+        privacy,
         alarm_rules,
         maps,
     ):

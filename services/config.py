@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     retention_alarm_raw_days: int = 90
     retention_alarm_picture_days: int = 180
     retention_audit_days: int = 1095
+    # A personal-data export (POST /v1/me/export) and its download link stay valid this long.
+    privacy_export_ttl_hours: int = 24
     log_json: bool | None = None
 
     # Attachments (photos, documents): where files live and how they are served.

@@ -34,6 +34,7 @@ from workers.tasks import duty as duty_tasks
 from workers.tasks import kpis as kpi_tasks
 from workers.tasks import notices as notice_tasks
 from workers.tasks import polls as poll_tasks
+from workers.tasks import privacy as privacy_tasks
 from workers.tasks import retention as retention_tasks
 from workers.tasks import sla as sla_tasks
 
@@ -71,6 +72,7 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("sms_for_unread_critical", 60, jobs.sms_for_unread_critical),
     PeriodicJob("sweep_device_presence", 30, alarm_presence.sweep_presence),
     PeriodicJob("enforce_retention", 3600, retention_tasks.enforce_retention),
+    PeriodicJob("build_privacy_exports", 10, privacy_tasks.build_privacy_exports),
     PeriodicJob("sweep_alarm_escalations", 30, alarm_presence.sweep_escalations),
     PeriodicJob("erase_deleted_accounts", 600, account_tasks.erase_deleted_accounts),
 ]

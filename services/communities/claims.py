@@ -22,6 +22,7 @@ from services.communities.schemas import ClaimCreate, ClaimOut, ClaimStatus
 from services.errors import Conflict, Forbidden, NotFound
 from services.models import Building, Household, Membership, MembershipStatus, Relation, Role, User, utcnow
 from services.notifications.outbox import notify
+from services.privacy import reads
 from services.runtime import Ctx
 from services.schemas import Page
 
@@ -234,6 +235,11 @@ async def list_claims(
     rows = (await ctx.session.exec(query.order_by(col(Membership.id)).limit(limit))).all()
     proof = await list_for_many(ctx, PROOF_OWNER, [r[0].id or 0 for r in rows])
     items = [_claim_out(*r) for r in rows]
+    if rows:
+        await reads.record_read(
+            ctx, "read.claims", purpose="claim_review", community_id=community_id, entity="claim",
+            subjects=[r[0].user_id for r in rows], detail={"claim_ids": ",".join(str(i.id) for i in items)},
+        )  # fmt: skip
     for item in items:
         item.proof = proof.get(item.id, [])
     return page(items, [r[0].id or 0 for r in rows], limit)

@@ -22,6 +22,7 @@ from services.errors import Conflict, Forbidden, NotFound
 from services.models import Building, Household, Membership, MembershipStatus, Role, User, utcnow
 from services.models.occupants import Occupant
 from services.phones import mask, normalise_mobile
+from services.privacy import reads
 from services.runtime import Ctx
 from services.schemas import Page
 
@@ -133,6 +134,12 @@ async def list_household_occupants(
     ).all()
     staff = is_staff(p, community_id)
     app = await _app_phones(ctx, [household_id])
+    if staff:
+        await reads.record_read(
+            ctx, "read.household_occupants", purpose="household_management", community_id=community_id,
+            entity="household", entity_id=household_id,
+            subjects=await reads.household_residents(ctx, [household_id]),
+        )  # fmt: skip
     return page([_out(o, label, staff, app) for o in rows], [o.id or 0 for o in rows], limit)
 
 
@@ -159,7 +166,14 @@ async def search_occupants(
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(col(Occupant.name).ilike(f"%{escaped}%", escape="\\"))
     rows = (await ctx.session.exec(stmt.order_by(col(Occupant.id)).limit(limit))).all()
-    app = await _app_phones(ctx, sorted({o.household_id for o, *_ in rows}))
+    homes = sorted({o.household_id for o, *_ in rows})
+    app = await _app_phones(ctx, homes)
+    if rows:
+        await reads.record_read(
+            ctx, "read.occupant_search", purpose="front_desk", community_id=community_id, entity="occupant",
+            subjects=await reads.household_residents(ctx, homes),
+            detail={"occupant_ids": ",".join(str(o.id) for o, *_ in rows)},
+        )  # fmt: skip
     items = [_out(o, household_label(b, e, r), True, app) for o, b, e, r in rows]
     return page(items, [o.id or 0 for o, *_ in rows], limit)
 
@@ -214,7 +228,13 @@ async def get_occupant(ctx: Ctx, occupant_id: int) -> OccupantOut:
     if not _can_read(p, o.community_id, o.household_id):
         raise Forbidden()
     _, label = await _household(ctx, o.community_id, o.household_id)
-    return _out(o, label, is_staff(p, o.community_id), await _app_phones(ctx, [o.household_id]))
+    staff = is_staff(p, o.community_id)
+    if staff:
+        await reads.record_read(
+            ctx, "read.occupant", purpose="household_management", community_id=o.community_id,
+            entity="occupant", entity_id=o.id, subjects=await reads.household_residents(ctx, [o.household_id]),
+        )  # fmt: skip
+    return _out(o, label, staff, await _app_phones(ctx, [o.household_id]))
 
 
 async def update_occupant(ctx: Ctx, occupant_id: int, body: OccupantPatch) -> OccupantOut:

@@ -27,6 +27,7 @@ from services.communities.schemas import (
 )
 from services.errors import Conflict, NotFound
 from services.models import Building, Community, Household
+from services.privacy import reads
 from services.runtime import Ctx
 from services.schemas import Page
 
@@ -171,7 +172,14 @@ async def list_households(
     if building_id is not None:
         query = query.where(Household.building_id == building_id)
     rows = (await ctx.session.exec(query.order_by(col(Household.id)).limit(limit))).all()
-    return page([_household_out(h, name) for h, name in rows], [h.id or 0 for h, _ in rows], limit)
+    ids = [h.id or 0 for h, _ in rows]
+    if ids:
+        await reads.record_read(
+            ctx, "read.household_register", purpose="household_management", community_id=community_id,
+            entity="household", subjects=await reads.household_residents(ctx, ids),
+            detail={"household_ids": ",".join(map(str, ids))},
+        )  # fmt: skip
+    return page([_household_out(h, name) for h, name in rows], ids, limit)
 
 
 async def create_household(ctx: Ctx, community_id: int, body: HouseholdCreate) -> HouseholdOut:

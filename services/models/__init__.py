@@ -10,7 +10,7 @@ import services.models.occupants
 import services.models.polls
 import services.models.renovation  # noqa: F401
 from services.models.attachments import Attachment
-from services.models.audit import AuditLog
+from services.models.audit import AuditLog, ExportStatus, PrivacyExport
 from services.models.auth import IdempotencyRecord, OtpChallenge, RateLimitWindow, RefreshToken
 from services.models.base import utcnow
 from services.models.notifications import (
@@ -58,6 +58,7 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "Device",
+    "ExportStatus",
     "Household",
     "IdempotencyRecord",
     "Inspection",
@@ -69,6 +70,7 @@ __all__ = [
     "NotificationFanout",
     "NotificationPreference",
     "OtpChallenge",
+    "PrivacyExport",
     "PropertyCompany",
     "PushProvider",
     "QuietHours",

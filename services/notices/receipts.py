@@ -25,6 +25,7 @@ from services.notices.schemas import (
     RemindOut,
 )
 from services.pagination import id_after, next_id_cursor
+from services.privacy import reads
 from services.runtime import Ctx
 from services.schemas import Page
 
@@ -230,6 +231,11 @@ async def missing(
         )
         for r in rows
     ]  # fmt: skip
+    if items:
+        await reads.record_read(
+            ctx, "read.notice_non_readers", purpose="notice_follow_up", community_id=notice.community_id,
+            entity="notice", entity_id=notice.id, subjects=[i.user_id for i in items], detail={"what": what},
+        )  # fmt: skip
     return Page[MissingOut](items=items, next_cursor=next_id_cursor([r.id for r in rows], limit))
 
 

@@ -23,6 +23,7 @@ from services.models.occupants import Occupant
 from services.models.tickets import Ticket
 from services.models.tickets import TicketStatus as S
 from services.phones import mask
+from services.privacy import reads
 from services.runtime import Ctx
 from services.tickets import queries
 from services.tickets.schemas import CallOut, TicketContact
@@ -51,6 +52,10 @@ async def contact_for(ctx: Ctx, principal: Principal, t: Ticket) -> TicketContac
             building_name, entrance, room = row
     elif t.building_id is not None:
         building_name = (await ctx.session.execute(sa.select(b.name).where(b.id == t.building_id))).scalar()
+    await reads.record_read(
+        ctx, "read.ticket_contact", purpose="ticket_service", community_id=t.community_id, entity="ticket",
+        entity_id=t.id, subjects=[t.reporter_id] if t.reporter_id is not None else [],
+    )  # fmt: skip
     return TicketContact(
         building_name=building_name,
         entrance=entrance or None,
@@ -118,6 +123,11 @@ async def call(ctx: Ctx, ticket_id: int) -> CallOut:
     _, callee_phone = await _callee(ctx, t)
     if not callee_phone:
         raise InvalidInput("ticket.call_not_allowed", details={"status": t.status})
+    await reads.record_read(
+        ctx, "read.resident_phone", purpose="ticket_service", community_id=t.community_id, entity="ticket",
+        entity_id=t.id, subjects=[t.reporter_id] if t.reporter_id is not None else [],
+        detail=None if t.reporter_id is not None else {"occupant_id": t.occupant_id},
+    )  # fmt: skip
     provider = _relay(ctx)
     try:
         binding = await provider.bind(

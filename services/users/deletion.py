@@ -26,7 +26,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services import audit
 from services.errors import Conflict, Forbidden, Unauthorized
 from services.i18n import Locale, message, register
-from services.models import Attachment, AuditLog, Membership, MembershipStatus, RefreshToken, User, utcnow
+from services.models import (
+    Attachment,
+    AuditLog,
+    Membership,
+    MembershipStatus,
+    PrivacyExport,
+    RefreshToken,
+    User,
+    utcnow,
+)
 from services.models.auth import IdempotencyRecord, OtpChallenge, RateLimitWindow
 from services.models.duty import DutyContactPref, DutyShift, DutyShiftAssignee, ShiftStatus
 from services.models.notifications import Delivery, Device, Notification, NotificationPreference, QuietHours
@@ -236,6 +245,10 @@ async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> Eras
     await raw.execute(
         update(Attachment).where(col(Attachment.uploaded_by) == user_id).values(original_name=None)
     )
+    # Their data exports: each archive holds their phone and name (files go after the commit too).
+    exports = (await session.exec(select(PrivacyExport).where(PrivacyExport.user_id == user_id))).all()
+    keys += [e.storage_key for e in exports if e.storage_key]
+    await raw.execute(delete(PrivacyExport).where(col(PrivacyExport.user_id) == user_id))
     await _scrub_audit(session, user, f"deleted-{user_id}")
     user.name = PLACEHOLDER_NAME
     user.phone = f"deleted-{user_id}"

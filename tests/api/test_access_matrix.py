@@ -31,7 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.main import create_app
 from services.config import Settings
-from services.models import Device, MembershipStatus, Notification, Role, User
+from services.models import Device, MembershipStatus, Notification, PrivacyExport, Role, User
 from services.models.duty import (
     Activity,
     DutyPost,
@@ -125,10 +125,11 @@ KNOWN_PARAMS = {
     "request_id",
     "bid",
     "phase",
+    "export_id",
     "fmt",
 }
 # Query parameters naming a record (`…_id`): a filter on A's id answers as a filter on a missing id.
-KNOWN_QUERY_IDS = {"community_id", "building_id", "member_id"}
+KNOWN_QUERY_IDS = {"community_id", "building_id", "member_id", "actor_id", "subject_id"}
 NOT_IDS = {
     "metric": "repair_timeliness",
     "phase": "needs",
@@ -313,7 +314,8 @@ async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
         community_id=a, household_id=t.household.id, name="王奶奶", phone="+8613900001234",
         relation="owner", created_by_id=t.admin.id or 0,
     )  # fmt: skip
-    db.add_all([comment, post, activity, inspection, followup, notification, device, occupant])
+    export = PrivacyExport(user_id=t.resident.id)
+    db.add_all([comment, post, activity, inspection, followup, notification, device, occupant, export])
     await db.flush()
     assert post.id is not None and inspection.id is not None
     db.add(
@@ -390,12 +392,16 @@ async def seed(client: httpx.AsyncClient, db: AsyncSession) -> World:
             "step_id": step.id or 0,
             "request_id": request.id or 0,
             "bid": t.building.id or 0,
+            "export_id": export.id or 0,
             **NOT_IDS,
         },
         by_prefix={("/v1/notifications/", "nid"): notification.id or 0},
     )
     assert set(world.ids) == KNOWN_PARAMS
-    world.query_ids = {"community_id": a, "building_id": t.building.id or 0, "member_id": party.id}
+    world.query_ids = {
+        "community_id": a, "building_id": t.building.id or 0, "member_id": party.id,
+        "actor_id": t.manager.id or 0, "subject_id": t.resident.id,
+    }  # fmt: skip
     assert set(world.query_ids) == KNOWN_QUERY_IDS
 
     # Community B: every role, including the property roles of the company that manages B.

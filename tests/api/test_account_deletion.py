@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services import demo, demo_polls
+from services.attachments.storage import LocalStorage, new_key
 from services.bootstrap import Resources
 from services.models import (
     Attachment,
@@ -29,6 +30,7 @@ from services.models import (
     User,
     utcnow,
 )
+from services.models.audit import PrivacyExport
 from services.models.duty import ServiceLog
 from services.models.polls import Ballot, Poll
 from services.security import hash_password
@@ -194,12 +196,20 @@ async def test_staff_with_open_assignments_are_refused(
     db.add(AuditLog(action="membership.create", entity="membership", entity_id="1",
                     after={"phone": tech.phone, "name": tech.name, "role": "property_staff"}))  # fmt: skip
     await db.flush()
+    # A data export they made: the archive holds their phone and name, so it goes too.
+    storage = LocalStorage(app.settings.files_dir)
+    archive = new_key(0, "zip")
+    await storage.put(archive, b"PK archive " + tech.phone.encode(), "application/zip")
+    db.add(PrivacyExport(user_id=tech.id or 0, status="ready", storage_key=archive))
+    await db.flush()
     phone, name = tech.phone, tech.name
     assert f"audit_log.after: {name}" in await _everything_mentioning(db, [name])  # the scan reads JSON too
     frozen_clock.shift(timedelta(days=15, hours=1))
     resources = Resources(engine=engine, sessionmaker=sessionmaker, runtime=app.runtime)
     assert await accounts.erase_deleted_accounts(resources) == 1
     assert await _everything_mentioning(db, [phone, name]) == []
+    assert (await db.exec(select(PrivacyExport).where(PrivacyExport.user_id == tech.id))).all() == []
+    assert not (app.settings.files_dir / archive).exists()
     snapshot = (await db.exec(select(AuditLog).where(AuditLog.action == "membership.create"))).all()
     assert {"name": deletion.PLACEHOLDER_NAME, "phone": f"deleted-{tech.id}", "role": "property_staff"} in [
         a.after for a in snapshot

@@ -474,7 +474,7 @@ async def test_curls_empty_digest_probe_gets_the_challenge_then_multipart_goes_t
 ) -> None:
     """`curl --digest -F …` first sends the POST with no body and no media type, expecting the 401
     challenge; a 422 there would stop it from ever sending the event."""
-    w, device = await world(client, db)
+    _w, device = await world(client, db)
     params = {"device": device["serial"]}
     r = await client.post(ISAPI, params=params, headers={"Content-Length": "0"})
     assert r.status_code == 401 and code(r) == "alarm.ingest_digest_required"

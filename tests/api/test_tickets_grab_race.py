@@ -18,6 +18,7 @@ import services.tickets.actions  # noqa: F401  (fills HANDLERS before the test p
 from services.config import Settings
 from services.db import session_factory, transaction
 from services.models import (
+    AuditLog,
     Building,
     Community,
     Delivery,
@@ -44,6 +45,9 @@ async def _cleanup(engine: AsyncEngine, w: f.TicketWorld) -> None:
         cid = w.community.id
         await s.execute(sa.delete(Delivery).where(col(Delivery.user_id).in_(users)))
         await s.execute(sa.delete(Notification).where(col(Notification.user_id).in_(users)))
+        await s.execute(
+            sa.delete(AuditLog).where(col(AuditLog.community_id) == cid)
+        )  # the assignee's contact reads
         await s.execute(sa.delete(TicketEvent).where(col(TicketEvent.community_id) == cid))
         await s.execute(sa.delete(Ticket).where(col(Ticket.community_id) == cid))
         await s.execute(sa.delete(Membership).where(col(Membership.user_id).in_(users)))
