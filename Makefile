@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format fuzz faults bench bench-areas bench-push install clean
+.PHONY: run test lint format fuzz faults bench bench-areas bench-push install clean ts-client
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required"; exit 1; }
@@ -36,6 +36,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy api services workers
+
+## TypeScript types from the live /openapi.json (openapi-typescript) and the example app program under
+## tsc --strict (clients/typescript); node_modules is installed once from package-lock.json
+TS_DIR := clients/typescript
+$(TS_DIR)/node_modules/.installed: $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
+	cd $(TS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+ts-client: $(STAMP) $(TS_DIR)/node_modules/.installed
+	$(BIN)/linli openapi --out $(TS_DIR)/openapi.json
+	cd $(TS_DIR) && npm run -s generate && npm run -s check
+	@echo "TypeScript client: 0 type errors"
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -320,3 +320,27 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@cli.command()
+def openapi(
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout")] = None,
+) -> None:
+    """The published contract: GET /openapi.json of the app, as served (no port, no database needed)."""
+    import httpx
+
+    from api.main import create_app
+
+    async def fetch() -> bytes:
+        transport = httpx.ASGITransport(app=create_app(get_settings()))
+        async with httpx.AsyncClient(transport=transport, base_url="http://linli.local") as client:
+            r = await client.get("/openapi.json")
+            r.raise_for_status()
+            return orjson.dumps(r.json(), option=orjson.OPT_INDENT_2)
+
+    body = asyncio.run(fetch())
+    if out is None:
+        sys.stdout.write(body.decode() + "\n")
+    else:
+        out.write_bytes(body + b"\n")
+        typer.echo(f"wrote {out}")

@@ -9,8 +9,9 @@ from contextlib import asynccontextmanager
 
 from brotli_asgi import BrotliMiddleware
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
-from api import errors
+from api import errors, openapi
 from api.conditional import ConditionalGetMiddleware
 from api.middleware import ALARM_INGEST_PATHS, UPLOAD_PATHS, RequestContextMiddleware
 from api.routes import (
@@ -40,6 +41,7 @@ from api.routes import (
     sla,
     tickets,
 )
+from api.timestamps import TimestampMiddleware
 from services.bootstrap import Resources, build_resources
 from services.config import Settings, get_settings
 from services.tickets.sla import warm_calendar
@@ -66,16 +68,23 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         if resources is None:
             await res.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the assets fastapi-offline ships (no CDN, no Google Fonts): /docs loads
+    # on a network that cannot reach a CDN.
+    app = FastAPIOffline(
         title="Linli 邻里 API",
         version="0.1.0",
         description="Smart property management for renovated communities (red property).",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
+        swagger_ui_parameters={"persistAuthorization": True},
     )
     errors.install(app)
+    openapi.install(app)
     # Innermost first: ETag/304 over the JSON bytes, then compression of what goes out (brotli when
     # the app accepts it, else gzip; Vary: Accept-Encoding). Files are already compressed images/PDFs
     # and answer byte ranges, so they are never re-encoded.
+    # Innermost of all: one time format in every JSON body (api/timestamps.py), before its ETag.
+    app.add_middleware(TimestampMiddleware)
     app.add_middleware(ConditionalGetMiddleware)
     app.add_middleware(
         BrotliMiddleware,

@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, model_validator
+from typing_extensions import TypeAliasType
 
 Locale = Literal["zh-CN", "en"]
 DEFAULT_LOCALE: Locale = "zh-CN"
@@ -141,7 +142,10 @@ LABELS: dict[str, LabelGroup] = {}
 
 
 def enum_values(source: Any) -> tuple[str, ...]:
-    """The values of an Enum class, a Literal[...] (or a union of them) or an iterable of strings."""
+    """The values of an Enum class, a Literal[...] (or a union of them, or a named alias of one) or an
+    iterable of strings."""
+    if isinstance(source, TypeAliasType):
+        source = source.__value__
     if isinstance(source, type) and issubclass(source, Enum):
         return tuple(str(m.value) for m in source)
     args = get_args(source)

@@ -11,6 +11,7 @@ from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep, IdempotentUploadDep
 from api.responses import OrjsonResponse
 from api.uploads import Photo
+from services.models.tickets import TicketStatus
 from services.schemas import Instant, Page, Text
 from services.tickets import calls, followups, queries, ratings, service
 from services.tickets.schemas import (
@@ -32,17 +33,7 @@ router = APIRouter(prefix="/v1", tags=["tickets"])
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
 Cursor = Annotated[Text | None, Query(max_length=200, description="next_cursor of the previous page")]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
-Status = Literal[
-    "submitted",
-    "accepted",
-    "assigned",
-    "in_progress",
-    "paused",
-    "resolved",
-    "closed",
-    "cancelled",
-    "rejected",
-]
+Status = TicketStatus
 
 
 @router.post(
@@ -52,6 +43,11 @@ Status = Literal[
     summary="File a repair or complaint (residents; staff on a resident's behalf)",
 )
 async def create_ticket(cid: CommunityId, body: TicketCreate, idem: IdempotentDep) -> Response:
+    """A ticket is for a household (`household_id`, or an occupant's household) or for a public area
+    (`place`, optionally `building_id`), never both; neither is 422 `ticket.household_not_found`.
+    `category` must belong to `kind` (see GET /v1/labels); a complaint needs `complaint_target`;
+    `appointment_start` and `appointment_end` go together. Send an `Idempotency-Key`: a retry
+    replays the first answer instead of filing twice."""
     return await idem.run(lambda: service.create_ticket(idem.ctx, cid, body))
 
 
@@ -134,6 +130,9 @@ async def list_events(tid: ObjectId, ctx: AuthCtx) -> list[TicketEventOut]:
 
 @router.post("/tickets/{tid}/transitions", summary="Apply a lifecycle action (accept, assign, grab, …)")
 async def transition(tid: ObjectId, body: TransitionIn, ctx: AuthCtx) -> TicketOut:
+    """Send the ticket's current `version`: a stale one is 409 `ticket.version_conflict` (reload and
+    retry). The actions the caller may take now are the ticket's `allowed_actions`; `pause` and
+    `reject` take a `reason_code`, `assign` an `assignee_id`, `reprioritise` a `priority`."""
     return await service.transition(ctx, tid, body)
 
 

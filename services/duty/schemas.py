@@ -9,7 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from services.i18n import Labelled
-from services.models.duty import PostCategory
+from services.models.duty import AssignmentRole, PostCategory, ShiftStatus, SignupStatus, SwapStatus
 from services.phones import MaskedPhone
 from services.schemas import Day, Instant, Line, LocalTime, RequestBody, ResponseBody, Text
 
@@ -82,7 +82,7 @@ class PostOut(ResponseBody, Labelled):
 
     id: int
     community_id: int
-    category: str
+    category: PostCategory
     custom_category: str | None
     description: str
     building_ids: list[int]
@@ -99,7 +99,7 @@ class PostOut(ResponseBody, Labelled):
 
 class AssignmentCreate(RequestBody):
     user_id: Id
-    role: Literal["lead", "member"] = "member"
+    role: AssignmentRole = AssignmentRole.member
     starts_on: Day
     ends_on: Day | None = None
 
@@ -111,7 +111,7 @@ class AssignmentOut(ResponseBody, Labelled):
     post_id: int
     user_id: int
     name: str
-    role: str
+    role: AssignmentRole
     role_label: str | None = None
     starts_on: date
     ends_on: date | None
@@ -148,7 +148,7 @@ class RosterHolder(ResponseBody, Labelled):
 
     user_id: int
     name: str
-    role: str
+    role: AssignmentRole
     role_label: str | None = None
     phone_masked: MaskedPhone | None = Field(description="Only when the member shares the phone")
     call_relay: CallRelay | None
@@ -159,7 +159,7 @@ class RosterPost(ResponseBody, Labelled):
     LABELS: ClassVar[dict[str, str]] = {"category": "duty.category"}
 
     post_id: int
-    category: str
+    category: PostCategory
     custom_category: str | None
     category_label: str | None = None
     description: str
@@ -225,7 +225,7 @@ class ShiftOut(ResponseBody, Labelled):
     community_id: int
     starts_at: datetime
     ends_at: datetime
-    status: str
+    status: ShiftStatus
     status_label: str | None = None
     recurrence_id: str | None
     assignee_ids: list[int]
@@ -276,7 +276,7 @@ class SwapOut(ResponseBody):
     from_user_id: int
     to_user_id: int
     reason: str | None
-    status: str
+    status: SwapStatus
     decided_by: int | None
     decided_at: datetime | None
     created_at: datetime
@@ -377,7 +377,7 @@ class SignupOut(ResponseBody):
     id: int
     activity_id: int
     user_id: int
-    status: str
+    status: SignupStatus
     position: int | None = Field(default=None, description="Place on the waiting list (1 = next)")
     signed_up_at: datetime
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from geojson_pydantic import Point, Polygon
 from pydantic import Field, model_validator
@@ -50,7 +50,7 @@ class GeometryOut(ResponseBody):
 
 
 class FeatureCollection(ResponseBody):
-    type: str = "FeatureCollection"
+    type: Literal["FeatureCollection"] = "FeatureCollection"
     crs: Crs
     features: list[dict[str, Any]]
     truncated: bool = Field(default=False, description="More communities matched than the cap")

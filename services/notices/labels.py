@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.i18n import register_labels
 from services.models.notices import AudienceType, NoticeKind, NoticeOutcome, NoticeStatus
-from services.notices.schemas import AuthorRole
+from services.notices.schemas import NoticeAuthorRole
 
 register_labels(
     "notice.kind",
@@ -46,7 +46,7 @@ register_labels(
 )
 register_labels(
     "notice.author",
-    AuthorRole,
+    NoticeAuthorRole,
     {
         "committee_member": ("业委会", "Owners' committee"),
         "property_manager": ("物业", "Property company"),

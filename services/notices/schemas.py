@@ -6,25 +6,29 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
+from typing_extensions import TypeAliasType
 
 from services.attachments.schemas import AttachmentOut
 from services.i18n import Labelled
 from services.models import Role
-from services.models.notices import AudienceType, NoticeKind
+from services.models.notices import AudienceType, NoticeKind, NoticeStatus
 from services.schemas import Id, Instant, Line, RequestBody, ResponseBody, Text, Version
 
 Title = Annotated[Line, Field(min_length=1, max_length=200)]
 # Markdown keeps its newlines; only NUL is refused (PostgreSQL cannot store it).
 BodyMd = Annotated[Text, Field(min_length=1, max_length=20_000)]
 Prose = Annotated[Text, Field(min_length=1, max_length=2000)]
-AuthorRole = Literal["committee_member", "property_manager", "party_secretary", "community_admin"]
+# Named in the OpenAPI and shared by requests and responses (one enum in a generated client).
+NoticeAuthorRole = TypeAliasType(
+    "NoticeAuthorRole", Literal["committee_member", "property_manager", "party_secretary", "community_admin"]
+)
 
 
 class NoticeCreate(RequestBody):
     kind: NoticeKind
     title: Title
     body_md: BodyMd
-    author_role: AuthorRole | None = Field(
+    author_role: NoticeAuthorRole | None = Field(
         default=None, description="Which of your roles signs the notice; default: your first author role"
     )
     audience_type: AudienceType = AudienceType.community
@@ -115,10 +119,10 @@ class NoticeItem(ResponseBody, Labelled):
 
     id: int
     community_id: int
-    kind: str
+    kind: NoticeKind
     title: str
-    author_role: str
-    status: str
+    author_role: NoticeAuthorRole
+    status: NoticeStatus
     pinned: bool
     requires_ack: bool
     round: int
@@ -142,14 +146,14 @@ class NoticeOut(ResponseBody, Labelled):
     community_id: int
     author_id: int
     author_name: str
-    author_role: str
-    kind: str
+    author_role: NoticeAuthorRole
+    kind: NoticeKind
     title: str
     body_md: str
     audience_type: str
     audience_building_ids: list[int]
     audience_roles: list[str]
-    status: str
+    status: NoticeStatus
     publish_at: datetime | None
     published_at: datetime | None
     expires_at: datetime | None
@@ -186,9 +190,9 @@ class NoticeRef(ResponseBody):
 
     id: int
     community_id: int
-    kind: str
+    kind: NoticeKind
     title: str
-    status: str
+    status: NoticeStatus
     round: int
     audience_type: str
     audience_building_ids: list[int]
@@ -280,7 +284,7 @@ class HistoryItem(ResponseBody):
     id: int
     round: int
     title: str
-    status: str
+    status: NoticeStatus
     published_at: datetime | None
     comment_closes_at: datetime | None
     outcome: str | None

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from services.i18n import Labelled
+from services.models.audit import ExportStatus
 from services.schemas import ResponseBody
 
 
@@ -52,7 +53,7 @@ class ExportOut(ResponseBody, Labelled):
     LABELS: ClassVar[dict[str, str]] = {"status": "privacy.export_status"}
 
     id: int
-    status: str
+    status: ExportStatus
     created_at: datetime
     ready_at: datetime | None
     expires_at: datetime | None

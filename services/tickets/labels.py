@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from services.i18n import register_labels
 from services.models.tickets import IntakeChannel, TicketKind, TicketStatus
-from services.tickets.schemas import CATEGORIES, Action, ComplaintTarget, PauseReason, Priority, RejectReason
+from services.tickets.schemas import (
+    CATEGORIES,
+    Action,
+    ComplaintTarget,
+    PauseReason,
+    RejectReason,
+    TicketPriority,
+)
 
 register_labels(
     "ticket.status",
@@ -42,7 +49,7 @@ register_labels(
 )
 register_labels(
     "ticket.priority",
-    Priority,
+    TicketPriority,
     {
         "urgent": ("紧急", "Urgent"),
         "high": ("高", "High"),

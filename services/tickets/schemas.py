@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
+from typing_extensions import TypeAliasType
 
+from services.models.tickets import IntakeChannel, TicketKind, TicketStatus
 from services.phones import MaskedPhone
 from services.schemas import Instant, Line, RequestBody, ResponseBody, Text, Version
 
@@ -24,9 +26,13 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     ),
     "complaint": ("property_service", "neighbour", "facility", "other"),
 }
-Kind = Literal["repair", "complaint"]
-Priority = Literal["urgent", "high", "normal", "low"]
-ComplaintTarget = Literal["property_service", "neighbour", "facility", "other"]
+# Named in the OpenAPI (components/schemas), the same type on requests and responses, so a generated
+# client has one TicketKind / TicketStatus / TicketPriority / IntakeChannel / ComplaintTarget enum.
+Kind = TicketKind
+TicketPriority = TypeAliasType("TicketPriority", Literal["urgent", "high", "normal", "low"])
+ComplaintTarget = TypeAliasType(
+    "ComplaintTarget", Literal["property_service", "neighbour", "facility", "other"]
+)
 PauseReason = Literal[
     "resident_not_home", "waiting_for_parts", "needs_owner_consent", "needs_third_party", "weather", "other"
 ]
@@ -55,7 +61,7 @@ MAX_ID = 2**53 - 1
 class TicketCreate(RequestBody):
     kind: Kind
     category: Text = Field(min_length=1, max_length=30)
-    priority: Priority = "normal"
+    priority: TicketPriority = "normal"
     title: Text = Field(min_length=1, max_length=100)
     description: Text = Field(default="", max_length=2000)
     household_id: int | None = Field(default=None, ge=1, le=MAX_ID)
@@ -113,7 +119,7 @@ class TransitionIn(RequestBody):
     reason_code: Text | None = Field(default=None, max_length=30)
     note: Text | None = Field(default=None, max_length=2000)
     assignee_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    priority: Priority | None = None
+    priority: TicketPriority | None = None
     valid: bool | None = None
 
 
@@ -146,8 +152,8 @@ class TicketEventOut(ResponseBody):
     id: int
     action: str
     actor_id: int | None
-    from_status: str | None
-    to_status: str
+    from_status: TicketStatus | None
+    to_status: TicketStatus
     reason: str | None
     data: dict[str, Any]
     created_at: datetime
@@ -162,16 +168,16 @@ class TicketListItem(ResponseBody):
     community_id: int
     building_id: int | None
     household_id: int | None
-    kind: str
+    kind: TicketKind
     category: str
-    priority: str
-    status: str
+    priority: TicketPriority
+    status: TicketStatus
     title: str
     reporter_id: int | None = Field(description="None: filed for an occupant without the app (occupant_id)")
     occupant_id: int | None = None
     place: str | None = None
     assignee_id: int | None
-    intake_channel: str
+    intake_channel: IntakeChannel
     response_due_at: datetime | None
     resolution_due_at: datetime | None
     overdue: bool
@@ -230,7 +236,7 @@ class CallOut(ResponseBody):
 
 class TicketOut(TicketListItem):
     description: str
-    complaint_target: str | None
+    complaint_target: ComplaintTarget | None
     about_staff_id: int | None = None
     created_by_id: int
     recorded_by_id: int | None = Field(
