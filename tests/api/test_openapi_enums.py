@@ -65,7 +65,7 @@ def _plain_enumish_response_fields() -> list[str]:
 
 # A ratchet: response fields that still publish a status / kind / role / … as a plain string. Lower it
 # as areas move to named enums; it must never grow (a new field takes a named enum from the start).
-PLAIN_ENUMISH_LIMIT = 42
+PLAIN_ENUMISH_LIMIT = 40
 
 
 def test_plain_string_enums_only_shrink() -> None:
