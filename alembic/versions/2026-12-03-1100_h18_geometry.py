@@ -26,8 +26,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("building", schema=None) as batch_op:
-        batch_op.drop_column("location")
-    with op.batch_alter_table("community", schema=None) as batch_op:
-        batch_op.drop_column("boundary")
-        batch_op.drop_column("location")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35), not a batch copy: rebuilding community on
+    # SQLite drops a table other tables reference, which fails once rows exist.
+    op.drop_column("building", "location")
+    op.drop_column("community", "boundary")
+    op.drop_column("community", "location")

@@ -31,8 +31,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("user_account", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_user_account_deletion_due_at"))
-        batch_op.drop_column("erased_at")
-        batch_op.drop_column("deletion_due_at")
-        batch_op.drop_column("deletion_requested_at")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35), not a batch copy: rebuilding user_account on
+    # SQLite drops a table every other table references, which fails once rows exist.
+    op.drop_index("ix_user_account_deletion_due_at", table_name="user_account")
+    op.drop_column("user_account", "erased_at")
+    op.drop_column("user_account", "deletion_due_at")
+    op.drop_column("user_account", "deletion_requested_at")
