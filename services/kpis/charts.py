@@ -67,12 +67,31 @@ def _rc() -> dict[str, Any]:
     return {**RC, "font.sans-serif": [family()]}
 
 
+def _minutes(series: KpiSeries) -> bool:
+    return series.unit == "minutes"
+
+
+def fmt_value(series: KpiSeries, value: float, locale: str) -> str:
+    """ "97.5%" for a share; "4.2 分钟" / "4.2 min" for a time (the alarm acknowledgement metrics)."""
+    if _minutes(series):
+        return f"{value:g} min" if locale == "en" else f"{value:g} 分钟"
+    return f"{value:g}%"
+
+
+def target_text(series: KpiSeries, locale: str) -> str:
+    """ "目标 95%"; a lower-is-better target is a ceiling: "上限 5 分钟" / "at most 5 min"."""
+    value = fmt_value(series, series.target, locale)
+    if series.better == "lower":
+        return f"at most {value}" if locale == "en" else f"上限 {value}"
+    return f"Target {value}" if locale == "en" else f"目标 {value}"
+
+
 def footnote(series: KpiSeries, locale: str) -> str:
     d = series.definition
     partial = next((p for p in series.periods if p.partial), None)
     few = any(p.few_cases for p in series.periods)
     if locale == "en":
-        parts = [f"Formula: {d.formula}.", f"Target {series.target:g}%: {d.target_set_by}."]
+        parts = [f"Formula: {d.formula}.", f"{target_text(series, locale)}: {d.target_set_by}."]
         if partial is not None and partial.as_of is not None:
             parts.append(
                 f"Hollow point: {partial.period} is not over (to {partial.as_of.isoformat()}), "
@@ -80,9 +99,9 @@ def footnote(series: KpiSeries, locale: str) -> str:
             )
         if few:
             parts.append(f"(n/m): fewer than {series.min_cases} cases.")
-        parts.append("Red: below target.")
+        parts.append("Red: target missed.")
         return " ".join(parts)
-    parts = [f"口径：{series.title} = {d.formula}。", f"目标 {series.target:g}%：{d.target_set_by}。"]
+    parts = [f"口径：{series.title} = {d.formula}。", f"{target_text(series, locale)}：{d.target_set_by}。"]
     if partial is not None and partial.as_of is not None:
         parts.append(
             f"空心点：{partial.period} 尚未结束（截至 {partial.as_of.month}月{partial.as_of.day}日），不与目标比较。"
@@ -111,19 +130,22 @@ def _draw(ax: Any, series: KpiSeries, locale: str, *, compact: bool = False) -> 
     xs = list(range(len(periods)))
     ticks = [p.period[2:] if compact and len(p.period) == 7 else p.period for p in periods]
     known = [p.value for p in periods if p.value is not None]
-    lo = min([*known, series.target, 100.0])
-    bottom = max(0.0, (int(lo) // 10) * 10 - 10)
-    ax.set_ylim(bottom, 108)
-    step = 5 if 100 - bottom <= 30 else 10
-    ax.set_yticks(list(range(int(bottom), 101, step)))
+    if _minutes(series):  # a time from 0 up, with room above the highest point for its label
+        ax.set_ylim(0, max([*known, series.target, 1.0]) * 1.3)
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(6))
+    else:
+        lo = min([*known, series.target, 100.0])
+        bottom = max(0.0, (int(lo) // 10) * 10 - 10)
+        ax.set_ylim(bottom, 108)
+        step = 5 if 100 - bottom <= 30 else 10
+        ax.set_yticks(list(range(int(bottom), 101, step)))
     ax.set_xlim(-0.5, max(len(periods) - 0.5, 0.5))
     ax.grid(axis="y", color="#e6e6e6", linewidth=0.8)
     ax.set_axisbelow(True)
     target = ax.axhline(series.target, color=RED, linestyle="--", linewidth=1.4)
     target.set_gid("target-line")
-    word = "Target" if locale == "en" else "目标"
     ax.annotate(
-        f"{word} {series.target:g}%",
+        target_text(series, locale),
         xy=(1, series.target),
         xycoords=("axes fraction", "data"),
         xytext=(-2, 3),
@@ -157,7 +179,7 @@ def _draw(ax: Any, series: KpiSeries, locale: str, *, compact: bool = False) -> 
             ax.plot([x], [p.value], marker="o", markersize=6, color=color, linestyle="none", zorder=3)
         if compact and not (p.met is False or p.partial or x == len(periods) - 1):
             continue  # small panels: label only what a reader looks for (below target, the latest)
-        text = f"{p.value:g}%"
+        text = fmt_value(series, p.value, locale)
         if p.few_cases:
             text += f"\n({p.numerator}/{p.denominator})"
         ax.annotate(text, (x, p.value), xytext=(0, 6), textcoords="offset points", ha="center",
@@ -165,7 +187,8 @@ def _draw(ax: Any, series: KpiSeries, locale: str, *, compact: bool = False) -> 
     every = max(1, len(periods) // (6 if compact else 12))
     ax.set_xticks(xs[::every], ticks[::every], fontsize=7 if compact else 9)
     ax.tick_params(axis="y", labelsize=7 if compact else 9)
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0f}%"))
+    unit = "" if _minutes(series) else "%"
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}{unit}"))
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
 
@@ -179,9 +202,10 @@ def _save(fig: Figure, fmt: Fmt, dpi: int) -> bytes:
 
 def axis_titles(series: KpiSeries, granularity: str, locale: str) -> tuple[str, str]:
     if locale == "en":
-        return f"Period ({granularity})", f"{series.title} (%)"
+        return f"Period ({granularity})", f"{series.title} ({'min' if _minutes(series) else '%'})"
     names = {"day": "日", "week": "周", "month": "月", "quarter": "季度", "year": "年"}
-    return f"统计周期（{names.get(granularity, granularity)}）", f"{series.title}（%）"
+    unit = "分钟" if _minutes(series) else "%"
+    return f"统计周期（{names.get(granularity, granularity)}）", f"{series.title}（{unit}）"
 
 
 def render(series: KpiSeries, heading: str, granularity: str, fmt: Fmt, locale: str = "zh-CN") -> bytes:
@@ -210,7 +234,7 @@ def render_grid(panels: Sequence[KpiSeries], locale: str = "zh-CN", dpi: int = 1
         for i, series in enumerate(panels[:4]):
             ax = fig.add_subplot(2, 2, i + 1)
             _draw(ax, series, locale, compact=True)
-            ax.set_title(f"{series.title}（目标 {series.target:g}%）" if locale != "en"
-                         else f"{series.title} (target {series.target:g}%)", fontsize=9)  # fmt: skip
+            ax.set_title(f"{series.title}（{target_text(series, locale)}）" if locale != "en"
+                         else f"{series.title} ({target_text(series, locale)})", fontsize=9)  # fmt: skip
         fig.subplots_adjust(left=0.07, right=0.99, top=0.92, bottom=0.08, hspace=0.55, wspace=0.18)
         return _save(fig, "png", dpi)
