@@ -236,8 +236,8 @@ class StageOut(ResponseBody):
 class RuleOut(ResponseBody, Labelled):
     LABELS: ClassVar[dict[str, str]] = {"type": "alarm.type", "severity": "alarm.severity"}
     id: int | None
-    type: str
-    severity: str | None
+    type: AlarmType
+    severity: AlarmSeverity | None
     recipient_roles: list[str]
     include_on_duty: bool
     channels: list[str]

@@ -9,7 +9,16 @@ from pydantic import Field
 
 from services.attachments.schemas import AttachmentOut
 from services.i18n import Labelled
-from services.models.alarms import AlarmType, ClearReason, DeviceKind, DeviceStatus, SensorKind
+from services.models.alarms import (
+    AlarmEventKind,
+    AlarmSeverity,
+    AlarmStatus,
+    AlarmType,
+    ClearReason,
+    DeviceKind,
+    DeviceStatus,
+    SensorKind,
+)
 from services.schemas import Id, Instant, Line, RequestBody, ResponseBody, Text
 
 Source = Annotated[Line, Field(min_length=1, max_length=50)]
@@ -100,7 +109,7 @@ class WebhookEvent(RequestBody):
     type: AlarmType
     state: Literal["active", "inactive"]
     occurred_at: Instant
-    severity: Literal["critical", "major", "minor", "warning"] | None = None
+    severity: AlarmSeverity | None = None
     value: float | None = None
     message: Line | None = Field(default=None, max_length=200)
 
@@ -118,8 +127,8 @@ class AlarmOut(ResponseBody, Labelled):
     device_name: str | None = None
     building_id: int | None
     type: AlarmType
-    severity: str
-    status: str
+    severity: AlarmSeverity
+    status: AlarmStatus
     title: str
     source: str
     count: int
@@ -130,7 +139,7 @@ class AlarmOut(ResponseBody, Labelled):
     acknowledged_by: int | None
     cleared_at: datetime | None
     cleared_by: int | None
-    clear_reason: str | None
+    clear_reason: ClearReason | None
     closed_at: datetime | None
     ticket_id: int | None
     escalation_stage: int
@@ -143,7 +152,7 @@ class AlarmOut(ResponseBody, Labelled):
 class AlarmEventOut(ResponseBody, Labelled):
     LABELS: ClassVar[dict[str, str]] = {"kind": "alarm.event"}
     id: int
-    kind: str
+    kind: AlarmEventKind
     actor_id: int | None
     note: str | None
     data: dict[str, Any]

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 
 from services.attachments.schemas import AttachmentOut
 from services.i18n import Labelled
-from services.models import Role
+from services.models import MembershipStatus, Role
 from services.schemas import Day, Line, RequestBody, ResponseBody, Text, no_control_chars
 
 __all__ = ["no_control_chars"]  # re-exported: other areas imported it from here
@@ -173,8 +173,8 @@ class MemberOut(ResponseBody, Labelled):
     user_id: int | None = Field(description="None until the person accepts the invitation")
     name: str = Field(description="Until accepted: the name the inviter gave, not the account's")
     phone: str
-    role: str
-    status: str
+    role: Role
+    status: MembershipStatus
     community_id: int | None
     company_id: int | None
     verified_at: datetime | None

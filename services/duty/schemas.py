@@ -9,6 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from services.i18n import Labelled
+from services.models import MembershipStatus, Role
 from services.models.duty import AssignmentRole, PostCategory, ShiftStatus, SignupStatus, SwapStatus
 from services.phones import MaskedPhone
 from services.schemas import Day, Instant, Line, LocalTime, RequestBody, ResponseBody, Text
@@ -44,9 +45,9 @@ class PartyMemberOut(ResponseBody, Labelled):
     user_id: int | None = Field(description="None while the invitation waits for the person")
     membership_id: int
     name: str
-    role: str
+    role: Role
     phone_masked: MaskedPhone
-    status: str = "verified"
+    status: MembershipStatus = MembershipStatus.verified
     role_label: str | None = None
     status_label: str | None = None
 

@@ -150,7 +150,7 @@ class NoticeOut(ResponseBody, Labelled):
     kind: NoticeKind
     title: str
     body_md: str
-    audience_type: str
+    audience_type: AudienceType
     audience_building_ids: list[int]
     audience_roles: list[str]
     status: NoticeStatus
@@ -194,7 +194,7 @@ class NoticeRef(ResponseBody):
     title: str
     status: NoticeStatus
     round: int
-    audience_type: str
+    audience_type: AudienceType
     audience_building_ids: list[int]
     audience_roles: list[str]
 

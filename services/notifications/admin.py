@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from services import access, audit
 from services.i18n import Labelled
-from services.models import Delivery, Notification
+from services.models import Channel, Delivery, DeliveryStatus, Notification, PushProvider
 from services.notifications import deliveries
 from services.pagination import id_after, next_id_cursor
 from services.runtime import Ctx
@@ -31,10 +31,10 @@ class DeliveryOut(ResponseBody, Labelled):
     id: int
     notification_id: int
     user_id: int | None  # None: an SMS-only recipient
-    channel: str
+    channel: Channel
     device_id: int | None
-    provider: str | None  # fcm / jpush / apns for pushes, None for SMS
-    status: str
+    provider: PushProvider | None  # fcm / jpush / apns for pushes, None for SMS
+    status: DeliveryStatus
     attempts: int
     next_attempt_at: datetime
     last_error: str | None

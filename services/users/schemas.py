@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from services.i18n import Labelled
+from services.models import MembershipStatus, Role
 from services.schemas import Line, RequestBody, ResponseBody, Text
 
 
@@ -29,8 +30,8 @@ class MembershipOut(ResponseBody, Labelled):
     LABELS: ClassVar[dict[str, str]] = {"role": "role", "status": "membership.status", "relation": "relation"}
 
     id: int
-    role: str
-    status: str
+    role: Role
+    status: MembershipStatus
     community_id: int | None
     community_name: str | None = None
     company_id: int | None

@@ -40,6 +40,26 @@ def test_tickets_and_notices_use_named_enums_on_both_sides() -> None:
         ("PostCreate", "category"): "PostCategory",
         ("RosterPost", "category"): "PostCategory",
         ("ShiftOut", "status"): "ShiftStatus",
+        ("AlarmOut", "status"): "AlarmStatus",
+        ("AlarmOut", "severity"): "AlarmSeverity",
+        ("AlarmOut", "clear_reason"): "ClearReason",
+        ("AlarmDetail", "status"): "AlarmStatus",
+        ("AlarmEventOut", "kind"): "AlarmEventKind",
+        ("RuleIn", "severity"): "AlarmSeverity",
+        ("RuleOut", "type"): "AlarmType",
+        ("RuleOut", "severity"): "AlarmSeverity",
+        ("MemberCreate", "role"): "Role",
+        ("MemberOut", "role"): "Role",
+        ("MemberOut", "status"): "MembershipStatus",
+        ("MembershipOut", "role"): "Role",
+        ("MembershipOut", "status"): "MembershipStatus",
+        ("DeliveryOut", "channel"): "Channel",
+        ("DeliveryOut", "status"): "DeliveryStatus",
+        ("DeliveryOut", "provider"): "PushProvider",
+        ("NoticeOut", "audience_type"): "AudienceType",
+        ("NoticeCreate", "audience_type"): "AudienceType",
+        ("PartyMemberOut", "role"): "Role",
+        ("PartyMemberOut", "status"): "MembershipStatus",
     }
     got = {key: _ref(schemas[key[0]]["properties"][key[1]]) for key in expected}
     assert got == expected
@@ -65,7 +85,7 @@ def _plain_enumish_response_fields() -> list[str]:
 
 # A ratchet: response fields that still publish a status / kind / role / … as a plain string. Lower it
 # as areas move to named enums; it must never grow (a new field takes a named enum from the start).
-PLAIN_ENUMISH_LIMIT = 40
+PLAIN_ENUMISH_LIMIT = 24
 
 
 def test_plain_string_enums_only_shrink() -> None:
