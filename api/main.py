@@ -30,6 +30,7 @@ from api.routes import (
     inspections,
     kpis,
     labels,
+    map_page,
     maps,
     me,
     notices,
@@ -127,4 +128,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         maps,
     ):
         app.include_router(module.router)
+    # The one-map page and its vendored Leaflet (api/static/map): served by the app, no CDN.
+    app.include_router(map_page.router)
+    app.mount(map_page.STATIC_PATH, map_page.static_files(), name="map-static")
     return app
