@@ -39,6 +39,7 @@ def page(settings: Settings, locale: str) -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>{TITLE.get(locale, TITLE["zh-CN"])}</title>
 <link rel="stylesheet" href="{STATIC_PATH}/leaflet.css">
 <link rel="stylesheet" href="{STATIC_PATH}/map.css">

@@ -179,7 +179,7 @@
         });
         Object.keys(years).sort().forEach(function (y) { year.appendChild(option(y, y)); });
         draw();
-        if (state.group.getLayers().length) { map.fitBounds(state.group.getBounds(), { padding: [30, 30] }); }
+        if (state.group.getLayers().length) { map.fitBounds(state.group.getBounds(), { padding: [30, 30], animate: false }); }
         app.setAttribute("data-loaded", "1");
       });
     }
@@ -222,7 +222,7 @@
       }
       panel.setAttribute("data-community", String(f.id));
       panel.hidden = false;
-      map.invalidateSize();
+      map.invalidateSize({ pan: false });
     }
   }
 
