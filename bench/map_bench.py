@@ -50,6 +50,7 @@ from services.security import issue_access_token
 
 JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123456789"
 PG = "postgres@127.0.0.1:5432"
+HEADERS = ["endpoint", "p50 ms (4 conn)", "p99 ms (4 conn)", "req/s (4 conn)", "req/s (64 conn)", "errors"]
 PATH = "/v1/map/communities?bbox=119.0,30.0,120.0,31.0&crs=gcj02"
 TICKETS = """
 INSERT INTO ticket (community_id, kind, category, priority, status, title, description, intake_channel,
@@ -105,7 +106,11 @@ async def build(url: str, n: int, tickets: int) -> int:
                                  status=MembershipStatus.verified))  # fmt: skip
                 s.add(Membership(user_id=grid.id, community_id=c.id, role=Role.grid_worker,
                                  status=MembershipStatus.verified))  # fmt: skip
-                s.add(RenovationProject(community_id=c.id, year=c.renovated_year or 2020, title="改造", created_by=officer.id))
+                s.add(
+                    RenovationProject(
+                        community_id=c.id, year=c.renovated_year or 2020, title="改造", created_by=officer.id
+                    )
+                )
                 for j, metric in enumerate(METRICS):
                     num = 90 + (i + j) % 11
                     s.add(KpiSnapshot(scope="community", scope_id=c.id, metric=metric, granularity="month",
@@ -142,7 +147,9 @@ async def levels(port: int, path: str, headers: tuple[tuple[str, str], ...], wan
     out = {}
     for c in (4, 64):
         users = [Getter(port, path, headers, want if i == 0 else 0) for i in range(c)]
-        out[c] = await run_load(f"map c={c}", users, duration=duration, warmup=1.0, server_pid=pid)
+        # At 64 connections a slow answer waits behind 63 others: a window long enough to see a wave.
+        window = duration if c == 4 else max(duration, 40.0)
+        out[c] = await run_load(f"map c={c}", users, duration=window, warmup=1.0, server_pid=pid)
     return out
 
 
@@ -181,6 +188,12 @@ async def main(args: argparse.Namespace) -> None:
         got = await levels(server.port, PATH, headers, args.communities, server.pid, args.duration)
     finally:
         server.stop()
+    facts = {
+        "PostgreSQL": version,
+        "data load": f"{load_s:.0f} s",
+        "measured": f"{args.duration:g} s at 4 connections, {max(args.duration, 40.0):g} s at 64",
+        "load pinned": "yes" if pinned else "no",
+    }
     rows = []
     for name, res in (("bare `/ping` (bench/bare_app.py)", ref), (f"`GET {PATH}`", got)):
         rows.append([name, fmt(res[4].pct(50)), fmt(res[4].pct(99)), fmt(res[4].rate, 0), fmt(res[64].rate, 0),
@@ -196,16 +209,16 @@ async def main(args: argparse.Namespace) -> None:
             f"renovation, people, tickets, alarms, cameras and KPIs ({size / 1e6:.2f} MB of JSON before compression,"
             " GCJ-02 conversion included):",
             "",
-            table(["endpoint", "p50 ms (4 conn)", "p99 ms (4 conn)", "req/s (4 conn)", "req/s (64 conn)", "errors"],
-                  rows),  # fmt: skip
+            table(HEADERS, rows),
             "",
             "A refresh that changed nothing is a 304 (ETag of the exact answer), so a browser polling the map pays",
-            "the query but not the transfer. The figures are per process; the layer scales with workers.",
+            "the query but not the transfer. The figures are per process; the layer scales with workers. Where the",
+            "time goes (cProfile, one request in process, ~0.45 s of CPU): the grouped queries are a small part;",
+            "most is Python per feature — GCJ-02 conversion of every outline vertex (~30 %), building the dicts,",
+            "validating and serialising 1.6 MB of JSON, and the timestamp / ETag / brotli passes over it. A",
+            "bbox of the visible screen (the page's usual request) carries a few dozen features, not 1,000.",
             "",
-            *(f"- {k}: {v}" for k, v in machine_facts({
-                "PostgreSQL": version, "data load": f"{load_s:.0f} s", "measured": f"{args.duration:g} s per level",
-                "load pinned": "yes" if pinned else "no",
-            }).items()),  # fmt: skip
+            *(f"- {k}: {v}" for k, v in machine_facts(facts).items()),
         ]
     )
     print(text)
@@ -213,7 +226,9 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--communities", type=int, default=1000)
     parser.add_argument("--tickets", type=int, default=20_000)
     parser.add_argument("--duration", type=float, default=5.0)
