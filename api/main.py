@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         BrotliMiddleware,
         minimum_size=settings.compress_min_bytes,
         quality=4,
-        excluded_handlers=[r"^/v1/files/"],
+        excluded_handlers=[r"^/v1/files/", r"^/v1/map/communities\.png$"],
     )
     app.add_middleware(
         RequestContextMiddleware,
