@@ -30,6 +30,7 @@ from api.routes import (
     inspections,
     kpis,
     labels,
+    map_page,
     maps,
     me,
     notices,
@@ -90,7 +91,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         BrotliMiddleware,
         minimum_size=settings.compress_min_bytes,
         quality=4,
-        excluded_handlers=[r"^/v1/files/"],
+        excluded_handlers=[r"^/v1/files/", r"^/v1/map/communities\.png$"],
     )
     app.add_middleware(
         RequestContextMiddleware,
@@ -127,4 +128,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         maps,
     ):
         app.include_router(module.router)
+    # The one-map page and its vendored Leaflet (api/static/map): served by the app, no CDN.
+    app.include_router(map_page.router)
+    app.mount(map_page.STATIC_PATH, map_page.static_files(), name="map-static")
     return app

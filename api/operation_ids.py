@@ -161,4 +161,6 @@ OPERATION_IDS: dict[str, str] = {
     # one map
     "maps.map_communities": "getMapCommunities",
     "maps.map_buildings": "getMapBuildings",
+    "maps.map_communities_png": "getMapCommunitiesPng",
+    "maps.map_communities_svg": "getMapCommunitiesSvg",
 }

@@ -137,6 +137,15 @@ class Settings(BaseSettings):
     privacy_export_ttl_hours: int = 24
     log_json: bool | None = None
 
+    # The one-map page (GET /map): base tiles from this URL template ({z}/{x}/{y}, e.g. AMap, Tianditu or an
+    # offline tile server on the intranet); empty: no tiles, the page draws outlines and points on a plain
+    # background. map_tile_crs is the system the tiles are drawn in (AMap / Tencent: gcj02; Tianditu / OSM:
+    # wgs84): the page asks the layer API for the same one so outlines sit on the streets.
+    map_tile_url: str = ""
+    map_tile_crs: Literal["wgs84", "gcj02"] = "wgs84"
+    map_tile_attribution: str = ""
+    map_tile_subdomains: str = ""
+
     # Attachments (photos, documents): where files live and how they are served.
     storage_backend: Literal["local", "s3"] = "local"
     storage_dir: Path | None = None  # local backend root; default var_dir / "files"

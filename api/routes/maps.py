@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import AuthCtx, CommunityId, ObjectId
-from services.geo import layer, service
+from services.geo import layer, render, service
 from services.geo.crs import Crs
 from services.geo.schemas import BuildingGeometryIn, CommunityGeometryIn, FeatureCollection, GeometryOut
 from services.schemas import Text
@@ -55,6 +55,25 @@ async def map_communities(
     ctx: AuthCtx, bbox: BboxQ = None, crs: CrsQ = Crs.wgs84, layers: LayersQ = None
 ) -> FeatureCollection:
     return await layer.communities_layer(ctx, bbox, crs, layers)
+
+
+IMAGE = "The map layer drawn without tiles for a printed report: outlines, points, KPI colours, a legend"
+
+
+@router.get("/map/communities.png", summary=f"{IMAGE} (PNG)", response_class=Response)
+async def map_communities_png(
+    ctx: AuthCtx, bbox: BboxQ = None, crs: CrsQ = Crs.wgs84, layers: LayersQ = None
+) -> Response:
+    body = await layer.communities_image(ctx, bbox, crs, layers, "png")
+    return Response(body, media_type=render.MEDIA["png"])
+
+
+@router.get("/map/communities.svg", summary=f"{IMAGE} (SVG)", response_class=Response)
+async def map_communities_svg(
+    ctx: AuthCtx, bbox: BboxQ = None, crs: CrsQ = Crs.wgs84, layers: LayersQ = None
+) -> Response:
+    body = await layer.communities_image(ctx, bbox, crs, layers, "svg")
+    return Response(body, media_type=render.MEDIA["svg"])
 
 
 @router.get(
