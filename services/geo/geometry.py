@@ -46,6 +46,8 @@ def point_in(coordinates: Any, crs: Crs, field: str) -> dict[str, Any]:
 
 def polygon_in(rings: Any, crs: Crs, field: str) -> dict[str, Any]:
     """A GeoJSON Polygon's rings in `crs` → the stored WGS-84 Polygon, validated and right-hand wound."""
+    if not rings:  # geojson-pydantic lets `"coordinates": []` through; a polygon needs its outer ring
+        raise InvalidInput("geo.invalid_geometry", details={"field": field, "reason": "no outer ring"})
     if sum(len(ring) for ring in rings) > MAX_POSITIONS:
         raise InvalidInput("geo.invalid_geometry", details={"field": field, "max_positions": MAX_POSITIONS})
     converted: list[list[Position]] = []

@@ -151,6 +151,11 @@ async def test_outline_only_gets_a_point_inside(client: httpx.AsyncClient, db: A
             "geo.out_of_range",
             "location.coordinates",
         ),
+        (  # no ring at all (the fuzzer's find: a 500 before)
+            {"boundary": {"bbox": [0, 0, 0, 0, 0, False], "type": "Polygon", "coordinates": []}},
+            "geo.invalid_geometry",
+            "boundary",
+        ),
     ],
 )
 async def test_bad_geometry_is_422_with_the_field(
