@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,22 +17,10 @@ from services.alarms.tickets import auto_ticket
 from services.config import Settings
 from services.db import session_factory, transaction
 from services.models import (
-    AuditLog,
-    Building,
-    Community,
-    Delivery,
-    Household,
-    ManagementContract,
-    Membership,
-    Notification,
-    PropertyCompany,
     Role,
-    User,
 )
 from services.models.alarms import (
     Alarm,
-    AlarmDevice,
-    AlarmEscalation,
     AlarmEvent,
     AlarmPicture,
     AlarmRouteRule,
@@ -42,6 +29,7 @@ from services.models.attachments import Attachment
 from services.models.tickets import Ticket, TicketEvent
 from services.tickets.sla_sweep import auto_close
 from tests import factories as f
+from tests.committed_world import delete_ticket_world
 from tests.conftest import committed_client
 
 ISAPI = "/v1/alarm-ingest/isapi"
@@ -325,29 +313,6 @@ async def test_auto_ticket_by_stored_rule_and_direct_call(
     )
 
 
-async def _cleanup(engine: AsyncEngine, w: f.TicketWorld) -> None:
-    users = [u.id for u in (w.resident, w.manager, w.technician, w.technician2, w.committee, w.admin)]
-    cid = w.community.id
-    async with session_factory(engine)() as s, transaction(s):
-        await s.execute(sa.delete(Delivery).where(col(Delivery.user_id).in_(users)))
-        await s.execute(sa.delete(Notification).where(col(Notification.user_id).in_(users)))
-        await s.execute(sa.delete(AlarmEvent).where(col(AlarmEvent.community_id) == cid))
-        alarms = sa.select(Alarm.id).where(col(Alarm.community_id) == cid)
-        await s.execute(sa.delete(AlarmEscalation).where(col(AlarmEscalation.alarm_id).in_(alarms)))
-        await s.execute(sa.delete(Alarm).where(col(Alarm.community_id) == cid))
-        await s.execute(sa.delete(AlarmDevice).where(col(AlarmDevice.community_id) == cid))
-        await s.execute(sa.delete(TicketEvent).where(col(TicketEvent.community_id) == cid))
-        await s.execute(sa.delete(Ticket).where(col(Ticket.community_id) == cid))
-        await s.execute(sa.delete(AuditLog).where(col(AuditLog.community_id) == cid))
-        await s.execute(sa.delete(Membership).where(col(Membership.user_id).in_(users)))
-        await s.execute(sa.delete(ManagementContract).where(col(ManagementContract.community_id) == cid))
-        await s.execute(sa.delete(PropertyCompany).where(col(PropertyCompany.id) == w.company.id))
-        await s.execute(sa.delete(User).where(col(User.id).in_(users)))
-        await s.execute(sa.delete(Household).where(col(Household.community_id) == cid))
-        await s.execute(sa.delete(Building).where(col(Building.community_id) == cid))
-        await s.execute(sa.delete(Community).where(col(Community.id) == cid))
-
-
 async def test_parallel_requests_make_one_ticket(settings: Settings, engine: AsyncEngine) -> None:
     """Four staff press "turn into ticket" at once: one ticket, the others 409 with its id (the alarm
     row is locked on PostgreSQL; SQLite serialises writers at BEGIN)."""
@@ -379,7 +344,7 @@ async def test_parallel_requests_make_one_ticket(settings: Settings, engine: Asy
             alarm = await s.get(Alarm, alarm_id)
         assert tickets == [won["id"]] and alarm is not None and alarm.ticket_id == won["id"]
     finally:
-        await _cleanup(engine, w)
+        await delete_ticket_world(engine, w)
 
 
 async def test_a_water_leak_files_its_ticket_by_default(client: httpx.AsyncClient, db: AsyncSession) -> None:
