@@ -362,3 +362,37 @@ async def test_a_water_leak_files_its_ticket_by_default(client: httpx.AsyncClien
     r = await client.get(f"/v1/communities/{w.cid}/alarm-rules", headers=f.auth(w.manager))
     [leak] = [rule for rule in r.json() if rule["type"] == "water_leak"]
     assert leak["auto_ticket"] is True and leak["is_default"] is True
+
+
+async def test_a_rejected_ticket_lets_the_alarm_be_ticketed_again(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """A ticket that was cancelled or rejected did not deal with the alarm: staff may file another;
+    a live one still answers 409 with its id."""
+    w = await f.ticket_world(db)
+    device = await f.alarm_device(client, w.manager, w.cid)
+    alarm_id = await raise_with_picture(client, device)
+    url = f"/v1/alarms/{alarm_id}/ticket"
+    first = await client.post(url, headers=f.auth(w.manager))
+    assert first.status_code == 201, first.text
+    r = await f.act(client, w.manager, first.json(), "reject", reason_code="duplicate", reason="误报重复")
+    assert r.status_code == 200 and r.json()["status"] == "rejected", r.text
+
+    second = await client.post(url, headers=f.auth(w.committee))
+    assert second.status_code == 201, second.text
+    assert second.json()["id"] != first.json()["id"]
+    assert second.json()["source_alarm_id"] == alarm_id
+    linked = (await db.exec(select(Alarm.ticket_id).where(Alarm.id == alarm_id))).one()
+    assert linked == second.json()["id"]
+    ticketed = (
+        await db.exec(
+            select(AlarmEvent.data)
+            .where(AlarmEvent.alarm_id == alarm_id, AlarmEvent.kind == "ticketed")
+            .order_by(col(AlarmEvent.id))
+        )
+    ).all()
+    assert [d["ticket_id"] for d in ticketed] == [first.json()["id"], second.json()["id"]]
+
+    r = await client.post(url, headers=f.auth(w.manager))
+    assert (r.status_code, code(r)) == (409, "alarm.already_ticketed")
+    assert r.json()["error"]["details"] == {"ticket_id": second.json()["id"]}
