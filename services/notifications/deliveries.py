@@ -24,6 +24,7 @@ from services.models import Channel, Delivery, DeliveryStatus, Device, Notificat
 from services.models.consent import PrivacyConsent
 from services.notifications.catalog import is_sensitive, lock_screen_text
 from services.notifications.metrics import count_outcome
+from services.notifications.sms_templates import SmsRendering, render_private, render_sms
 
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=10)
@@ -406,6 +407,15 @@ def push_content(c: ClaimedDelivery) -> tuple[str, str, dict[str, str]]:
         title, body = lock_screen_text(c.locale)
         return title, body, ids | {"sensitive": "1"}
     return c.title, c.body, {k: str(v) for k, v in c.data.items()} | ids
+
+
+def sms_content(c: ClaimedDelivery) -> SmsRendering | None:
+    """The SMS for `c` in its approved template, or None to send its title and body. A sensitive item
+    goes as "您有一条新消息，请登录邻里App查看" to an account holder, like its push; an SMS-only number
+    (no account, no inbox) gets the real text, as it has no other way to read it."""
+    if is_sensitive(c.category, c.data) and not c.phone_only:
+        return render_private()
+    return render_sms(str(c.data.get("template", "")), c.data)
 
 
 def sms_refused(c: ClaimedDelivery) -> bool:

@@ -118,6 +118,14 @@ def render_sms(template: str, data: Mapping[str, Any]) -> SmsRendering | None:
     return SmsRendering(sms.key, params, sms.fill(params)[:TEXT_MAX])
 
 
+PRIVATE = "private_message"
+
+
+def render_private() -> SmsRendering:
+    """The SMS that stands in for a sensitive item: no content, the app holds it."""
+    return SmsRendering(PRIVATE, {}, SMS_TEMPLATES[PRIVATE].text)
+
+
 # --- the catalogue ---------------------------------------------------------------------------------
 # The texts avoid 【】 and 「」 (refused by the provider) and never put two variables side by side.
 
@@ -144,6 +152,9 @@ register_sms_templates(
             "poll_closed",
             "表决“${title}”已结束，结果：${verdict}；参与${households}户，专有面积${area}平方米。",
         ),
+        # A sensitive item (services.notifications.catalog.is_sensitive) to someone with the app: an
+        # SMS sits on the lock screen and in the message history, so it says only this.
+        SmsTemplate("private_message", "您有一条新消息，请登录邻里App查看。"),
         SmsTemplate("account_invite", "您被邀请担任${role}，请登录邻里App在“我的”中接受或拒绝。"),
         SmsTemplate(
             "kpi_alert", "小区${community}的考核指标${metric}未达标：${period}为${value}%，目标为${target}%。"

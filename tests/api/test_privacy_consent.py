@@ -222,3 +222,55 @@ async def test_sms_only_numbers_follow_the_account_that_has_them(
     by_phone = {k.split(":p")[1].split(":")[0]: (d.status, d.last_error) for k, d in rows.items()}
     assert by_phone == {account.phone: ("skipped", "sms_not_consented"), stranger: ("sent", None)}
     assert [m.phone for m in app.sms.sent] == [stranger]
+
+
+async def test_a_sensitive_sms_says_only_new_message_unless_the_number_has_no_app(
+    app: App, db: AsyncSession, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A complaint's SMS sits on the lock screen and in the message history like a push: to an account
+    holder it carries no content (the inbox has it); an SMS-only number has nothing else, so it gets
+    the text."""
+    from services.notifications.sms_only import notify_phones
+
+    u = await f.user(db, "投诉的住户")
+    r = await app.client.put("/v1/me/privacy", json={"sms_non_critical": True}, headers=f.auth(u))
+    assert r.status_code == 200
+    secret = "楼上邻居深夜噪音"
+    data = {"template": "ticket.accepted", "kind": "complaint", "title": secret, "kind_zh": "投诉"}
+    n = Notification(
+        user_id=u.id, category="ticket", title="投诉已受理", body=secret, data=data, dedupe_key="privacy:c:1"
+    )
+    db.add(n)
+    await db.flush()
+    db.add(
+        Delivery(
+            notification_id=n.id or 0,
+            user_id=u.id,
+            channel=Channel.sms,
+            status="pending",
+            attempts=0,
+            next_attempt_at=utcnow(),
+            dedupe_key=f"privacy:c:1:u{u.id}:sms",
+        )
+    )
+    offline = "+8613700008888"
+    await notify_phones(
+        db, [offline], "notice", "notice.sms",
+        {"title": "调解结果", "text": secret, "author": "居委会", "kind_zh": "公告", "sensitive": True,
+         "author_en": "neighbourhood committee", "kind_en": "Announcement"}, "privacy:offline:2",
+    )  # fmt: skip
+    await db.commit()
+    await drain_once(
+        Resources(engine=engine, sessionmaker=sessionmaker, runtime=app.runtime), LogPushChannel()
+    )
+
+    by_phone = {m.phone: m for m in app.sms.sent}
+    assert set(by_phone) == {u.phone, offline}
+    assert (by_phone[u.phone].template, by_phone[u.phone].text) == (
+        "private_message",
+        "您有一条新消息，请登录邻里App查看。",
+    )
+    assert secret in by_phone[offline].text
+    # The account holder's inbox keeps the words.
+    r = await app.client.get("/v1/notifications", headers=f.auth(u))
+    assert secret in r.json()["items"][0]["body"]

@@ -14,7 +14,6 @@ from services.db import transaction
 from services.models import PushProvider, utcnow
 from services.notifications import deliveries as q
 from services.notifications.sms import SmsRejected, SmsRetryLater
-from services.notifications.sms_templates import render_sms
 from workers.channels.push import OutcomeSink, Push, PushChannel, PushOutcome
 from workers.channels.registry import PushRegistry
 from workers.tasks.outcomes import OutcomeRecorder
@@ -230,9 +229,10 @@ async def _send_lane(
 async def _send_sms(
     resources: Resources, c: q.ClaimedDelivery, recorder: OutcomeRecorder, stats: DrainStats
 ) -> None:
-    # The notification's approved SMS template with its variables (services.notifications.sms_templates);
-    # a template without one goes out as its title and body (the log provider; Aliyun's catch-all).
-    sms = render_sms(str(c.data.get("template", "")), c.data)
+    # The notification's approved SMS template with its variables (services.notifications.sms_templates),
+    # the content-free one for a sensitive item; a template without one goes out as its title and body
+    # (the log provider; Aliyun's catch-all).
+    sms = q.sms_content(c)
     try:
         if sms is None:
             await resources.runtime.sms.send(c.phone, f"{c.title}：{c.body}")
