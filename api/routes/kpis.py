@@ -39,7 +39,8 @@ class Period:
         return service.parse_query(self.first, self.last, self.granularity, metrics, live, zone)
 
 
-def _period(from_: From = None, to: To = None, granularity: Gran = "month") -> Period:
+async def _period(from_: From = None, to: To = None, granularity: Gran = "month") -> Period:
+    # async: a sync dependency would hop to the threadpool on every request
     return Period(from_, to, granularity)
 
 
