@@ -21,7 +21,7 @@ from services.notifications.sms import LogSmsProvider
 from services.runtime import Runtime
 from tests import factories as f
 from tests.api.test_alarms_app import ISAPI, event, raise_alarm
-from tests.api.test_alarms_race import _cleanup
+from tests.committed_world import delete_ticket_world
 from tests.conftest import App, committed_client
 from workers import jobs
 from workers.runner import JOBS
@@ -253,4 +253,4 @@ async def test_concurrent_sweeps_send_each_stage_once(
                 alarm = await s.get(Alarm, alarm_id)
                 assert alarm is not None and alarm.escalation_stage == 2
     finally:
-        await _cleanup(engine, w)
+        await delete_ticket_world(engine, w)
