@@ -27,6 +27,19 @@ from bench.s1_create import Poster, Request
 LIMIT = 20
 DEEP_PAGE = 500
 FILTER = "community_id=1&status=closed"
+BACKLOG = 20_000  # open tickets filed "just now", mixed over all communities (the backlog case)
+BACKLOG_TITLE = "bench backlog"
+BACKLOG_STATUSES = "ARRAY['submitted', 'accepted', 'assigned', 'in_progress']"
+# Columns the backlog copies give their own values; every other column is copied from the source row.
+BACKLOG_SET = {
+    "status": f"({BACKLOG_STATUSES})[1 + s.g % 4]",
+    "title": f"'{BACKLOG_TITLE} ' || s.g",
+    "created_at": "now() - s.g * interval '1 second'",
+    "updated_at": "now()",
+    "assignee_id": "CASE WHEN s.g % 4 >= 2 THEN t.assignee_id END",
+    **{c: "NULL" for c in ("accepted_at", "assigned_at", "started_at", "resolved_at", "closed_at")},
+    **{c: "NULL" for c in ("paused_at", "pause_reason", "rating_overall", "resolution_note")},
+}
 
 
 async def manager(dsn: str) -> int:
@@ -207,3 +220,52 @@ async def run(env: BenchEnv, repeat: int) -> list[Figure]:
     errors = sum(r.error_count for r in (p1_4, p500_4, p1_64, small))
     figures.append(Figure("S2", "list errors", errors, "", op="<=", limit=0))
     return figures
+
+
+# --------------------------------------------------------------------------- the backlog case
+# Page 1 of a closed list sits behind every newer ticket. In the generated data the open work is
+# two weeks' worth; a busy estate after a storm has far more. BACKLOG open tickets, newest of all and
+# spread over the communities, are added for this case and deleted after it (the foreign keys
+# referencing ticket are indexed, so the delete is quick), and ANALYZE lets the planner see them.
+
+
+async def add_backlog(dsn: str, n: int = BACKLOG) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await drop_backlog_rows(conn)
+        cols = [
+            r[0]
+            for r in await conn.fetch(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'ticket' "
+                "AND column_name <> 'id' ORDER BY ordinal_position"
+            )
+        ]
+        top = int(await conn.fetchval("SELECT max(id) FROM ticket"))
+        values = ", ".join(BACKLOG_SET.get(c, f"t.{c}") for c in cols)
+        await conn.execute(
+            f"INSERT INTO ticket ({', '.join(cols)}) SELECT {values} "  # noqa: S608  (names from the catalogue)
+            "FROM (SELECT src, row_number() OVER () AS g FROM "
+            f"(SELECT DISTINCT 1 + floor(random() * {top})::bigint AS src FROM generate_series(1, {n * 2})) r "
+            f"LIMIT {n}) s JOIN ticket t ON t.id = s.src ORDER BY s.g DESC"
+        )
+        await conn.execute("ANALYZE ticket")
+        return int(
+            await conn.fetchval("SELECT count(*) FROM ticket WHERE title LIKE $1", f"{BACKLOG_TITLE} %")
+        )
+    finally:
+        await conn.close()
+
+
+async def drop_backlog_rows(conn: Any) -> None:
+    top = await conn.fetchval("SELECT min(id) FROM ticket WHERE title LIKE $1", f"{BACKLOG_TITLE} %")
+    if top is not None:
+        await conn.execute("DELETE FROM ticket WHERE id >= $1 AND title LIKE $2", top, f"{BACKLOG_TITLE} %")
+        await conn.execute("ANALYZE ticket")
+
+
+async def drop_backlog(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await drop_backlog_rows(conn)
+    finally:
+        await conn.close()
