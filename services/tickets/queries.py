@@ -160,7 +160,8 @@ def _scope_for(principal: Principal, f: dict[str, Any]) -> Any:
     it): with scope()'s IN lists and ORs beside it, PostgreSQL walked pk_ticket backwards past every
     newer ticket of other communities and statuses, while alone (community_id, status) lets the
     page's ids come from an index-only scan of ix_ticket_community_status_id (docs/benchmarks.md,
-    tickets list, issue 17). Likewise a caller who reads all their communities whole gets one IN."""
+    "Ticket list behind a backlog", issue 17). Likewise a caller reading all their communities whole
+    gets one IN list."""
     grab = f.get("queue") == "grab"
     if principal.is_platform_admin:
         return scope(principal, grab_queue=grab)
