@@ -115,12 +115,12 @@ class AlarmDevice(SQLModel, table=True):
     mac: str | None = Field(default=None, max_length=17)  # normalised aa:bb:cc:dd:ee:ff
     channel: int | None = None  # camera channel on an NVR (ISAPI channelID)
     name: str = Field(max_length=100)
-    building_id: int | None = fk_field("building.id", nullable=True, index=False)
+    building_id: int | None = fk_field("building.id", nullable=True)
     area: str = Field(default="", max_length=200)  # 东门岗亭, 地下车库B1 消防通道
     # GCJ-02 (the coordinates Chinese map SDKs use), as the installer read them off the map.
     lat: float | None = None
     lng: float | None = None
-    duty_post_id: int | None = fk_field("duty_post.id", nullable=True, index=False)
+    duty_post_id: int | None = fk_field("duty_post.id", nullable=True)
     status: str = Field(default=DeviceStatus.online, max_length=10)  # DeviceStatus
     # None: the device sends no heartbeat, no offline sweep.
     heartbeat_interval_seconds: int | None = None
@@ -136,7 +136,7 @@ class AlarmDevice(SQLModel, table=True):
     allowed_sources: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     last_event_at: datetime | None = at_field()
     last_heartbeat_at: datetime | None = at_field()
-    created_by: int | None = fk_field("user_account.id", nullable=True, index=False)
+    created_by: int | None = fk_field("user_account.id", nullable=True)
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
     deleted_at: datetime | None = at_field()
@@ -162,7 +162,7 @@ class Alarm(SQLModel, table=True):
     id: int | None = id_field()
     community_id: int = fk_field("community.id", index=False)
     device_id: int | None = fk_field("alarm_device.id", nullable=True, index=False)
-    building_id: int | None = fk_field("building.id", nullable=True, index=False)
+    building_id: int | None = fk_field("building.id", nullable=True)
     type: str = Field(max_length=20)  # AlarmType
     severity: str = Field(max_length=10)  # AlarmSeverity
     status: str = Field(default=AlarmStatus.active_unacknowledged, max_length=25)
@@ -173,12 +173,12 @@ class Alarm(SQLModel, table=True):
     first_seen_at: datetime = created_at_field()
     last_seen_at: datetime = created_at_field()
     acknowledged_at: datetime | None = at_field()
-    acknowledged_by: int | None = fk_field("user_account.id", nullable=True, index=False)
+    acknowledged_by: int | None = fk_field("user_account.id", nullable=True)
     cleared_at: datetime | None = at_field()
-    cleared_by: int | None = fk_field("user_account.id", nullable=True, index=False)
+    cleared_by: int | None = fk_field("user_account.id", nullable=True)
     clear_reason: str | None = Field(default=None, max_length=20)  # ClearReason
     closed_at: datetime | None = at_field()
-    closed_by: int | None = fk_field("user_account.id", nullable=True, index=False)
+    closed_by: int | None = fk_field("user_account.id", nullable=True)
     ticket_id: int | None = fk_field("ticket.id", nullable=True, index=False)
     escalation_stage: int = 0
     # The event exactly as the device sent it (the first one), for audits and vendor disputes.
@@ -194,9 +194,9 @@ class AlarmEvent(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_alarm_event_alarm_id_id", "alarm_id", "id"),)
     id: int | None = id_field()
     alarm_id: int = fk_field("alarm.id", index=False)
-    community_id: int = fk_field("community.id", index=False)
+    community_id: int = fk_field("community.id")
     kind: str = Field(max_length=20)  # AlarmEventKind
-    actor_id: int | None = fk_field("user_account.id", nullable=True, index=False)  # None: device/system
+    actor_id: int | None = fk_field("user_account.id", nullable=True)  # None: device/system
     note: str | None = Field(default=None, max_length=1000)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     at: datetime = created_at_field()
@@ -261,5 +261,5 @@ class AlarmWebhookReceipt(SQLModel, table=True):
     id: int | None = id_field()
     device_id: int = fk_field("alarm_device.id", index=False)
     event_id: str = Field(max_length=100)
-    alarm_id: int | None = fk_field("alarm.id", nullable=True, index=False)
+    alarm_id: int | None = fk_field("alarm.id", nullable=True)
     received_at: datetime = created_at_field()

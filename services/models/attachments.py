@@ -18,7 +18,7 @@ class Attachment(SQLModel, table=True):
     __tablename__ = "attachment"
     __table_args__ = (sa.Index("ix_attachment_owner", "owner_type", "owner_id"),)
     id: int | None = id_field()
-    community_id: int = fk_field("community.id", index=False)
+    community_id: int = fk_field("community.id")
     owner_type: str = Field(max_length=20)  # "ticket", "notice", "inspection", ...
     owner_id: int = Field(sa_type=BigIntId)
     purpose: str = Field(max_length=20)  # "before", "after", "document", "photo"
@@ -30,6 +30,6 @@ class Attachment(SQLModel, table=True):
     storage_key: str = Field(max_length=200)  # server-generated, never from user input
     thumb_key: str | None = Field(default=None, max_length=200)
     original_name: str | None = Field(default=None, max_length=200)  # shown only, never used as a path
-    uploaded_by: int = fk_field("user_account.id", index=False)
+    uploaded_by: int = fk_field("user_account.id")
     created_at: datetime = created_at_field()
     deleted_at: datetime | None = at_field()

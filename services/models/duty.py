@@ -58,8 +58,8 @@ class PartyOrganisation(SQLModel, table=True):
     id: int | None = id_field()
     community_id: int = Field(sa_type=BigIntId, foreign_key="community.id", unique=True)
     name: str = Field(max_length=100)
-    secretary_id: int | None = fk_field("user_account.id", nullable=True, index=False)
-    created_by: int = fk_field("user_account.id", index=False)
+    secretary_id: int | None = fk_field("user_account.id", nullable=True)
+    created_by: int = fk_field("user_account.id")
     created_at: datetime = created_at_field()
 
 
@@ -73,7 +73,7 @@ class DutyPost(SQLModel, table=True):
     # Buildings covered; an empty list covers the whole community.
     building_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
     headcount: int = 1
-    created_by: int = fk_field("user_account.id", index=False)
+    created_by: int = fk_field("user_account.id")
     created_at: datetime = created_at_field()
     deleted_at: datetime | None = at_field()
 
@@ -110,13 +110,13 @@ class DutyShift(SQLModel, table=True):
     )
     id: int | None = id_field()
     post_id: int = fk_field("duty_post.id", index=False)
-    community_id: int = fk_field("community.id", index=False)
+    community_id: int = fk_field("community.id")
     starts_at: datetime = at_field(nullable=False)
     ends_at: datetime = at_field(nullable=False)
     status: str = Field(default=ShiftStatus.scheduled, max_length=10)
     recurrence_id: str | None = Field(default=None, max_length=32, index=True)
     missed_at: datetime | None = at_field()
-    created_by: int = fk_field("user_account.id", index=False)
+    created_by: int = fk_field("user_account.id")
     created_at: datetime = created_at_field()
 
 
@@ -149,11 +149,11 @@ class DutySwapRequest(SQLModel, table=True):
     __tablename__ = "duty_swap_request"
     id: int | None = id_field()
     shift_id: int = fk_field("duty_shift.id")
-    from_user_id: int = fk_field("user_account.id", index=False)
-    to_user_id: int = fk_field("user_account.id", index=False)
+    from_user_id: int = fk_field("user_account.id")
+    to_user_id: int = fk_field("user_account.id")
     reason: str | None = Field(default=None, max_length=500)
     status: str = Field(default=SwapStatus.pending, max_length=10)
-    decided_by: int | None = fk_field("user_account.id", nullable=True, index=False)
+    decided_by: int | None = fk_field("user_account.id", nullable=True)
     decided_at: datetime | None = at_field()
     created_at: datetime = created_at_field()
 
@@ -162,7 +162,7 @@ class DutyLog(SQLModel, table=True):
     __tablename__ = "duty_log"
     id: int | None = id_field()
     post_id: int = fk_field("duty_post.id")
-    user_id: int = fk_field("user_account.id", index=False)
+    user_id: int = fk_field("user_account.id")
     body: str = Field(max_length=2000)
     # The repair ticket this entry opened or refers to (no FK: the tickets tables live in their own
     # migration branch; the service checks the ticket exists in the same community).
@@ -200,7 +200,7 @@ class Activity(SQLModel, table=True):
     capacity: int
     # Volunteer hours credited per attendee.
     hours: Decimal = Field(sa_type=sa.Numeric(6, 2))
-    created_by: int = fk_field("user_account.id", index=False)
+    created_by: int = fk_field("user_account.id")
     created_at: datetime = created_at_field()
 
 

@@ -52,7 +52,7 @@ class Notice(SQLModel, table=True):
     )
     id: int | None = id_field()
     community_id: int = fk_field("community.id", index=False)
-    author_id: int = fk_field("user_account.id", index=False)
+    author_id: int = fk_field("user_account.id")
     author_role: str = Field(max_length=30)
     kind: str = Field(max_length=20)
     title: str = Field(max_length=200)
@@ -126,13 +126,13 @@ class NoticeComment(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_notice_comment_notice_id_id", "notice_id", "id"),)
     id: int | None = id_field()
     notice_id: int = fk_field("notice.id", index=False)
-    user_id: int = fk_field("user_account.id", index=False)
-    household_id: int | None = fk_field("household.id", nullable=True, index=False)
+    user_id: int = fk_field("user_account.id")
+    household_id: int | None = fk_field("household.id", nullable=True)
     body: str = Field(max_length=2000)
     is_objection: bool = False
     # Signed by name: other residents see the author's name; unsigned they see "1号楼 住户".
     signed: bool = False
     answer_body: str | None = Field(default=None, max_length=2000)
-    answered_by: int | None = fk_field("user_account.id", nullable=True, index=False)
+    answered_by: int | None = fk_field("user_account.id", nullable=True)
     answered_at: datetime | None = at_field()
     created_at: datetime = created_at_field()

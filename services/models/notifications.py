@@ -67,7 +67,7 @@ class Notification(SQLModel, table=True):
     # None: an SMS-only recipient (`phone`); such rows are in nobody's inbox.
     user_id: int | None = fk_field("user_account.id", nullable=True, index=False)
     phone: str | None = Field(default=None, max_length=20)
-    community_id: int | None = fk_field("community.id", nullable=True, index=False)
+    community_id: int | None = fk_field("community.id", nullable=True)
     category: str = Field(max_length=40)
     critical: bool = False
     title: str = Field(max_length=200)
@@ -86,9 +86,9 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"),)
     id: int | None = id_field()
     notification_id: int = fk_field("notification.id")
-    user_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    user_id: int | None = fk_field("user_account.id", nullable=True)
     channel: str = Field(max_length=10)
-    device_id: int | None = fk_field("device.id", nullable=True, index=False, ondelete="SET NULL")
+    device_id: int | None = fk_field("device.id", nullable=True, ondelete="SET NULL")
     # The push provider of the device (None for SMS): each provider is drained in its own lane.
     provider: str | None = Field(default=None, max_length=10)
     status: str = Field(default=DeliveryStatus.pending, max_length=10)
@@ -136,7 +136,7 @@ class NotificationFanout(SQLModel, table=True):
 
     __tablename__ = "notification_fanout"
     id: int | None = id_field()
-    community_id: int | None = fk_field("community.id", nullable=True, index=False)
+    community_id: int | None = fk_field("community.id", nullable=True)
     category: str = Field(max_length=40)
     template: str = Field(max_length=80)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)

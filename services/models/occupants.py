@@ -38,7 +38,7 @@ class Occupant(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=20)
     relation: str = Field(max_length=10)
     note: str = Field(default="", max_length=200)
-    created_by_id: int = fk_field("user_account.id", index=False)
+    created_by_id: int = fk_field("user_account.id")
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
     # Soft delete: tickets keep pointing at the person they were filed for.

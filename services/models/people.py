@@ -81,7 +81,7 @@ class Membership(SQLModel, table=True):
     relation: str | None = Field(default=None, max_length=10)
     status: str = Field(default=MembershipStatus.verified, max_length=10, index=True)
     note: str | None = Field(default=None, max_length=200)
-    decided_by: int | None = fk_field("user_account.id", nullable=True, index=False)
+    decided_by: int | None = fk_field("user_account.id", nullable=True)
     decision_reason: str | None = Field(default=None, max_length=200)
     verified_at: datetime | None = at_field()
     created_at: datetime = created_at_field()

@@ -66,7 +66,7 @@ class Poll(SQLModel, table=True):
     community_id: int = fk_field("community.id", index=False)
     # A poll may hang off a notice (services.notices); no foreign key so this area migrates alone.
     notice_id: int | None = Field(default=None, sa_type=BigIntId, nullable=True)
-    author_id: int = fk_field("user_account.id", index=False)
+    author_id: int = fk_field("user_account.id")
     title: str = Field(max_length=200)
     description: str = Field(default="", max_length=4000)
     kind: str = Field(max_length=10)
@@ -105,7 +105,7 @@ class PollQuestion(SQLModel, table=True):
 class PollOption(SQLModel, table=True):
     __tablename__ = "poll_option"
     id: int | None = id_field()
-    poll_id: int = fk_field("poll.id", index=False)
+    poll_id: int = fk_field("poll.id")
     question_id: int = fk_field("poll_question.id")
     position: int
     text: str = Field(max_length=200)
@@ -119,16 +119,16 @@ class Ballot(SQLModel, table=True):
     )
     id: int | None = id_field()
     poll_id: int = fk_field("poll.id", index=False)
-    household_id: int = fk_field("household.id", index=False)
+    household_id: int = fk_field("household.id")
     seq: int
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
     # The resident who cast it; NULL on anonymous polls (see BallotVoter) and on seeded ballots.
-    voter_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    voter_id: int | None = fk_field("user_account.id", nullable=True)
     channel: str = Field(default=BallotChannel.app, max_length=10)
     cast_at: datetime = at_field(nullable=False)
     # Paper ballots: who typed it in, and the sha256 of the signed form's photo (both in the chain).
-    recorded_by_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    recorded_by_id: int | None = fk_field("user_account.id", nullable=True)
     form_sha256: str | None = Field(default=None, max_length=64)
 
 
@@ -138,7 +138,7 @@ class BallotAnswer(SQLModel, table=True):
     id: int | None = id_field()
     ballot_id: int = fk_field("ballot.id")
     question_id: int = fk_field("poll_question.id", index=False)
-    option_id: int | None = fk_field("poll_option.id", nullable=True, index=False)
+    option_id: int | None = fk_field("poll_option.id", nullable=True)
     text: str | None = Field(default=None, max_length=2000)
     # A free-text answer signed by name (named polls): other residents see the name, else a label.
     signed: bool = False
@@ -156,5 +156,5 @@ class BallotVoter(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("poll_id", "household_id"),)
     id: int | None = id_field()
     poll_id: int = fk_field("poll.id", index=False)
-    household_id: int = fk_field("household.id", index=False)
-    voter_id: int = fk_field("user_account.id", index=False)
+    household_id: int = fk_field("household.id")
+    voter_id: int = fk_field("user_account.id")

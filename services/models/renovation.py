@@ -85,7 +85,7 @@ class RenovationProject(SQLModel, table=True):
     # Head of the payment hash chain, advanced under the project row lock.
     payment_count: int = 0
     last_hash: str = Field(default=GENESIS_HASH, max_length=64)
-    created_by: int = fk_field("user_account.id", index=False)
+    created_by: int = fk_field("user_account.id")
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 
@@ -110,9 +110,9 @@ class RenovationRole(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("project_id", "user_id", "role"),)
     id: int | None = id_field()
     project_id: int = fk_field("renovation_project.id", index=False)
-    user_id: int = fk_field("user_account.id", index=False)
+    user_id: int = fk_field("user_account.id")
     role: str = Field(max_length=12)
-    appointed_by: int = fk_field("user_account.id", index=False)
+    appointed_by: int = fk_field("user_account.id")
     created_at: datetime = created_at_field()
 
 
@@ -122,8 +122,8 @@ class RenovationRequest(SQLModel, table=True):
     __tablename__ = "renovation_request"
     id: int | None = id_field()
     project_id: int = fk_field("renovation_project.id")
-    collector_id: int = fk_field("user_account.id", index=False)
-    household_id: int | None = fk_field("household.id", nullable=True, index=False)
+    collector_id: int = fk_field("user_account.id")
+    household_id: int | None = fk_field("household.id", nullable=True)
     text: str = Field(max_length=2000)
     outcome: str = Field(default="open", max_length=16)  # open | ticket | design_change | declined
     ticket_id: int | None = Field(default=None, sa_type=BigIntId, nullable=True)
@@ -135,8 +135,8 @@ class SupervisionRecord(SQLModel, table=True):
     __tablename__ = "renovation_supervision"
     id: int | None = id_field()
     project_id: int = fk_field("renovation_project.id")
-    item_id: int = fk_field("renovation_item.id", index=False)
-    supervisor_id: int = fk_field("user_account.id", index=False)
+    item_id: int = fk_field("renovation_item.id")
+    supervisor_id: int = fk_field("user_account.id")
     note: str = Field(max_length=2000)
     problem: bool = False
     ticket_id: int | None = Field(default=None, sa_type=BigIntId, nullable=True)
@@ -149,8 +149,8 @@ class ItemSignOff(SQLModel, table=True):
     __tablename__ = "renovation_signoff"
     id: int | None = id_field()
     project_id: int = fk_field("renovation_project.id")
-    item_id: int = fk_field("renovation_item.id", index=False)
-    inspector_id: int = fk_field("user_account.id", index=False)
+    item_id: int = fk_field("renovation_item.id")
+    inspector_id: int = fk_field("user_account.id")
     verdict: str = Field(max_length=8)
     note: str = Field(default="", max_length=2000)
     photo_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
@@ -161,7 +161,7 @@ class Milestone(SQLModel, table=True):
     __tablename__ = "renovation_milestone"
     id: int | None = id_field()
     project_id: int = fk_field("renovation_project.id")
-    item_id: int | None = fk_field("renovation_item.id", nullable=True, index=False)
+    item_id: int | None = fk_field("renovation_item.id", nullable=True)
     name: str = Field(max_length=200)
     planned_on: date
     actual_on: date | None = None
@@ -192,13 +192,13 @@ class Payment(SQLModel, table=True):
     seq: int
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
-    item_id: int = fk_field("renovation_item.id", index=False)
-    source_id: int = fk_field("renovation_fund_source.id", index=False)
+    item_id: int = fk_field("renovation_item.id")
+    source_id: int = fk_field("renovation_fund_source.id")
     amount_fen: int = Field(sa_type=sa.BigInteger)
     payee: str = Field(max_length=200)
-    approver_id: int = fk_field("user_account.id", index=False)
-    recorded_by: int = fk_field("user_account.id", index=False)
-    voucher_id: int = fk_field("attachment.id", index=False)
+    approver_id: int = fk_field("user_account.id")
+    recorded_by: int = fk_field("user_account.id")
+    voucher_id: int = fk_field("attachment.id")
     memo: str = Field(default="", max_length=500)
     paid_on: date
     created_at: datetime = at_field(nullable=False)
@@ -222,5 +222,5 @@ class SelfAssessment(SQLModel, table=True):
     period: str = Field(max_length=8)  # "2024H1"
     summary: str = Field(max_length=4000)
     scores: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
-    author_id: int = fk_field("user_account.id", index=False)
+    author_id: int = fk_field("user_account.id")
     created_at: datetime = created_at_field()

@@ -71,7 +71,7 @@ class Ticket(SQLModel, table=True):
     )
     id: int | None = id_field()
     community_id: int = fk_field("community.id", index=False)
-    building_id: int | None = fk_field("building.id", nullable=True, index=False)
+    building_id: int | None = fk_field("building.id", nullable=True)
     household_id: int | None = fk_field("household.id", nullable=True, index=False)
     kind: str = Field(max_length=10)
     category: str = Field(max_length=30)
@@ -81,17 +81,17 @@ class Ticket(SQLModel, table=True):
     description: str = Field(default="", max_length=2000)
     complaint_target: str | None = Field(default=None, max_length=20)
     # A complaint about one staff member (technician): only the manager and the committee read it.
-    about_staff_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    about_staff_id: int | None = fk_field("user_account.id", nullable=True)
     intake_channel: str = Field(default=IntakeChannel.app, max_length=12)
     # The resident the ticket is for (confirms, rates, reopens); the inspector for inspection tickets.
     # None when it is an occupant without an app account (occupant_id): staff act for them.
     reporter_id: int | None = fk_field("user_account.id", nullable=True, index=False)
     # The occupant the ticket was filed for by phone or at the desk (told by SMS).
-    occupant_id: int | None = fk_field("occupant.id", nullable=True, index=False)
+    occupant_id: int | None = fk_field("occupant.id", nullable=True)
     # A public area (stairwell, lift, gate): no household; the building when known.
     place: str | None = Field(default=None, max_length=100)
     # Who pressed the button: the reporter, or staff filing on the reporter's behalf.
-    created_by_id: int = fk_field("user_account.id", index=False)
+    created_by_id: int = fk_field("user_account.id")
     assignee_id: int | None = fk_field("user_account.id", nullable=True, index=False)
     appointment_start: datetime | None = at_field()
     appointment_end: datetime | None = at_field()
@@ -121,9 +121,9 @@ class Ticket(SQLModel, table=True):
     # Complaints: the manager's call and the committee's dispute of it.
     complaint_valid: bool | None = None
     validity_reason: str | None = Field(default=None, max_length=500)
-    classified_by_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    classified_by_id: int | None = fk_field("user_account.id", nullable=True)
     classified_at: datetime | None = at_field()
-    disputed_by_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    disputed_by_id: int | None = fk_field("user_account.id", nullable=True)
     disputed_at: datetime | None = at_field()
     dispute_reason: str | None = Field(default=None, max_length=500)
     rating_overall: int | None = None
@@ -138,9 +138,9 @@ class TicketEvent(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_ticket_event_ticket_id_id", "ticket_id", "id"),)
     id: int | None = id_field()
     ticket_id: int = fk_field("ticket.id", index=False)
-    community_id: int = fk_field("community.id", index=False)
+    community_id: int = fk_field("community.id")
     # None: the system (auto-close, SLA sweep).
-    actor_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    actor_id: int | None = fk_field("user_account.id", nullable=True)
     action: str = Field(max_length=20)
     from_status: str | None = Field(default=None, max_length=20)
     to_status: str = Field(max_length=20)
@@ -156,9 +156,9 @@ class TicketRating(SQLModel, table=True):
     ticket_id: int = fk_field("ticket.id", index=False)
     community_id: int = fk_field("community.id")
     # None: an occupant without an account, rated through staff (recorded_by_id, channel).
-    user_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    user_id: int | None = fk_field("user_account.id", nullable=True)
     channel: str = Field(default="app", max_length=12)
-    recorded_by_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    recorded_by_id: int | None = fk_field("user_account.id", nullable=True)
     overall: int
     speed: int
     attitude: int
@@ -178,7 +178,7 @@ class TicketFollowup(SQLModel, table=True):
     reason: str = Field(default="low_rating", max_length=30)
     status: str = Field(default="open", max_length=10)
     note: str | None = Field(default=None, max_length=1000)
-    done_by_id: int | None = fk_field("user_account.id", nullable=True, index=False)
+    done_by_id: int | None = fk_field("user_account.id", nullable=True)
     done_at: datetime | None = at_field()
     created_at: datetime = created_at_field()
 
@@ -192,8 +192,8 @@ class Inspection(SQLModel, table=True):
     community_id: int = fk_field("community.id", index=False)
     kind: str = Field(max_length=20)
     area: str = Field(max_length=100)
-    building_id: int | None = fk_field("building.id", nullable=True, index=False)
-    inspector_id: int = fk_field("user_account.id", index=False)
+    building_id: int | None = fk_field("building.id", nullable=True)
+    inspector_id: int = fk_field("user_account.id")
     note: str = Field(default="", max_length=1000)
     inspected_at: datetime = created_at_field()
     created_at: datetime = created_at_field()
@@ -211,7 +211,7 @@ class InspectionItem(SQLModel, table=True):
     name: str = Field(max_length=100)
     passed: bool
     note: str = Field(default="", max_length=500)
-    ticket_id: int | None = fk_field("ticket.id", nullable=True, index=False)
+    ticket_id: int | None = fk_field("ticket.id", nullable=True)
     created_at: datetime = created_at_field()
 
 
@@ -223,10 +223,10 @@ class CallBinding(SQLModel, table=True):
     __tablename__ = "call_binding"
     __table_args__ = (sa.Index("ix_call_binding_ticket_caller", "ticket_id", "caller_id", "expires_at"),)
     id: int | None = id_field()
-    community_id: int = fk_field("community.id", index=False)
+    community_id: int = fk_field("community.id")
     ticket_id: int = fk_field("ticket.id", index=False)
-    caller_id: int = fk_field("user_account.id", index=False)
-    callee_id: int | None = fk_field("user_account.id", nullable=True, index=False)  # None: an occupant
+    caller_id: int = fk_field("user_account.id")
+    callee_id: int | None = fk_field("user_account.id", nullable=True)  # None: an occupant
     relay_number: str = Field(max_length=32)
     provider: str = Field(max_length=20)
     provider_ref: str | None = Field(default=None, max_length=100)

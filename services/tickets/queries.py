@@ -146,11 +146,38 @@ def _assigned_to_me(principal: Principal) -> Any:
     return sa.and_(T.assignee_id == principal.user_id, T.community_id.in_(reach) if reach else sa.false())
 
 
+def _reads_whole(principal: Principal, community_id: Any) -> bool:
+    """Whether scope() admits every ticket of the community: a platform admin, a property manager or
+    committee member there (the READ_STAFF_COMPLAINTS branch of scope() has no other condition)."""
+    if principal.is_platform_admin:
+        return True
+    return bool(principal.roles_in(community_id) & READ_STAFF_COMPLAINTS)
+
+
+def _scope_for(principal: Principal, f: dict[str, Any]) -> Any:
+    """scope(), written as the plain predicate when that is what it amounts to. Within a community the
+    caller reads whole, scope() ∧ community_id = c is just community_id = c (the filter loop adds
+    it): with scope()'s IN lists and ORs beside it, PostgreSQL walked pk_ticket backwards past every
+    newer ticket of other communities and statuses, while alone (community_id, status) lets the
+    page's ids come from an index-only scan of ix_ticket_community_status_id (docs/benchmarks.md,
+    "Ticket list behind a backlog", issue 17). Likewise a caller reading all their communities whole
+    gets one IN list."""
+    grab = f.get("queue") == "grab"
+    if principal.is_platform_admin:
+        return scope(principal, grab_queue=grab)
+    if f.get("community_id") is not None and _reads_whole(principal, f["community_id"]):
+        return sa.true()
+    members = principal.member_community_ids
+    if members and all(_reads_whole(principal, c) for c in members):
+        return T.community_id.in_(sorted(members))
+    return scope(principal, grab_queue=grab)
+
+
 def _filters(principal: Principal, f: dict[str, Any], now: datetime) -> list[Any]:
     if f.get("queue") == "assigned":
         where: list[Any] = [_assigned_to_me(principal)]
     else:
-        where = [scope(principal, grab_queue=f.get("queue") == "grab")]
+        where = [_scope_for(principal, f)]
     if f.get("queue") == "grab":
         where += [T.assignee_id.is_(None), T.status.in_(QUEUE_STATUSES)]
     if f.get("status"):
@@ -174,15 +201,29 @@ def _filters(principal: Principal, f: dict[str, Any], now: datetime) -> list[Any
     return where
 
 
+def list_statement(
+    principal: Principal, filters: dict[str, Any], after: int | None, limit: int, now: datetime
+) -> Any:
+    """A deferred join: the page's ids first (ORDER BY id DESC LIMIT n, reading only the columns of
+    the WHERE, so with the plain predicate an index-only scan answers it), then their rows by primary
+    key. The planner prices a backward walk of pk_ticket as if matches were spread evenly; it
+    was skipping thousands of newer open tickets to find 20 closed ones (issue 17)."""
+    ids = sa.select(T.id).where(*_filters(principal, filters, now))
+    if after is not None:
+        ids = ids.where(T.id < after)
+    page = ids.order_by(T.id.desc()).limit(limit)
+    return sa.select(*LIST_COLUMNS).where(T.id.in_(page.scalar_subquery())).order_by(T.id.desc())
+
+
 async def list_tickets(ctx: Ctx, limit: int, cursor: str | None, filters: dict[str, Any]) -> dict[str, Any]:
     """A page as plain dicts (the route renders them with orjson): one statement per page."""
     principal = ctx.require_principal()
     now = utcnow()
-    stmt = sa.select(*LIST_COLUMNS).where(*_filters(principal, filters, now))
-    after = id_after(cursor)
-    if after is not None:
-        stmt = stmt.where(T.id < after)
-    rows = (await ctx.session.execute(stmt.order_by(T.id.desc()).limit(limit))).mappings().all()
+    rows = (
+        (await ctx.session.execute(list_statement(principal, filters, id_after(cursor), limit, now)))
+        .mappings()
+        .all()
+    )
     items = []
     for row in rows:
         item = dict(row)

@@ -73,3 +73,24 @@ async def test_about_staff_must_name_staff_of_a_complaint(
     repair = f.ticket_body(w.household.id, about_staff_id=w.technician.id)
     r = await client.post(url, json=repair, headers=f.auth(w.resident))
     assert r.status_code == 422 and _code(r) == "request.invalid"
+
+
+async def test_a_community_filtered_list_keeps_the_same_reach(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """`?community_id=` is answered with the plain predicate for those who read the community whole
+    (manager, committee: issue 17's plan); everyone else keeps scope(): the same tickets either way."""
+    w = await f.ticket_world(db)
+    url = f"/v1/communities/{w.cid}/tickets"
+    about = (
+        await client.post(url, json=_complaint(w, about_staff_id=w.technician.id), headers=f.auth(w.resident))
+    ).json()
+    plain = (await client.post(url, json=_complaint(w), headers=f.auth(w.resident))).json()
+    both = {about["id"], plain["id"]}
+    expected = [(w.manager, both), (w.committee, both), (w.resident, both), (w.admin, {plain["id"]})]
+    for who, ids in [*expected, (w.technician, set())]:  # the grab queue is ?queue=grab
+        for params in ({}, {"community_id": w.cid}, {"community_id": w.cid, "status": "submitted"}):
+            r = await client.get("/v1/tickets", params=params, headers=f.auth(who))
+            assert r.status_code == 200 and {i["id"] for i in r.json()["items"]} == ids, (who.name, params)
+    r = await client.get("/v1/tickets", params={"community_id": w.cid + 1000}, headers=f.auth(w.manager))
+    assert r.status_code == 200 and r.json()["items"] == []
