@@ -115,7 +115,7 @@ def _alarm_pictures(storage: Storage) -> Step:
     async def step(session: AsyncSession, cutoff: datetime) -> int:
         rows = (
             await session.exec(
-                select(AlarmPicture.id, Attachment.id, Attachment.storage_key, Attachment.thumb_key)
+                select(AlarmPicture.id, Attachment)
                 .join(Attachment, col(Attachment.id) == AlarmPicture.attachment_id)
                 .join(Alarm, col(Alarm.id) == AlarmPicture.alarm_id)
                 .where(_settled_alarms(cutoff))
@@ -124,32 +124,25 @@ def _alarm_pictures(storage: Storage) -> Step:
         ).all()
         if not rows:
             return 0
-        attachment_ids = [a for _, a, _, _ in rows]
-        keys = {k for _, _, key, thumb in rows for k in (key, thumb) if k}
-        shared = set(
-            (
-                await session.exec(
-                    select(Attachment.storage_key).where(
-                        col(Attachment.storage_key).in_(keys), col(Attachment.id).not_in(attachment_ids)
+        attachment_ids = [a.id for _, a in rows]
+        keys = {k for _, a in rows for k in a.file_keys()}
+        # A ticket raised from an alarm shares its picture files (same keys): those stay.
+        shared: set[str] = set()
+        for column in (Attachment.storage_key, Attachment.thumb_key, Attachment.medium_key):
+            shared |= {
+                k
+                for k in (
+                    await session.exec(
+                        select(column).where(col(column).in_(keys), col(Attachment.id).not_in(attachment_ids))
                     )
-                )
-            ).all()
-        ) | set(
-            (
-                await session.exec(
-                    select(Attachment.thumb_key).where(
-                        col(Attachment.thumb_key).in_(keys), col(Attachment.id).not_in(attachment_ids)
-                    )
-                )
-            ).all()
-        )
+                ).all()
+                if k
+            }
         # Files first: if the transaction then fails, the next run deletes the rows (missing files
         # are fine); the other order could leave a picture nobody can find any more.
         for key in sorted(keys - shared):
             await storage.delete(key)
-        await session.exec(
-            sa.delete(AlarmPicture).where(col(AlarmPicture.id).in_([p for p, _, _, _ in rows]))
-        )  # type: ignore[call-overload]
+        await session.exec(sa.delete(AlarmPicture).where(col(AlarmPicture.id).in_([p for p, _ in rows])))  # type: ignore[call-overload]
         await session.exec(sa.delete(Attachment).where(col(Attachment.id).in_(attachment_ids)))  # type: ignore[call-overload]
         return len(rows)
 

@@ -238,7 +238,7 @@ async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> Eras
     ).all()
     keys: list[str] = []
     for a in photos:
-        keys += [a.storage_key, *([a.thumb_key] if a.thumb_key else [])]
+        keys += a.file_keys()  # the original and every size
         a.deleted_at = now
         a.original_name = None
         session.add(a)
