@@ -133,6 +133,7 @@ class Settings(BaseSettings):
     retention_alarm_raw_days: int = 90
     retention_alarm_picture_days: int = 180
     retention_audit_days: int = 1095
+    retention_direct_upload_days: int = 7  # presigned uploads (services/attachments/direct.py)
     # A personal-data export (POST /v1/me/export) and its download link stay valid this long.
     privacy_export_ttl_hours: int = 24
     log_json: bool | None = None

@@ -12,6 +12,8 @@ Kinds and what "old" means (periods in days, `LINLI_RETENTION_*_DAYS`, 0 = keep 
                   photo shares is kept for the ticket)
   audit           audit rows (the Cybersecurity Law asks for at least 6 months of logs: the default
                   keeps three years)
+  direct_uploads  presigned photo uploads issued before the cutoff (rows; the raw object of one never
+                  completed is deleted from the bucket too: it may be a photo of someone's home)
 Login state (OTP codes, rate-limit windows) is not kept at all past its expiry: the 5-minute job
 `purge_expired_login_state` removes it.
 
@@ -36,7 +38,7 @@ from services.config import Settings
 from services.db import transaction
 from services.models import AuditLog
 from services.models.alarms import Alarm, AlarmPicture, AlarmStatus, AlarmWebhookReceipt
-from services.models.attachments import Attachment
+from services.models.attachments import Attachment, DirectUpload
 from services.models.notifications import Channel, Delivery, DeliveryStatus, Notification
 
 log = logging.getLogger("linli.retention")
@@ -149,6 +151,25 @@ def _alarm_pictures(storage: Storage) -> Step:
     return step
 
 
+def _direct_uploads(storage: Storage) -> Step:
+    async def step(session: AsyncSession, cutoff: datetime) -> int:
+        rows = (
+            await session.exec(
+                select(DirectUpload.id, DirectUpload.incoming_key, DirectUpload.completed_at)
+                .where(col(DirectUpload.created_at) < cutoff)
+                .limit(BATCH)
+            )
+        ).all()
+        for _, key, completed_at in rows:
+            if completed_at is None:  # a completed one's raw object was deleted on completion
+                await storage.delete(key)
+        if rows:
+            await session.exec(sa.delete(DirectUpload).where(col(DirectUpload.id).in_([r[0] for r in rows])))  # type: ignore[call-overload]
+        return len(rows)
+
+    return step
+
+
 async def _audit(session: AsyncSession, cutoff: datetime) -> int:
     ids = await _ids(
         session, select(AuditLog.id).where(col(AuditLog.created_at) < cutoff).order_by(col(AuditLog.id))
@@ -165,6 +186,7 @@ def periods(settings: Settings) -> dict[str, int]:
         "alarm_raw": settings.retention_alarm_raw_days,
         "alarm_pictures": settings.retention_alarm_picture_days,
         "audit": settings.retention_audit_days,
+        "direct_uploads": settings.retention_direct_upload_days,
     }
 
 
@@ -176,6 +198,7 @@ async def enforce(sessionmaker: Maker, settings: Settings, storage: Storage, now
         "alarm_raw": _alarm_raw,
         "alarm_pictures": _alarm_pictures(storage),
         "audit": _audit,
+        "direct_uploads": _direct_uploads(storage),
     }
     removed: dict[str, int] = {}
     for kind, days in periods(settings).items():

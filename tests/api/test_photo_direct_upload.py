@@ -7,6 +7,7 @@ medium sizes), stores the attachment and deletes the raw object.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import time_machine
 from PIL import Image
 from pydantic import SecretStr
@@ -26,12 +28,18 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.main import create_app
+from services import retention
+from services.attachments import images
+from services.attachments.storage import storage_for
 from services.bootstrap import Resources
 from services.config import Settings
+from services.db import session_factory, transaction
 from services.models.attachments import Attachment, DirectUpload
+from services.models.base import utcnow
 from services.notifications.sms import LogSmsProvider
 from services.runtime import Runtime
 from tests import factories as f
+from tests.conftest import committed_client
 from tests.services.test_attachments import assert_no_metadata, gps_exif
 
 pytestmark = pytest.mark.calendar
@@ -341,3 +349,102 @@ async def _photos(db: AsyncSession, tid: object) -> int:
         )
     ).all()
     return len(rows)
+
+
+async def test_complete_decodes_before_any_statement_of_the_request(
+    s3_client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the multipart upload: fetching and decoding never happen inside the request's transaction
+    (on SQLite that holds the database's one write lock)."""
+    w = await f.ticket_world(db)
+    t = await f.file_ticket(s3_client, w)
+    up = (await presign(s3_client, w.resident, t["id"])).json()
+    assert (await send(up, photo((400, 300)))).is_success
+    events: list[str] = []
+    clean_image = images.clean_image
+
+    def decode(*args: Any, **kwargs: Any) -> images.CleanImage:
+        events.append("decode")
+        return clean_image(*args, **kwargs)
+
+    def statement(*_: Any) -> None:
+        events.append("sql")
+
+    monkeypatch.setattr(images, "clean_image", decode)
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", statement)
+    try:
+        r = await complete(s3_client, w.resident, t["id"], up["upload_id"])
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", statement)
+    assert r.status_code == 201, r.text
+    assert events[0] == "decode" and events.count("decode") == 1 and "sql" in events
+
+
+async def test_retention_removes_old_uploads_and_raw_objects(
+    s3_client: httpx.AsyncClient,
+    s3_endpoint: str,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    db: AsyncSession,
+) -> None:
+    w = await f.ticket_world(db)
+    t = await f.file_ticket(s3_client, w)
+    up = (await presign(s3_client, w.resident, t["id"])).json()
+    assert (await send(up, photo((64, 48)))).is_success
+    conf = s3_settings(settings, s3_endpoint)
+    store = storage_for(conf)
+    assert await retention.enforce(sessionmaker, conf, store, utcnow() + timedelta(days=6)) == {}
+    removed = await retention.enforce(sessionmaker, conf, store, utcnow() + timedelta(days=8))
+    assert removed == {"direct_uploads": 1}
+    assert (await db.exec(select(DirectUpload).where(DirectUpload.token == up["upload_id"]))).first() is None
+    with pytest.raises(Exception, match=r"404|Not Found"):
+        raw(s3_endpoint).head_object(Bucket=BUCKET, Key=up["fields"]["key"])
+
+
+async def test_two_simultaneous_completes_make_one_photo(
+    s3_endpoint: str, settings: Settings, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each request on its own connection (committed rows, cleaned up after). On PostgreSQL both have
+    read the pending upload before either marks it: the conditional UPDATE lets one through."""
+    from services.attachments import direct
+    from tests.api.test_tickets_grab_race import _cleanup
+
+    if engine.dialect.name == "postgresql":
+        barrier = asyncio.Barrier(2)
+        original = direct.mark_completing
+
+        async def after_both_read(ctx: Any, row: DirectUpload) -> None:
+            await asyncio.wait_for(barrier.wait(), timeout=10)
+            await original(ctx, row)
+
+        monkeypatch.setattr(direct, "mark_completing", after_both_read)
+    maker = session_factory(engine)
+    async with maker() as s, transaction(s):
+        w = await f.ticket_world(s)
+    conf = s3_settings(settings, s3_endpoint)
+    try:
+        async with committed_client(conf, engine, maker) as client:
+            t = await f.file_ticket(client, w)
+            up = (await presign(client, w.resident, t["id"])).json()
+            assert (await send(up, photo((200, 100)))).is_success
+            results = await asyncio.gather(
+                complete(client, w.resident, t["id"], up["upload_id"]),
+                complete(client, w.resident, t["id"], up["upload_id"]),
+            )
+            assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
+            loser = next(r for r in results if r.status_code == 409)
+            assert code(loser) == "attachment.upload_completed"
+            async with maker() as s:
+                n = (
+                    await s.execute(
+                        sa.select(sa.func.count())
+                        .select_from(Attachment)
+                        .where(col(Attachment.owner_type) == "ticket", col(Attachment.owner_id) == t["id"])
+                    )
+                ).scalar_one()
+                assert n == 1
+    finally:
+        async with maker() as s, transaction(s):
+            await s.execute(sa.delete(DirectUpload).where(col(DirectUpload.community_id) == w.community.id))
+            await s.execute(sa.delete(Attachment).where(col(Attachment.community_id) == w.community.id))
+        await _cleanup(engine, w)
