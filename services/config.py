@@ -176,6 +176,11 @@ class Settings(BaseSettings):
     alarm_ingest_max_body_bytes: int = 8 * 1024 * 1024
     alarm_webhook_skew_seconds: int = 300
     alarm_secret_key: SecretStr | None = None
+    # The doors' rate limits (moving windows of one minute): events one device may send (an NVR's
+    # repeats come every second or so), and refused authentications from one source address before
+    # even a right secret is refused for the rest of the minute (secret guessing).
+    alarm_ingest_device_per_minute: int = 600
+    alarm_ingest_refusals_per_minute: int = 30
     # KPI "alarms acknowledged within target" (services/kpis/alarm_metrics.py): minutes per severity,
     # e.g. LINLI_ALARM_ACK_TARGET_MINUTES='{"critical": 3}' (unnamed severities keep the default).
     alarm_ack_target_minutes: dict[str, int] = {"critical": 5, "major": 15, "minor": 30, "warning": 60}

@@ -30,7 +30,8 @@ from services.alarms.pictures import prepare_pictures
 from services.alarms.schemas import IngestOut, WebhookEvent
 from services.alarms.secrets import decrypt_secret
 from services.alarms.signals import AlarmSeverity, AlarmSignal, SignalSource
-from services.errors import DomainError, Forbidden, InvalidInput, Unauthorized
+from services.auth.ratelimit import login_limiter
+from services.errors import DomainError, Forbidden, InvalidInput, RateLimited, Unauthorized
 from services.models.alarms import AlarmDevice, AlarmWebhookReceipt, DeviceStatus
 from services.models.base import utcnow
 from services.runtime import Ctx
@@ -41,12 +42,46 @@ REALM = "linli"
 NONCE_SECONDS = 300
 
 
+MINUTE = 60
+# Refusals that count towards the source address's limit: failed proofs, not the Digest handshake.
+GUESSES = frozenset(
+    {"alarm.ingest_unknown_device", "alarm.ingest_unauthorized", "alarm.ingest_bad_signature"}
+)
+
+
+def _refusals_key(ctx: Ctx) -> str:
+    return f"alarm-refused:{ctx.ip or '-'}"
+
+
+async def _check_refusals(ctx: Ctx) -> None:
+    """A source address that failed too many proofs this minute is refused before any lookup."""
+    wait = await login_limiter(ctx.runtime).wait(
+        _refusals_key(ctx), ctx.settings.alarm_ingest_refusals_per_minute, MINUTE
+    )
+    if wait is not None:
+        raise RateLimited(wait, code="alarm.ingest_rate_limited")
+
+
+async def _check_device_rate(ctx: Ctx, device: AlarmDevice) -> None:
+    """One device's events per minute: a camera stuck in a loop cannot flood the duty officers."""
+    wait = await login_limiter(ctx.runtime).hit(
+        f"alarm-device:{device.id}", ctx.settings.alarm_ingest_device_per_minute, MINUTE
+    )
+    if wait is not None:
+        raise RateLimited(wait, code="alarm.ingest_rate_limited")
+
+
 async def _counted(
     door: str, ctx: Ctx, device_key: str | None, run: Callable[[], Awaitable[IngestOut]]
 ) -> IngestOut:
     try:
+        await _check_refusals(ctx)
         out = await run()
     except DomainError as exc:
+        if exc.code in GUESSES:
+            await login_limiter(ctx.runtime).hit(
+                _refusals_key(ctx), ctx.settings.alarm_ingest_refusals_per_minute, MINUTE
+            )
         REJECTED.labels(door, exc.code).inc()
         log.log(
             logging.INFO if exc.code == "alarm.ingest_digest_required" else logging.WARNING,
@@ -181,6 +216,7 @@ async def ingest_isapi(
         ):
             raise Unauthorized("alarm.ingest_unauthorized", headers=challenge(nonce_key))
         _check_enabled(device)
+        await _check_device_rate(ctx, device)
         try:
             parsed = isapi.parse_xml(event) if event_format == "xml" else isapi.parse_json(event)
             signal = isapi.to_signal(parsed)
@@ -219,6 +255,7 @@ async def ingest_webhook(
                 "alarm.ingest_stale", details={"max_skew_seconds": ctx.settings.alarm_webhook_skew_seconds}
             )
         _check_enabled(device)
+        await _check_device_rate(ctx, device)
         try:
             event = WebhookEvent.model_validate_json(body)
         except ValidationError as exc:

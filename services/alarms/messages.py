@@ -25,5 +25,6 @@ register(
         "alarm.ingest_device_disabled": ("设备已停用", "The device is disabled"),
         "alarm.ingest_malformed": ("告警报文无法解析", "The event could not be parsed"),
         "alarm.ingest_unsupported_media": ("不支持的报文类型", "Unsupported content type"),
+        "alarm.ingest_rate_limited": ("设备上报过于频繁，请稍后重试", "Too many events; retry later"),
     }
 )

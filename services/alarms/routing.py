@@ -25,7 +25,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.alarms.rules import EffectiveRule, Stage, rule_for
-from services.db import defer_after_commit, insert_for
 from services.duty.common import active_on, local_today, zone_of
 from services.i18n import en, zh
 from services.models import Building, Household, Membership, MembershipStatus, Role, utcnow
@@ -39,9 +38,10 @@ from services.models.alarms import (
     AlarmStatus,
 )
 from services.models.duty import DutyAssignment, DutyPost, DutyShift, DutyShiftAssignee, ShiftStatus
-from services.models.notifications import Channel, Delivery, Notification
+from services.models.notifications import Notification
 from services.notifications.catalog import register_templates
-from services.notifications.outbox import DELIVERIES, notify
+from services.notifications.fallback import add_sms_deliveries
+from services.notifications.outbox import notify
 from services.notifications.sms_templates import SmsTemplate, register_sms, register_sms_templates
 from services.tickets.people import users_with_roles
 
@@ -195,11 +195,10 @@ async def _data(session: AsyncSession, alarm: Alarm) -> dict[str, Any]:
 
 
 async def sms_now(session: AsyncSession, notification_ids: list[int]) -> int:
-    """An SMS delivery, due now, for each of these inbox rows (a rule's "sms" channel). The key is the
-    one of the no-device and unread fallbacks, so a user gets at most one SMS per notification."""
+    """An SMS delivery, due now, for each of these inbox rows (a rule's "sms" channel), through the
+    fallbacks' own path: a user gets at most one SMS per notification."""
     if not notification_ids:
         return 0
-    now = utcnow()
     rows = (
         await session.exec(
             select(Notification.id, Notification.user_id, Notification.dedupe_key).where(
@@ -207,34 +206,9 @@ async def sms_now(session: AsyncSession, notification_ids: list[int]) -> int:
             )
         )
     ).all()
-    d = Delivery.__table__  # type: ignore[attr-defined]
-    values = [
-        {
-            "notification_id": nid,
-            "user_id": uid,
-            "channel": Channel.sms.value,
-            "device_id": None,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "dedupe_key": f"{key}:u{uid}:sms"[:250],
-            "created_at": now,
-        }
-        for nid, uid, key in rows
-    ]
-    ids = [
-        int(i)
-        for i in (
-            await session.execute(
-                insert_for(session)(d)
-                .values(values)
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(d.c.id)
-            )
-        ).scalars()
-    ]
-    defer_after_commit(session, DELIVERIES, ids)
-    return len(ids)
+    return await add_sms_deliveries(
+        session, [(int(nid or 0), uid, key) for nid, uid, key in rows if uid is not None]
+    )
 
 
 async def _send(

@@ -3,8 +3,9 @@
 ticket's before-photos (new attachment rows over the same stored files: nothing is uploaded again).
 
 * `alarm_to_ticket`: staff who may handle the alarm (the acknowledge rule). An alarm that already
-  has a ticket answers 409 `alarm.already_ticketed` with the ticket's id in the details (the app
-  opens that ticket); a closed alarm answers 409 `alarm.closed`.
+  has a live ticket answers 409 `alarm.already_ticketed` with the ticket's id in the details (the
+  app opens that ticket); one whose ticket was cancelled or rejected may be ticketed again (the alarm
+  then points at the new ticket; the history keeps both); a closed alarm answers 409 `alarm.closed`.
 * `auto_ticket`: a routing rule with auto_ticket (water leak by default) files it as the system, in the
   name of the device's owner (who registered it), else the community's first property manager.
 * `on_ticket_closed`: the ticket lifecycle calls it when an alarm ticket reaches `closed`; an alarm
@@ -39,7 +40,7 @@ from services.models.alarms import (
     ClearReason,
 )
 from services.models.attachments import Attachment
-from services.models.tickets import IntakeChannel, Ticket
+from services.models.tickets import IntakeChannel, Ticket, TicketStatus
 from services.runtime import Ctx
 from services.tickets import people
 from services.tickets.schemas import TicketOut
@@ -96,6 +97,7 @@ async def _open(
     actor_id: int | None,
     body: AlarmTicketIn | None,
     now: datetime,
+    replacing: int | None = None,
 ) -> Ticket:
     """File the ticket, copy the pictures, link both ways and record the alarm event."""
     assert alarm.id is not None
@@ -122,7 +124,7 @@ async def _open(
     table = Alarm.__table__  # type: ignore[attr-defined]
     result = await session.execute(
         sa.update(table)
-        .where(table.c.id == alarm.id, table.c.ticket_id.is_(None))
+        .where(table.c.id == alarm.id, table.c.ticket_id.is_not_distinct_from(replacing))
         .values(ticket_id=t.id, updated_at=now)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -182,14 +184,30 @@ async def alarm_to_ticket(ctx: Ctx, alarm_id: int, body: AlarmTicketIn | None = 
     """POST /v1/alarms/{id}/ticket: the staff member who asks files the ticket and is its reporter
     (they confirm the repair, which clears the alarm)."""
     alarm = await load_alarm(ctx, alarm_id, lock=True)
-    if alarm.ticket_id is not None:
-        raise Conflict("alarm.already_ticketed", details={"ticket_id": alarm.ticket_id})
+    replacing = alarm.ticket_id
+    if replacing is not None and await _ticket_is_live(ctx.session, replacing):
+        raise Conflict("alarm.already_ticketed", details={"ticket_id": replacing})
     if alarm.status == AlarmStatus.closed:
         raise Conflict("alarm.closed")
     user_id = ctx.require_principal().user_id
     device = await _device(ctx.session, alarm)
-    t = await _open(ctx.session, alarm, device, filed_by=user_id, actor_id=user_id, body=body, now=utcnow())
+    t = await _open(
+        ctx.session,
+        alarm,
+        device,
+        filed_by=user_id,
+        actor_id=user_id,
+        body=body,
+        now=utcnow(),
+        replacing=replacing,
+    )
     return await ticket_out(ctx, t)
+
+
+async def _ticket_is_live(session: AsyncSession, ticket_id: int) -> bool:
+    """A cancelled or rejected ticket did not deal with the alarm: it may be ticketed again."""
+    status = (await session.exec(select(Ticket.status).where(Ticket.id == ticket_id))).first()
+    return status is not None and status not in (TicketStatus.cancelled, TicketStatus.rejected)
 
 
 async def auto_ticket(session: AsyncSession, alarm: Alarm) -> Ticket | None:

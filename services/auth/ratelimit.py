@@ -1,4 +1,4 @@
-"""Login rate limits: a moving window from the `limits` library, on Redis when configured, else in memory.
+"""Rate limits (logins, OTPs, the alarm doors): a moving window from the `limits` library, on Redis when configured, else in memory.
 
 A moving window counts the events of the last `window` seconds, so a client cannot fit twice the limit
 into two adjacent fixed windows (the old INCR + EXPIRE window let `limit` events through at 0:59 and
@@ -31,6 +31,14 @@ class LoginLimiter:
         """Count one event; return seconds to wait when the last window_seconds already hold `limit`."""
         item = RateLimitItemPerSecond(limit, window_seconds)
         if await self.limiter.hit(item, key):
+            return None
+        reset_at, _ = await self.limiter.get_window_stats(item, key)
+        return max(1, math.ceil(reset_at - time.time()))
+
+    async def wait(self, key: str, limit: int, window_seconds: int) -> int | None:
+        """Seconds to wait when the last window_seconds already hold `limit` events; counts nothing."""
+        item = RateLimitItemPerSecond(limit, window_seconds)
+        if await self.limiter.test(item, key):
             return None
         reset_at, _ = await self.limiter.get_window_stats(item, key)
         return max(1, math.ceil(reset_at - time.time()))

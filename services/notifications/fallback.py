@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -33,8 +34,17 @@ async def add_sms_for_unread_critical(session: AsyncSession, after_minutes: int,
             .limit(limit)
         )
     ).all()
+    return await add_sms_deliveries(session, [(nid, uid, key) for nid, uid, key in rows])
+
+
+async def add_sms_deliveries(session: AsyncSession, rows: Sequence[tuple[int, int, str]]) -> int:
+    """An SMS delivery, due now, for each (notification id, user id, notification dedupe key); a
+    notification that already has its SMS keeps it (same key as the no-device fallback), so a user
+    never gets the SMS twice. The deliveries are handed to the worker after commit."""
     if not rows:
         return 0
+    now = utcnow()
+    d = Delivery.__table__  # type: ignore[attr-defined]
     values = [
         {
             "notification_id": nid,
@@ -44,7 +54,6 @@ async def add_sms_for_unread_critical(session: AsyncSession, after_minutes: int,
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,
-            # The same key the no-device fallback uses: a user never gets the SMS twice.
             "dedupe_key": f"{key}:u{uid}:sms"[:250],
             "created_at": now,
         }

@@ -11,24 +11,13 @@ import asyncio
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, select
+from sqlmodel import select
 
 from services.config import Settings
 from services.db import session_factory, transaction
-from services.models import (
-    AuditLog,
-    Building,
-    Community,
-    Delivery,
-    Household,
-    ManagementContract,
-    Membership,
-    Notification,
-    PropertyCompany,
-    User,
-)
-from services.models.alarms import Alarm, AlarmDevice, AlarmEscalation, AlarmEvent
+from services.models.alarms import Alarm, AlarmDevice
 from tests import factories as f
+from tests.committed_world import delete_ticket_world
 from tests.conftest import committed_client
 
 EVENT = (
@@ -36,27 +25,6 @@ EVENT = (
     b"<channelID>1</channelID><activePostCount>1</activePostCount><eventType>fielddetection</eventType>"
     b"<eventState>active</eventState></EventNotificationAlert>"
 )
-
-
-async def _cleanup(engine: AsyncEngine, w: f.TicketWorld) -> None:
-    users = [u.id for u in (w.resident, w.manager, w.technician, w.technician2, w.committee, w.admin)]
-    cid = w.community.id
-    async with session_factory(engine)() as s, transaction(s):
-        await s.execute(sa.delete(AlarmEvent).where(col(AlarmEvent.community_id) == cid))
-        alarms = sa.select(Alarm.id).where(col(Alarm.community_id) == cid)
-        await s.execute(sa.delete(AlarmEscalation).where(col(AlarmEscalation.alarm_id).in_(alarms)))
-        await s.execute(sa.delete(Delivery).where(col(Delivery.user_id).in_(users)))
-        await s.execute(sa.delete(Notification).where(col(Notification.user_id).in_(users)))
-        await s.execute(sa.delete(Alarm).where(col(Alarm.community_id) == cid))
-        await s.execute(sa.delete(AlarmDevice).where(col(AlarmDevice.community_id) == cid))
-        await s.execute(sa.delete(AuditLog).where(col(AuditLog.community_id) == cid))
-        await s.execute(sa.delete(Membership).where(col(Membership.user_id).in_(users)))
-        await s.execute(sa.delete(ManagementContract).where(col(ManagementContract.community_id) == cid))
-        await s.execute(sa.delete(PropertyCompany).where(col(PropertyCompany.id) == w.company.id))
-        await s.execute(sa.delete(User).where(col(User.id).in_(users)))
-        await s.execute(sa.delete(Household).where(col(Household.community_id) == cid))
-        await s.execute(sa.delete(Building).where(col(Building.community_id) == cid))
-        await s.execute(sa.delete(Community).where(col(Community.id) == cid))
 
 
 async def test_parallel_first_events_make_one_alarm(settings: Settings, engine: AsyncEngine) -> None:
@@ -86,7 +54,7 @@ async def test_parallel_first_events_make_one_alarm(settings: Settings, engine: 
             alarms = (await s.exec(select(Alarm).where(Alarm.community_id == w.cid))).all()
             assert len(alarms) == 1 and alarms[0].count == 12
     finally:
-        await _cleanup(engine, w)
+        await delete_ticket_world(engine, w)
 
 
 async def test_index_allows_one_active_alarm_per_device_and_type(
@@ -131,4 +99,4 @@ async def test_index_allows_one_active_alarm_per_device_and_type(
             await s.flush()
             await s.commit()
     finally:
-        await _cleanup(engine, w)
+        await delete_ticket_world(engine, w)

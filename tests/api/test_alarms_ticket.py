@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,22 +17,10 @@ from services.alarms.tickets import auto_ticket
 from services.config import Settings
 from services.db import session_factory, transaction
 from services.models import (
-    AuditLog,
-    Building,
-    Community,
-    Delivery,
-    Household,
-    ManagementContract,
-    Membership,
-    Notification,
-    PropertyCompany,
     Role,
-    User,
 )
 from services.models.alarms import (
     Alarm,
-    AlarmDevice,
-    AlarmEscalation,
     AlarmEvent,
     AlarmPicture,
     AlarmRouteRule,
@@ -42,6 +29,7 @@ from services.models.attachments import Attachment
 from services.models.tickets import Ticket, TicketEvent
 from services.tickets.sla_sweep import auto_close
 from tests import factories as f
+from tests.committed_world import delete_ticket_world
 from tests.conftest import committed_client
 
 ISAPI = "/v1/alarm-ingest/isapi"
@@ -325,29 +313,6 @@ async def test_auto_ticket_by_stored_rule_and_direct_call(
     )
 
 
-async def _cleanup(engine: AsyncEngine, w: f.TicketWorld) -> None:
-    users = [u.id for u in (w.resident, w.manager, w.technician, w.technician2, w.committee, w.admin)]
-    cid = w.community.id
-    async with session_factory(engine)() as s, transaction(s):
-        await s.execute(sa.delete(Delivery).where(col(Delivery.user_id).in_(users)))
-        await s.execute(sa.delete(Notification).where(col(Notification.user_id).in_(users)))
-        await s.execute(sa.delete(AlarmEvent).where(col(AlarmEvent.community_id) == cid))
-        alarms = sa.select(Alarm.id).where(col(Alarm.community_id) == cid)
-        await s.execute(sa.delete(AlarmEscalation).where(col(AlarmEscalation.alarm_id).in_(alarms)))
-        await s.execute(sa.delete(Alarm).where(col(Alarm.community_id) == cid))
-        await s.execute(sa.delete(AlarmDevice).where(col(AlarmDevice.community_id) == cid))
-        await s.execute(sa.delete(TicketEvent).where(col(TicketEvent.community_id) == cid))
-        await s.execute(sa.delete(Ticket).where(col(Ticket.community_id) == cid))
-        await s.execute(sa.delete(AuditLog).where(col(AuditLog.community_id) == cid))
-        await s.execute(sa.delete(Membership).where(col(Membership.user_id).in_(users)))
-        await s.execute(sa.delete(ManagementContract).where(col(ManagementContract.community_id) == cid))
-        await s.execute(sa.delete(PropertyCompany).where(col(PropertyCompany.id) == w.company.id))
-        await s.execute(sa.delete(User).where(col(User.id).in_(users)))
-        await s.execute(sa.delete(Household).where(col(Household.community_id) == cid))
-        await s.execute(sa.delete(Building).where(col(Building.community_id) == cid))
-        await s.execute(sa.delete(Community).where(col(Community.id) == cid))
-
-
 async def test_parallel_requests_make_one_ticket(settings: Settings, engine: AsyncEngine) -> None:
     """Four staff press "turn into ticket" at once: one ticket, the others 409 with its id (the alarm
     row is locked on PostgreSQL; SQLite serialises writers at BEGIN)."""
@@ -379,7 +344,7 @@ async def test_parallel_requests_make_one_ticket(settings: Settings, engine: Asy
             alarm = await s.get(Alarm, alarm_id)
         assert tickets == [won["id"]] and alarm is not None and alarm.ticket_id == won["id"]
     finally:
-        await _cleanup(engine, w)
+        await delete_ticket_world(engine, w)
 
 
 async def test_a_water_leak_files_its_ticket_by_default(client: httpx.AsyncClient, db: AsyncSession) -> None:
@@ -397,3 +362,37 @@ async def test_a_water_leak_files_its_ticket_by_default(client: httpx.AsyncClien
     r = await client.get(f"/v1/communities/{w.cid}/alarm-rules", headers=f.auth(w.manager))
     [leak] = [rule for rule in r.json() if rule["type"] == "water_leak"]
     assert leak["auto_ticket"] is True and leak["is_default"] is True
+
+
+async def test_a_rejected_ticket_lets_the_alarm_be_ticketed_again(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """A ticket that was cancelled or rejected did not deal with the alarm: staff may file another;
+    a live one still answers 409 with its id."""
+    w = await f.ticket_world(db)
+    device = await f.alarm_device(client, w.manager, w.cid)
+    alarm_id = await raise_with_picture(client, device)
+    url = f"/v1/alarms/{alarm_id}/ticket"
+    first = await client.post(url, headers=f.auth(w.manager))
+    assert first.status_code == 201, first.text
+    r = await f.act(client, w.manager, first.json(), "reject", reason_code="duplicate", reason="误报重复")
+    assert r.status_code == 200 and r.json()["status"] == "rejected", r.text
+
+    second = await client.post(url, headers=f.auth(w.committee))
+    assert second.status_code == 201, second.text
+    assert second.json()["id"] != first.json()["id"]
+    assert second.json()["source_alarm_id"] == alarm_id
+    linked = (await db.exec(select(Alarm.ticket_id).where(Alarm.id == alarm_id))).one()
+    assert linked == second.json()["id"]
+    ticketed = (
+        await db.exec(
+            select(AlarmEvent.data)
+            .where(AlarmEvent.alarm_id == alarm_id, AlarmEvent.kind == "ticketed")
+            .order_by(col(AlarmEvent.id))
+        )
+    ).all()
+    assert [d["ticket_id"] for d in ticketed] == [first.json()["id"], second.json()["id"]]
+
+    r = await client.post(url, headers=f.auth(w.manager))
+    assert (r.status_code, code(r)) == (409, "alarm.already_ticketed")
+    assert r.json()["error"]["details"] == {"ticket_id": second.json()["id"]}

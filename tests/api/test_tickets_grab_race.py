@@ -17,46 +17,11 @@ from sqlmodel import col
 import services.tickets.actions  # noqa: F401  (fills HANDLERS before the test patches one)
 from services.config import Settings
 from services.db import session_factory, transaction
-from services.models import (
-    AuditLog,
-    Building,
-    Community,
-    Delivery,
-    Household,
-    ManagementContract,
-    Membership,
-    Notification,
-    PropertyCompany,
-    User,
-)
 from services.models.tickets import Ticket, TicketEvent
 from services.tickets.transitions import HANDLERS, Call, Outcome
 from tests import factories as f
+from tests.committed_world import delete_ticket_world
 from tests.conftest import committed_client
-
-
-async def _cleanup(engine: AsyncEngine, w: f.TicketWorld) -> None:
-    users = [
-        u.id
-        for u in (w.resident, w.manager, w.technician, w.technician2, w.committee, w.admin)
-        if u is not None
-    ]
-    async with session_factory(engine)() as s, transaction(s):
-        cid = w.community.id
-        await s.execute(sa.delete(Delivery).where(col(Delivery.user_id).in_(users)))
-        await s.execute(sa.delete(Notification).where(col(Notification.user_id).in_(users)))
-        await s.execute(
-            sa.delete(AuditLog).where(col(AuditLog.community_id) == cid)
-        )  # the assignee's contact reads
-        await s.execute(sa.delete(TicketEvent).where(col(TicketEvent.community_id) == cid))
-        await s.execute(sa.delete(Ticket).where(col(Ticket.community_id) == cid))
-        await s.execute(sa.delete(Membership).where(col(Membership.user_id).in_(users)))
-        await s.execute(sa.delete(ManagementContract).where(col(ManagementContract.community_id) == cid))
-        await s.execute(sa.delete(PropertyCompany).where(col(PropertyCompany.id) == w.company.id))
-        await s.execute(sa.delete(User).where(col(User.id).in_(users)))
-        await s.execute(sa.delete(Household).where(col(Household.community_id) == cid))
-        await s.execute(sa.delete(Building).where(col(Building.community_id) == cid))
-        await s.execute(sa.delete(Community).where(col(Community.id) == cid))
 
 
 async def test_two_simultaneous_grabs_one_winner(
@@ -106,4 +71,4 @@ async def test_two_simultaneous_grabs_one_winner(
                 ).scalar_one()
                 assert grabs == 1
     finally:
-        await _cleanup(engine, w)
+        await delete_ticket_world(engine, w)
