@@ -39,6 +39,7 @@ from services.models.base import utcnow
 from services.notifications.sms import LogSmsProvider
 from services.runtime import Runtime
 from tests import factories as f
+from tests.committed_world import delete_ticket_world
 from tests.conftest import committed_client
 from tests.services.test_attachments import assert_no_metadata, gps_exif
 
@@ -407,7 +408,6 @@ async def test_two_simultaneous_completes_make_one_photo(
     """Each request on its own connection (committed rows, cleaned up after). On PostgreSQL both have
     read the pending upload before either marks it: the conditional UPDATE lets one through."""
     from services.attachments import direct
-    from tests.api.test_tickets_grab_race import _cleanup
 
     if engine.dialect.name == "postgresql":
         barrier = asyncio.Barrier(2)
@@ -447,4 +447,4 @@ async def test_two_simultaneous_completes_make_one_photo(
         async with maker() as s, transaction(s):
             await s.execute(sa.delete(DirectUpload).where(col(DirectUpload.community_id) == w.community.id))
             await s.execute(sa.delete(Attachment).where(col(Attachment.community_id) == w.community.id))
-        await _cleanup(engine, w)
+        await delete_ticket_world(engine, w)
