@@ -129,8 +129,11 @@ class Fetched:
 
 
 async def fetch(settings: Settings, token: str) -> Fetched:
-    """HEAD, then GET and prepare the object under the token's key. Local storage: 409 at once."""
-    store = _storage(settings)
+    """HEAD, then GET and prepare the object under the token's key. Local storage: nothing to fetch
+    (`claim` answers 409 once the ticket was found visible, so another community's id stays 404)."""
+    store = storage_for(settings)
+    if not isinstance(store, S3Storage):
+        return Fetched(token, None, _unavailable())
     key = incoming_key(token)
     max_bytes = settings.max_photo_bytes
     try:
@@ -210,8 +213,12 @@ def direct_storage(ctx: Ctx) -> S3Storage:
 def _storage(settings: Settings) -> S3Storage:
     store = storage_for(settings)
     if not isinstance(store, S3Storage):
-        raise Conflict("attachment.direct_upload_unavailable", details={"use": "multipart"})
+        raise _unavailable()
     return store
+
+
+def _unavailable() -> Conflict:
+    return Conflict("attachment.direct_upload_unavailable", details={"use": "multipart"})
 
 
 async def _discard_raw(store: S3Storage, key: str) -> None:

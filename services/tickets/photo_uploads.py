@@ -15,7 +15,8 @@ from services.tickets.service import MAX_PHOTOS, photo_ticket
 async def presign(ctx: Ctx, ticket_id: int, body: direct.DirectUploadIn) -> direct.DirectUploadOut:
     """Checked up front so the phone does not spend 4G data on a photo that would be refused; checked
     again (authoritatively) on completion."""
-    direct.direct_storage(ctx)  # 409 before anything else on local storage
+    await queries.load_visible(ctx, ticket_id)  # 404 for who cannot see it, whatever the storage
+    direct.direct_storage(ctx)  # then 409 on local storage: the app uses the multipart upload
     t = await photo_ticket(ctx, ticket_id, body.purpose)
     assert t.id is not None
     if await count_for(ctx.session, "ticket", t.id, body.purpose) >= MAX_PHOTOS:
