@@ -37,6 +37,8 @@ OPERATION_IDS: dict[str, str] = {
     "tickets.list_events": "listTicketEvents",
     "tickets.transition": "transitionTicket",
     "tickets.add_attachment": "addTicketPhoto",
+    "tickets.presign_attachment": "startTicketPhotoUpload",
+    "tickets.complete_attachment_upload": "completeTicketPhotoUpload",
     "tickets.delete_attachment": "deleteTicketPhoto",
     "tickets.call_resident": "callTicketResident",
     "tickets.rate": "rateTicket",

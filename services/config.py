@@ -133,6 +133,7 @@ class Settings(BaseSettings):
     retention_alarm_raw_days: int = 90
     retention_alarm_picture_days: int = 180
     retention_audit_days: int = 1095
+    retention_direct_upload_days: int = 7  # presigned uploads (services/attachments/direct.py)
     # A personal-data export (POST /v1/me/export) and its download link stay valid this long.
     privacy_export_ttl_hours: int = 24
     log_json: bool | None = None
@@ -155,6 +156,12 @@ class Settings(BaseSettings):
     s3_access_key_id: SecretStr | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_prefix: str = ""  # key prefix inside the bucket, e.g. "linli/"
+    # Direct uploads (photos sent by the phone straight to the bucket, services/attachments/direct.py):
+    # presigned URLs name this host when the phone reaches the store by another address than the
+    # server does; "post" (a policy the store checks: size and type) or "put" for stores without it.
+    s3_public_endpoint_url: str | None = None
+    s3_presign_method: Literal["post", "put"] = "post"
+    direct_upload_ttl_seconds: int = 900  # how long a presigned upload URL stays valid
     file_url_ttl_seconds: int = 600  # signed file URLs stay valid at least this long
     # Signed file URLs stay the same for this window (the app caches images by URL); see urls.expiry.
     file_url_window_seconds: int = 3600

@@ -12,6 +12,8 @@ Kinds and what "old" means (periods in days, `LINLI_RETENTION_*_DAYS`, 0 = keep 
                   photo shares is kept for the ticket)
   audit           audit rows (the Cybersecurity Law asks for at least 6 months of logs: the default
                   keeps three years)
+  direct_uploads  presigned photo uploads issued before the cutoff (rows; the raw object of one never
+                  completed is deleted from the bucket too: it may be a photo of someone's home)
 Login state (OTP codes, rate-limit windows) is not kept at all past its expiry: the 5-minute job
 `purge_expired_login_state` removes it.
 
@@ -36,7 +38,7 @@ from services.config import Settings
 from services.db import transaction
 from services.models import AuditLog
 from services.models.alarms import Alarm, AlarmPicture, AlarmStatus, AlarmWebhookReceipt
-from services.models.attachments import Attachment
+from services.models.attachments import Attachment, DirectUpload
 from services.models.notifications import Channel, Delivery, DeliveryStatus, Notification
 
 log = logging.getLogger("linli.retention")
@@ -115,7 +117,7 @@ def _alarm_pictures(storage: Storage) -> Step:
     async def step(session: AsyncSession, cutoff: datetime) -> int:
         rows = (
             await session.exec(
-                select(AlarmPicture.id, Attachment.id, Attachment.storage_key, Attachment.thumb_key)
+                select(AlarmPicture.id, Attachment)
                 .join(Attachment, col(Attachment.id) == AlarmPicture.attachment_id)
                 .join(Alarm, col(Alarm.id) == AlarmPicture.alarm_id)
                 .where(_settled_alarms(cutoff))
@@ -124,33 +126,45 @@ def _alarm_pictures(storage: Storage) -> Step:
         ).all()
         if not rows:
             return 0
-        attachment_ids = [a for _, a, _, _ in rows]
-        keys = {k for _, _, key, thumb in rows for k in (key, thumb) if k}
-        shared = set(
-            (
-                await session.exec(
-                    select(Attachment.storage_key).where(
-                        col(Attachment.storage_key).in_(keys), col(Attachment.id).not_in(attachment_ids)
+        attachment_ids = [a.id for _, a in rows]
+        keys = {k for _, a in rows for k in a.file_keys()}
+        # A ticket raised from an alarm shares its picture files (same keys): those stay.
+        shared: set[str] = set()
+        for column in (Attachment.storage_key, Attachment.thumb_key, Attachment.medium_key):
+            shared |= {
+                k
+                for k in (
+                    await session.exec(
+                        select(column).where(col(column).in_(keys), col(Attachment.id).not_in(attachment_ids))
                     )
-                )
-            ).all()
-        ) | set(
-            (
-                await session.exec(
-                    select(Attachment.thumb_key).where(
-                        col(Attachment.thumb_key).in_(keys), col(Attachment.id).not_in(attachment_ids)
-                    )
-                )
-            ).all()
-        )
+                ).all()
+                if k
+            }
         # Files first: if the transaction then fails, the next run deletes the rows (missing files
         # are fine); the other order could leave a picture nobody can find any more.
         for key in sorted(keys - shared):
             await storage.delete(key)
-        await session.exec(
-            sa.delete(AlarmPicture).where(col(AlarmPicture.id).in_([p for p, _, _, _ in rows]))
-        )  # type: ignore[call-overload]
+        await session.exec(sa.delete(AlarmPicture).where(col(AlarmPicture.id).in_([p for p, _ in rows])))  # type: ignore[call-overload]
         await session.exec(sa.delete(Attachment).where(col(Attachment.id).in_(attachment_ids)))  # type: ignore[call-overload]
+        return len(rows)
+
+    return step
+
+
+def _direct_uploads(storage: Storage) -> Step:
+    async def step(session: AsyncSession, cutoff: datetime) -> int:
+        rows = (
+            await session.exec(
+                select(DirectUpload.id, DirectUpload.incoming_key, DirectUpload.completed_at)
+                .where(col(DirectUpload.created_at) < cutoff)
+                .limit(BATCH)
+            )
+        ).all()
+        for _, key, completed_at in rows:
+            if completed_at is None:  # a completed one's raw object was deleted on completion
+                await storage.delete(key)
+        if rows:
+            await session.exec(sa.delete(DirectUpload).where(col(DirectUpload.id).in_([r[0] for r in rows])))  # type: ignore[call-overload]
         return len(rows)
 
     return step
@@ -172,6 +186,7 @@ def periods(settings: Settings) -> dict[str, int]:
         "alarm_raw": settings.retention_alarm_raw_days,
         "alarm_pictures": settings.retention_alarm_picture_days,
         "audit": settings.retention_audit_days,
+        "direct_uploads": settings.retention_direct_upload_days,
     }
 
 
@@ -183,6 +198,7 @@ async def enforce(sessionmaker: Maker, settings: Settings, storage: Storage, now
         "alarm_raw": _alarm_raw,
         "alarm_pictures": _alarm_pictures(storage),
         "audit": _audit,
+        "direct_uploads": _direct_uploads(storage),
     }
     removed: dict[str, int] = {}
     for kind, days in periods(settings).items():

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Form, Query, Response
 from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep, IdempotentUploadDep
 from api.responses import OrjsonResponse
-from api.uploads import Photo
+from api.uploads import DirectPhoto, Photo
+from services.attachments.direct import DirectUploadIn, DirectUploadOut
 from services.models.tickets import TicketStatus
 from services.schemas import Instant, Page, Text
-from services.tickets import calls, followups, queries, ratings, service
+from services.tickets import calls, followups, photo_uploads, queries, ratings, service
 from services.tickets.schemas import (
     AttachmentRef,
     CallOut,
@@ -149,6 +150,38 @@ async def add_attachment(
     purpose: Annotated[Literal["before", "after"], Form()],
 ) -> Response:
     return await idem.run(lambda: service.add_photo(idem.ctx, tid, purpose, photo))
+
+
+@router.post(
+    "/tickets/{tid}/attachments/uploads",
+    status_code=201,
+    response_model=DirectUploadOut,
+    summary="Start a photo upload straight to the bucket (S3-compatible storage; else 409, use multipart)",
+)
+async def presign_attachment(tid: ObjectId, body: DirectUploadIn, idem: IdempotentDep) -> Response:
+    """Step 1 of 3. Same rules as the multipart upload (who, when, ≤ 9 of each purpose). Step 2: send
+    the file to `url` (POST: a form with `fields`, then the file as `file`; PUT: the bytes with
+    `headers`). Step 3: POST .../uploads/{upload_id}/complete. With local storage this answers 409
+    `attachment.direct_upload_unavailable`: upload to POST /v1/tickets/{tid}/attachments instead."""
+    return await idem.run(lambda: photo_uploads.presign(idem.ctx, tid, body))
+
+
+@router.post(
+    "/tickets/{tid}/attachments/uploads/{upload_id}/complete",
+    status_code=201,
+    response_model=AttachmentRef,
+    summary="Finish a direct upload: the server checks, cleans and stores the photo",
+)
+async def complete_attachment_upload(
+    tid: ObjectId,
+    fetched: DirectPhoto,  # before idem: fetched and decoded before the transaction opens
+    idem: IdempotentDep,
+) -> Response:
+    """The photo is checked and cleaned as a multipart one (type from the bytes, EXIF and GPS removed,
+    thumb and medium sizes) and the raw object is deleted. Unknown upload 404
+    `attachment.upload_not_found`, someone else's 403, done already 409, expired 410, not uploaded yet
+    422 `attachment.upload_missing`. A retry with the same Idempotency-Key replays the answer."""
+    return await idem.run(lambda: photo_uploads.complete(idem.ctx, tid, fetched))
 
 
 @router.delete(

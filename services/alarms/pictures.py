@@ -9,8 +9,8 @@ import logging
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.attachments.inspect import EXTENSIONS, PHOTO_TYPES
-from services.attachments.service import PreparedUpload, StorageUnavailable, prepare_upload
-from services.attachments.storage import new_key, storage_for, thumb_key_for
+from services.attachments.service import PreparedUpload, prepare_upload, write_files
+from services.attachments.storage import new_key, size_key_for, storage_for
 from services.config import Settings
 from services.models.alarms import Alarm, AlarmPicture
 from services.models.attachments import Attachment
@@ -51,14 +51,9 @@ async def store_pictures(
     stored = 0
     for upload in uploads[: max(0, MAX_PICTURES_PER_ALARM - already)]:
         key = new_key(alarm.community_id, EXTENSIONS[upload.content_type])
-        thumb_key = thumb_key_for(key) if upload.thumb is not None else None
-        try:
-            await store.put(key, upload.data, upload.content_type)
-            if upload.thumb is not None and thumb_key is not None:
-                await store.put(thumb_key, upload.thumb, "image/jpeg")
-        except Exception as exc:
-            log.exception("alarm picture storage write failed", extra={"key": key})
-            raise StorageUnavailable() from exc
+        await write_files(store, key, upload)  # the original, thumb and medium sizes (503 on failure)
+        thumb_key = size_key_for(key, "thumb") if upload.thumb is not None else None
+        medium_key = size_key_for(key, "medium") if upload.medium is not None else None
         row = Attachment(
             community_id=alarm.community_id,
             owner_type="alarm",
@@ -71,6 +66,7 @@ async def store_pictures(
             height=upload.height,
             storage_key=key,
             thumb_key=thumb_key,
+            medium_key=medium_key,
             uploaded_by=uploaded_by,
         )
         session.add(row)

@@ -171,6 +171,7 @@ async def _copy_pictures(session: AsyncSession, alarm_id: int, t: Ticket) -> int
                 height=row.height,
                 storage_key=row.storage_key,
                 thumb_key=row.thumb_key,
+                medium_key=row.medium_key,
                 original_name=row.original_name,
                 uploaded_by=row.uploaded_by,
             )

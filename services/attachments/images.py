@@ -24,7 +24,10 @@ try:
 except ImportError:  # pragma: no cover - depends on the installation
     HEIF_SUPPORTED = False
 
+# The sizes served besides the original (long side, px; never upscaled), all JPEG: `thumb` for lists
+# and grids, `medium` for a detail screen on 4G (a 12-megapixel photo of 3-5 MB becomes ~150-300 kB).
 THUMB_MAX_PX = 320
+MEDIUM_MAX_PX = 1080
 THUMB_CONTENT_TYPE = JPEG
 
 # Sniffed type -> (Pillow decoder, Pillow encoder and content type we store).
@@ -48,6 +51,7 @@ class CleanImage:
     width: int
     height: int
     thumb: bytes
+    medium: bytes
 
 
 def supported(content_type: str) -> bool:
@@ -66,7 +70,14 @@ def clean_image(data: bytes, content_type: str, *, max_pixels: int) -> CleanImag
         image = image.convert("RGBA")  # palette transparency lives in info, which is dropped next
     image.info = {}  # drop exif, xmp, comments and text chunks: the encoders below get only pixels
     original = _encode(image, stored_as, icc)
-    return CleanImage(original, stored_as, image.width, image.height, _thumbnail(image))
+    return CleanImage(
+        original,
+        stored_as,
+        image.width,
+        image.height,
+        _thumbnail(image, THUMB_MAX_PX, 80),
+        _thumbnail(image, MEDIUM_MAX_PX, 82),
+    )
 
 
 def _decode(data: bytes, content_type: str, max_pixels: int) -> Image.Image:
@@ -107,11 +118,11 @@ def _encode(image: Image.Image, content_type: str, icc: bytes | None) -> bytes:
     return out.getvalue()
 
 
-def _thumbnail(image: Image.Image) -> bytes:
+def _thumbnail(image: Image.Image, max_px: int, quality: int) -> bytes:
     thumb = _flatten(image) if image.mode != "RGB" else image.copy()
-    thumb.thumbnail((THUMB_MAX_PX, THUMB_MAX_PX), Image.Resampling.LANCZOS)
+    thumb.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    thumb.save(out, format="JPEG", quality=80, optimize=True)
+    thumb.save(out, format="JPEG", quality=quality, optimize=True)
     return out.getvalue()
 
 

@@ -22,6 +22,21 @@ register(
             "请求的字节范围超出文件大小",
             "The requested byte range lies outside the file",
         ),
+        "attachment.direct_upload_unavailable": (
+            "当前存储不支持直传，请改用普通上传（multipart）",
+            "Direct upload is not available with this storage; upload the file as multipart instead",
+        ),
+        "attachment.upload_not_found": ("上传任务不存在", "No such upload for this record"),
+        "attachment.upload_not_yours": ("这不是你发起的上传", "This upload was started by someone else"),
+        "attachment.upload_completed": ("该上传已完成", "This upload has been completed already"),
+        "attachment.upload_expired": (
+            "上传已过期，请重新发起",
+            "The upload expired; start a new one",
+        ),
+        "attachment.upload_missing": (
+            "尚未收到文件，请先上传再完成",
+            "The file has not arrived yet; upload it, then complete",
+        ),
         "attachment.storage_unavailable": (
             "文件存储暂时不可用，请稍后再试",
             "File storage is temporarily unavailable; try again later",

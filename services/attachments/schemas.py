@@ -20,5 +20,6 @@ class AttachmentOut(ResponseBody):
     created_at: datetime
     # Relative, signed URLs (GET without a bearer token) valid until url_expires_at.
     url: str
-    thumb_url: str | None
+    thumb_url: str | None  # ≤ 320 px JPEG, for lists (images only)
+    medium_url: str | None = None  # ≤ 1080 px JPEG, for detail screens on 4G (images only)
     url_expires_at: datetime

@@ -27,7 +27,7 @@ import services.attachments.messages  # noqa: F401  (registers the error codes)
 from services.attachments import images
 from services.attachments.inspect import DOCUMENT_TYPES, EXTENSIONS, PDF, PHOTO_TYPES, sniff
 from services.attachments.schemas import AttachmentOut
-from services.attachments.storage import Storage, StorageKeyMissing, new_key, storage_for, thumb_key_for
+from services.attachments.storage import Storage, StorageKeyMissing, new_key, size_key_for, storage_for
 from services.attachments.urls import Variant, expiry, signed_url, verify
 from services.config import Settings
 from services.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge
@@ -69,6 +69,7 @@ class PreparedUpload:
     width: int | None
     height: int | None
     original_name: str | None
+    medium: bytes | None = None  # images only, like thumb
 
 
 async def prepare_upload(
@@ -92,7 +93,14 @@ async def prepare_upload(
     except images.UnreadableImage as exc:
         raise InvalidInput("attachment.unreadable") from exc
     return PreparedUpload(
-        kind, clean.data, clean.content_type, clean.thumb, clean.width, clean.height, original_name
+        kind,
+        clean.data,
+        clean.content_type,
+        clean.thumb,
+        clean.width,
+        clean.height,
+        original_name,
+        clean.medium,
     )
 
 
@@ -125,21 +133,12 @@ async def store_upload(
         if await count_for(session, owner_type, owner_id, purpose) >= max_count:
             raise InvalidInput("attachment.too_many", details={"max_count": max_count})
 
-    stored, content_type, thumb = upload.data, upload.content_type, upload.thumb
+    stored, content_type = upload.data, upload.content_type
     store = storage or storage_for(settings)
     key = new_key(community_id, EXTENSIONS[content_type])
-    thumb_key = thumb_key_for(key) if thumb is not None else None
-    written: list[str] = []
-    try:
-        await store.put(key, stored, content_type)
-        written.append(key)
-        if thumb is not None and thumb_key is not None:
-            await store.put(thumb_key, thumb, images.THUMB_CONTENT_TYPE)
-            written.append(thumb_key)
-    except Exception as exc:
-        log.exception("attachment storage write failed", extra={"key": key})
-        await _discard(store, written)
-        raise StorageUnavailable() from exc
+    written = await write_files(store, key, upload)
+    thumb_key = size_key_for(key, "thumb") if upload.thumb is not None else None
+    medium_key = size_key_for(key, "medium") if upload.medium is not None else None
 
     name = _display_name(upload.original_name)
     row = Attachment(
@@ -154,6 +153,7 @@ async def store_upload(
         height=upload.height,
         storage_key=key,
         thumb_key=thumb_key,
+        medium_key=medium_key,
         original_name=name,
         uploaded_by=principal.user_id,
     )
@@ -238,7 +238,7 @@ async def open_file(
     row = await ctx.session.get(Attachment, attachment_id)
     if row is None or row.deleted_at is not None:
         raise NotFound("attachment.not_found")
-    key = row.storage_key if variant == "original" else row.thumb_key
+    key, content_type = served_key(row, variant)
     if key is None:
         raise NotFound("attachment.not_found")
     store = storage or storage_for(ctx.settings)
@@ -250,7 +250,6 @@ async def open_file(
     except Exception as exc:
         log.exception("attachment storage read failed", extra={"attachment_id": attachment_id})
         raise StorageUnavailable() from exc
-    content_type = row.content_type if variant == "original" else images.THUMB_CONTENT_TYPE
     if content_type == PDF and variant == "original":
         filename = f"{row.id}.pdf"
         disposition = (
@@ -260,6 +259,40 @@ async def open_file(
         disposition = "inline"
     etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
     return ServedFile(data, content_type, remaining, disposition, etag)
+
+
+def served_key(row: Attachment, variant: Variant) -> tuple[str | None, str]:
+    """The stored object behind a variant, and its content type. A size an older image lacks is
+    served from the nearest larger one that exists: `medium` from the original (never a blurry
+    thumbnail stretched to a detail screen)."""
+    if variant == "thumb" and row.thumb_key:
+        return row.thumb_key, images.THUMB_CONTENT_TYPE
+    if variant == "medium" and row.thumb_key:
+        if row.medium_key:
+            return row.medium_key, images.THUMB_CONTENT_TYPE
+        return row.storage_key, row.content_type
+    if variant == "original":
+        return row.storage_key, row.content_type
+    return None, row.content_type
+
+
+async def write_files(store: Storage, key: str, upload: PreparedUpload) -> list[str]:
+    """Write the original at `key` and its sizes; on a failure remove what was written (503)."""
+    files = [(key, upload.data, upload.content_type)]
+    if upload.thumb is not None:
+        files.append((size_key_for(key, "thumb"), upload.thumb, images.THUMB_CONTENT_TYPE))
+    if upload.medium is not None:
+        files.append((size_key_for(key, "medium"), upload.medium, images.THUMB_CONTENT_TYPE))
+    written: list[str] = []
+    try:
+        for name, data, content_type in files:
+            await store.put(name, data, content_type)
+            written.append(name)
+    except Exception as exc:
+        log.exception("attachment storage write failed", extra={"key": key})
+        await _discard(store, written)
+        raise StorageUnavailable() from exc
+    return written
 
 
 def to_out(settings: Settings, row: Attachment, exp: int | None = None) -> AttachmentOut:
@@ -280,6 +313,8 @@ def to_out(settings: Settings, row: Attachment, exp: int | None = None) -> Attac
         created_at=row.created_at,
         url=signed_url(settings, row.id, "original", exp),
         thumb_url=signed_url(settings, row.id, "thumb", exp) if row.thumb_key else None,
+        # Every image has a medium URL: one stored before sizes existed serves its original there.
+        medium_url=signed_url(settings, row.id, "medium", exp) if row.thumb_key else None,
         url_expires_at=datetime.fromtimestamp(exp, UTC),
     )
 

@@ -10,6 +10,7 @@ import asyncio
 import os
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +28,17 @@ class StorageKeyMissing(LookupError):
     """The key has no stored object."""
 
 
+@dataclass(frozen=True)
+class PresignedUpload:
+    """How the app sends one file straight to the bucket: a form POST (`fields` first, then the file
+    as the last field `file`) or a PUT of the raw bytes with `headers`."""
+
+    method: str  # "POST" or "PUT"
+    url: str
+    fields: dict[str, str]
+    headers: dict[str, str]
+
+
 class Storage(Protocol):
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
 
@@ -35,18 +47,33 @@ class Storage(Protocol):
     async def delete(self, key: str) -> None: ...
 
 
-_KEY = re.compile(r"^c\d+/\d{4}/\d{2}/[0-9a-f]{32}(\.thumb)?\.[a-z0-9]{2,5}$")
+# Stored files: `c…/yyyy/mm/{uuid}.{ext}`, its sizes `….thumb.jpg` / `….medium.jpg`. Raw direct uploads
+# (not yet checked) live apart as `incoming/{token}.raw`, so a bucket lifecycle rule can expire them.
+_KEY = re.compile(
+    r"^(c\d+/\d{4}/\d{2}/[0-9a-f]{32}(\.thumb|\.medium)?\.[a-z0-9]{2,5}|incoming/[0-9a-f]{32}\.raw)$"
+)
+INCOMING_PREFIX = "incoming/"
 
 
 def new_key(community_id: int, ext: str, *, now: datetime | None = None) -> str:
-    """`c{community}/{yyyy}/{mm}/{uuid}.{ext}`; the thumbnail of a key is `thumb_key_for(key)`."""
+    """`c{community}/{yyyy}/{mm}/{uuid}.{ext}`; its sizes are `size_key_for(key, size)`."""
     now = now or utcnow()
     return f"c{int(community_id)}/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.{ext}"
 
 
-def thumb_key_for(key: str, ext: str = "jpg") -> str:
+def incoming_key(token: str) -> str:
+    """Where a direct upload lands before the server checks it (`token`: 32 hex digits, ours)."""
+    return check_key(f"{INCOMING_PREFIX}{token}.raw")
+
+
+def size_key_for(key: str, size: str, ext: str = "jpg") -> str:
+    """The key of a resized copy (`thumb`, `medium`) of the file at `key`."""
     stem = key.rsplit(".", 1)[0]
-    return f"{stem}.thumb.{ext}"
+    return f"{stem}.{size}.{ext}"
+
+
+def thumb_key_for(key: str, ext: str = "jpg") -> str:
+    return size_key_for(key, "thumb", ext)
 
 
 def check_key(key: str) -> str:
@@ -110,6 +137,7 @@ class S3Storage:
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
         prefix: str = "",
+        public_endpoint_url: str | None = None,
     ) -> None:
         try:
             import boto3  # type: ignore[import-untyped]
@@ -118,16 +146,30 @@ class S3Storage:
             raise StorageConfigError("LINLI_STORAGE_BACKEND=s3 needs the boto3 package") from exc
         self.bucket = bucket
         self.prefix = prefix
+
+        def client(endpoint: str | None) -> Any:
+            return boto3.client(
+                "s3",
+                endpoint_url=endpoint,
+                region_name=region,
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+                config=Config(
+                    connect_timeout=5,
+                    read_timeout=30,
+                    retries={"max_attempts": 3, "mode": "standard"},
+                    signature_version="s3v4",
+                ),
+            )
+
         # boto3 clients are thread-safe; one client serves every worker thread.
-        self._client: Any = boto3.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-            config=Config(
-                connect_timeout=5, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"}
-            ),
+        self._client: Any = client(endpoint_url)
+        # Presigned URLs name the host the phone reaches, which may differ from the server's route to
+        # the store (an internal MinIO address, an OSS intranet endpoint). Signing needs no network.
+        self._public: Any = (
+            client(public_endpoint_url)
+            if public_endpoint_url and public_endpoint_url != endpoint_url
+            else self._client
         )
 
     def _name(self, key: str) -> str:
@@ -156,6 +198,40 @@ class S3Storage:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._client.delete_object, Bucket=self.bucket, Key=self._name(key))
 
+    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedUpload:
+        """A browser-style POST whose policy makes the store itself refuse a file over `max_bytes`
+        or of another Content-Type (S3, MinIO, COS and OSS's S3 API all check the policy)."""
+        post = self._public.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=self._name(key),
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_in,
+        )
+        return PresignedUpload("POST", post["url"], dict(post["fields"]), {})
+
+    def presign_put(self, key: str, content_type: str, expires_in: int) -> PresignedUpload:
+        """For stores without POST policies: the size is then only checked at completion."""
+        url = self._public.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": self.bucket, "Key": self._name(key), "ContentType": content_type},
+            ExpiresIn=expires_in,
+        )
+        return PresignedUpload("PUT", url, {}, {"Content-Type": content_type})
+
+    def _size(self, key: str) -> int | None:
+        try:
+            head = self._client.head_object(Bucket=self.bucket, Key=self._name(key))
+        except self._client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return int(head["ContentLength"])
+
+    async def size(self, key: str) -> int | None:
+        """The object's size in bytes, None if there is none (checked before downloading it)."""
+        return await asyncio.to_thread(self._size, key)
+
 
 def storage_for(settings: Settings) -> Storage:
     """The configured backend (one instance per distinct configuration)."""
@@ -169,6 +245,7 @@ def storage_for(settings: Settings) -> Storage:
             settings.s3_access_key_id.get_secret_value() if settings.s3_access_key_id else None,
             settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None,
             settings.s3_prefix,
+            settings.s3_public_endpoint_url,
         )
     return LocalStorage(settings.files_dir)
 
@@ -181,6 +258,7 @@ def _s3(
     access_key_id: str | None,
     secret_access_key: str | None,
     prefix: str,
+    public_endpoint_url: str | None = None,
 ) -> S3Storage:
     return S3Storage(
         bucket,
@@ -189,4 +267,5 @@ def _s3(
         access_key_id=access_key_id,
         secret_access_key=secret_access_key,
         prefix=prefix,
+        public_endpoint_url=public_endpoint_url,
     )

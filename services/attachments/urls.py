@@ -20,8 +20,9 @@ from urllib.parse import urlencode
 from services.config import Settings
 from services.errors import Forbidden
 
-Variant = Literal["original", "thumb"]
-VARIANTS: tuple[Variant, ...] = ("original", "thumb")
+# thumb: ≤ 320 px (lists), medium: ≤ 1080 px (detail screens on 4G), original: the cleaned upload.
+Variant = Literal["original", "thumb", "medium"]
+VARIANTS: tuple[Variant, ...] = ("original", "thumb", "medium")
 FILES_PATH = "/v1/files"
 
 

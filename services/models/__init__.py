@@ -9,7 +9,7 @@ import services.models.notices
 import services.models.occupants
 import services.models.polls
 import services.models.renovation  # noqa: F401
-from services.models.attachments import Attachment
+from services.models.attachments import Attachment, DirectUpload
 from services.models.audit import AuditLog, ExportStatus, PrivacyExport
 from services.models.auth import IdempotencyRecord, OtpChallenge, RateLimitWindow, RefreshToken
 from services.models.base import utcnow
@@ -58,6 +58,7 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "Device",
+    "DirectUpload",
     "ExportStatus",
     "Household",
     "IdempotencyRecord",

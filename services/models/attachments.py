@@ -28,8 +28,35 @@ class Attachment(SQLModel, table=True):
     width: int | None = None
     height: int | None = None
     storage_key: str = Field(max_length=200)  # server-generated, never from user input
-    thumb_key: str | None = Field(default=None, max_length=200)
+    thumb_key: str | None = Field(default=None, max_length=200)  # ≤ 320 px JPEG (images only)
+    # ≤ 1080 px JPEG; None on images stored before it existed: "medium" is then served from the original.
+    medium_key: str | None = Field(default=None, max_length=200)
     original_name: str | None = Field(default=None, max_length=200)  # shown only, never used as a path
     uploaded_by: int = fk_field("user_account.id")
     created_at: datetime = created_at_field()
     deleted_at: datetime | None = at_field()
+
+    def file_keys(self) -> list[str]:
+        """Every stored object of this attachment (the original and its sizes): what erasure removes."""
+        return [k for k in (self.storage_key, self.thumb_key, self.medium_key) if k]
+
+
+class DirectUpload(SQLModel, table=True):
+    """A presigned upload handed to one user for one owner record: the phone sends the file straight
+    to the bucket under `incoming_key`, then asks the server to complete it (check, clean, store).
+    `token` is the public id (random, 32 hex digits); `attachment_id` is set once completed."""
+
+    __tablename__ = "direct_upload"
+    id: int | None = id_field()
+    token: str = Field(max_length=32, unique=True)
+    community_id: int = fk_field("community.id", index=False)
+    owner_type: str = Field(max_length=20)
+    owner_id: int = Field(sa_type=BigIntId)
+    purpose: str = Field(max_length=20)
+    content_type: str = Field(max_length=100)  # declared by the app; the bytes are sniffed anyway
+    incoming_key: str = Field(max_length=200)
+    issued_to: int = fk_field("user_account.id", index=False)
+    created_at: datetime = created_at_field()
+    expires_at: datetime = at_field(nullable=False)  # complete before this, or issue a new one
+    completed_at: datetime | None = at_field()
+    attachment_id: int | None = Field(default=None, sa_type=BigIntId)

@@ -68,7 +68,7 @@ log = logging.getLogger("linli.privacy.export")
 MAX_ATTEMPTS = 3
 DOWNLOAD_PATH = "/v1/me/export/{id}/download"
 # What an export never carries: secrets, and where bytes live inside our storage.
-HIDDEN = {"password_hash", "storage_key", "thumb_key", "token_hash"}
+HIDDEN = {"password_hash", "storage_key", "thumb_key", "medium_key", "incoming_key", "token_hash"}
 
 # Sections of data.json with their Chinese and English titles (summary.txt lists them in this order).
 SECTIONS: dict[str, tuple[str, str]] = {

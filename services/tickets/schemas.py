@@ -211,8 +211,9 @@ EVENT_LABELS = {"action": "ticket.action", "from_status": "ticket.status", "to_s
 class AttachmentRef(ResponseBody):
     id: int
     purpose: str
-    url: str
-    thumb_url: str | None = None
+    url: str = Field(description="The cleaned original (signed, expiring)")
+    thumb_url: str | None = Field(default=None, description="≤ 320 px JPEG, for lists")
+    medium_url: str | None = Field(default=None, description="≤ 1080 px JPEG, for the detail screen")
 
 
 class TicketContact(ResponseBody):

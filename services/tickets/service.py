@@ -278,6 +278,23 @@ async def add_photo(ctx: Ctx, ticket_id: int, purpose: str, upload: PreparedUplo
     """Before-photos from the reporter (or who filed) while open; after-photos from the worker."""
     from services.attachments.service import store_upload
 
+    t = await photo_ticket(ctx, ticket_id, purpose)
+    assert t.id is not None
+    stored = await store_upload(
+        ctx,
+        community_id=t.community_id,
+        owner_type="ticket",
+        owner_id=t.id,
+        purpose=purpose,
+        upload=upload,
+        max_count=MAX_PHOTOS,
+    )
+    return AttachmentRef.model_validate(stored, from_attributes=True)
+
+
+async def photo_ticket(ctx: Ctx, ticket_id: int, purpose: str) -> Ticket:
+    """The ticket, if the caller may add a `purpose` photo to it now (also checked before a direct
+    upload is handed out, services/tickets/photo_uploads.py)."""
     principal = ctx.require_principal()
     t = await queries.load_visible(ctx, ticket_id)
     roles = actor_roles(principal, t)
@@ -293,17 +310,7 @@ async def add_photo(ctx: Ctx, ticket_id: int, purpose: str, upload: PreparedUplo
         raise Forbidden()
     if not ok_status:
         raise InvalidInput("ticket.photo_not_allowed", details={"status": t.status})
-    assert t.id is not None
-    stored = await store_upload(
-        ctx,
-        community_id=t.community_id,
-        owner_type="ticket",
-        owner_id=t.id,
-        purpose=purpose,
-        upload=upload,
-        max_count=MAX_PHOTOS,
-    )
-    return AttachmentRef.model_validate(stored, from_attributes=True)
+    return t
 
 
 async def delete_photo(ctx: Ctx, ticket_id: int, attachment_id: int) -> None:

@@ -29,6 +29,7 @@ from services.i18n import Locale, message, register
 from services.models import (
     Attachment,
     AuditLog,
+    DirectUpload,
     Membership,
     MembershipStatus,
     PrivacyExport,
@@ -238,12 +239,26 @@ async def erase_user(session: AsyncSession, user_id: int, now: datetime) -> Eras
     ).all()
     keys: list[str] = []
     for a in photos:
-        keys += [a.storage_key, *([a.thumb_key] if a.thumb_key else [])]
+        keys += a.file_keys()  # the original and every size
         a.deleted_at = now
         a.original_name = None
         session.add(a)
     await raw.execute(
         update(Attachment).where(col(Attachment.uploaded_by) == user_id).values(original_name=None)
+    )
+    # Direct uploads they started and never completed: the raw object may be a photo of their home.
+    pending = (
+        await session.exec(
+            select(DirectUpload).where(
+                DirectUpload.issued_to == user_id, col(DirectUpload.completed_at).is_(None)
+            )
+        )
+    ).all()
+    keys += [d.incoming_key for d in pending]
+    await raw.execute(
+        delete(DirectUpload).where(
+            col(DirectUpload.issued_to) == user_id, col(DirectUpload.completed_at).is_(None)
+        )
     )
     # Their data exports: each archive holds their phone and name (files go after the commit too).
     exports = (await session.exec(select(PrivacyExport).where(PrivacyExport.user_id == user_id))).all()

@@ -127,6 +127,7 @@ KNOWN_PARAMS = {
     "phase",
     "export_id",
     "fmt",
+    "upload_id",
 }
 # Query parameters naming a record (`…_id`): a filter on A's id answers as a filter on a missing id.
 KNOWN_QUERY_IDS = {"community_id", "building_id", "member_id", "actor_id", "subject_id"}
@@ -135,6 +136,7 @@ NOT_IDS = {
     "phase": "needs",
     "fmt": "svg",
     "alarm_type": "fire",
+    "upload_id": "0" * 32,  # a direct upload's random token: the tid decides whose ticket it is
 }  # not ids: filled with a valid value in both requests
 # (method, path) pairs are in the OpenAPI; the notifications router reuses the name `nid`.
 PREFIXED = {("/v1/notifications/", "nid")}

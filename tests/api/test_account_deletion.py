@@ -297,6 +297,8 @@ async def test_a_demo_resident_is_erased_and_what_others_rely_on_stays(
                                                .execution_options(populate_existing=True))).all()}  # fmt: skip
     assert photos[home.id].deleted_at is not None
     assert photos[evidence.id].deleted_at is None  # someone else's ticket keeps its evidence
+    # The erasure removes every size of the home photo (services/users/deletion.py: file_keys()).
+    assert len(photos[home.id].file_keys()) == 3
     # Nothing identifying remains anywhere in the database.
     assert await _everything_mentioning(db, [PHONE, NAME, PHONE.removeprefix("+86")]) == []
 

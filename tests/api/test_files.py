@@ -22,6 +22,7 @@ from services.attachments.inspect import DOCUMENT_TYPES
 from services.attachments.schemas import AttachmentOut
 from services.bootstrap import Resources
 from services.config import Settings
+from services.models import User
 from services.models.attachments import Attachment
 from services.runtime import Ctx
 from tests import factories as f
@@ -255,3 +256,35 @@ async def test_image_urls_stay_the_same_within_a_window(
     assert (await app.client.get(first.url)).status_code == 200
     frozen_clock.shift(s.file_url_ttl_seconds)
     assert (await app.client.get(first.url)).status_code == 403
+
+
+async def test_three_sizes_and_an_older_photo_without_medium(app: App, db: AsyncSession) -> None:
+    out = await upload(app, db, jpeg((2000, 1000)))
+    assert out.thumb_url and out.medium_url
+    sizes = {}
+    for variant, url in (("thumb", out.thumb_url), ("medium", out.medium_url), ("original", out.url)):
+        r = await app.client.get(url)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+        sizes[variant] = Image.open(io.BytesIO(r.content)).size
+    assert sizes == {"thumb": (320, 160), "medium": (1080, 540), "original": (2000, 1000)}
+    # Photos stored before the medium size existed have no medium file: "medium" serves the original
+    # (the nearest larger size; a thumbnail would be blurry on a detail screen).
+    row = await db.get(Attachment, out.id)
+    assert row is not None and row.medium_key is not None
+    (app.settings.files_dir / row.medium_key).unlink()
+    row.medium_key = None
+    db.add(row)
+    await db.flush()
+    uploader = await db.get(User, row.uploaded_by)
+    assert uploader is not None
+    [again] = await service.list_for(
+        Ctx(session=db, runtime=app.runtime, principal=Principal(user=uploader)), "ticket", 1
+    )
+    assert again.medium_url == out.medium_url  # the same URL: the app needs no change
+    r = await app.client.get(again.medium_url)
+    assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).size == (2000, 1000)
+    h = await app.client.head(again.medium_url)
+    assert h.status_code == 200 and h.headers["content-length"] == str(len(r.content))
+    # A PDF has no sizes.
+    pdf = await upload(app, db, b"%PDF-1.4\n%%EOF\n", allowed=DOCUMENT_TYPES)
+    assert pdf.thumb_url is None and pdf.medium_url is None

@@ -164,6 +164,7 @@ async def test_shared_files_and_zero_periods_are_kept(
     await db.flush()
     storage = LocalStorage(settings.files_dir)
     picture_id, copy_id, copy_key = picture.id, ticket_copy.id, ticket_copy.storage_key
+    medium_key = picture.medium_key
     later = utcnow() + timedelta(days=200)
     keep_all = settings.model_copy(update={k: 0 for k in (
         "retention_sms_days", "retention_delivery_error_days", "retention_alarm_raw_days",
@@ -176,6 +177,9 @@ async def test_shared_files_and_zero_periods_are_kept(
     assert await db.get(Attachment, picture_id) is None
     assert await db.get(Attachment, copy_id) is not None
     assert await storage.get(copy_key)  # the ticket's photo still opens
+    # The alarm's medium size was not shared with the ticket's copy: removed with the picture.
+    assert medium_key is not None
+    assert not (settings.files_dir / medium_key).exists()
 
 
 async def test_the_scheduler_runs_it_hourly(
