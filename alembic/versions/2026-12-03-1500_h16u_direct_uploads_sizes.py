@@ -14,7 +14,7 @@ import services.models.base
 from alembic import op
 
 revision: str = "h16u0du0001"
-down_revision: str | None = "h20a0e1a0001"
+down_revision: str | None = "h17a0fk0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
