@@ -52,6 +52,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_direct_upload")),
         sa.UniqueConstraint("token", name=op.f("uq_direct_upload_token")),
     )
+    # Every foreign key a delete must check has its index (tests/services/test_foreign_key_indexes.py).
+    op.create_index(op.f("ix_direct_upload_community_id"), "direct_upload", ["community_id"])
+    op.create_index(op.f("ix_direct_upload_issued_to"), "direct_upload", ["issued_to"])
 
 
 def downgrade() -> None:

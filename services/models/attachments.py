@@ -49,13 +49,13 @@ class DirectUpload(SQLModel, table=True):
     __tablename__ = "direct_upload"
     id: int | None = id_field()
     token: str = Field(max_length=32, unique=True)
-    community_id: int = fk_field("community.id", index=False)
+    community_id: int = fk_field("community.id")
     owner_type: str = Field(max_length=20)
     owner_id: int = Field(sa_type=BigIntId)
     purpose: str = Field(max_length=20)
     content_type: str = Field(max_length=100)  # declared by the app; the bytes are sniffed anyway
     incoming_key: str = Field(max_length=200)
-    issued_to: int = fk_field("user_account.id", index=False)
+    issued_to: int = fk_field("user_account.id")
     created_at: datetime = created_at_field()
     expires_at: datetime = at_field(nullable=False)  # complete before this, or issue a new one
     completed_at: datetime | None = at_field()
