@@ -183,7 +183,7 @@ async def rerate(tid: ObjectId, body: RatingIn, ctx: AuthCtx) -> RatingOut:
 async def list_followups(
     cid: CommunityId,
     ctx: AuthCtx,
-    status: Literal["open", "done"] | None = "open",
+    status: followups.FollowupStatus | None = "open",
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[followups.FollowupOut]:
