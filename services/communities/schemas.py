@@ -197,6 +197,7 @@ class ClaimReject(RequestBody):
     reason: Annotated[Line, Field(min_length=1, max_length=200)]
 
 
+# The claims filter: a membership's statuses but invited (a role offer, never a household claim).
 ClaimStatus = TypeAliasType("ClaimStatus", Literal["pending", "verified", "rejected", "revoked"])
 
 
@@ -210,7 +211,7 @@ class ClaimOut(ResponseBody, Labelled):
     entrance: str
     room: str
     relation: str
-    status: ClaimStatus
+    status: MembershipStatus
     note: str | None
     user_id: int
     user_name: str

@@ -77,7 +77,7 @@ def test_tickets_and_notices_use_named_enums_on_both_sides() -> None:
         ("RatingOut", "channel"): "RatingChannel",
         ("InspectionCreate", "kind"): "InspectionKind",
         ("InspectionOut", "kind"): "InspectionKind",
-        ("ClaimOut", "status"): "ClaimStatus",
+        ("ClaimOut", "status"): "MembershipStatus",
         ("FollowupOut", "status"): "FollowupStatus",
         ("NotificationOut", "category"): "NotificationCategory",
         ("DeliveryOut", "category"): "NotificationCategory",
@@ -110,6 +110,7 @@ def test_tickets_and_notices_use_named_enums_on_both_sides() -> None:
         ("/v1/communities/{cid}/followups", "status", "FollowupStatus"),
         ("/v1/communities/{cid}/inspections", "kind", "InspectionKind"),
         ("/v1/tickets", "category", "TicketCategory"),
+        ("/v1/communities/{cid}/claims", "status", "ClaimStatus"),
     ]:
         param = next(p for p in spec()["paths"][path]["get"]["parameters"] if p["name"] == name)
         assert _ref(param["schema"]) == enum, (path, name)
