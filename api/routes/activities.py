@@ -25,6 +25,8 @@ Cursor = Annotated[Text | None, Query(max_length=200, description="next_cursor o
     summary="Publish an activity (secretary)",
 )
 async def create_activity(cid: CommunityId, body: ActivityCreate, idem: IdempotentDep) -> Response:
+    """`starts_at` and `ends_at` carry a UTC offset; `hours` (credited to each attendee) defaults to
+    the duration."""
     return await idem.run(lambda: activities.create_activity(idem.ctx, cid, body))
 
 

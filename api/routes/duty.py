@@ -83,6 +83,7 @@ async def remove_party_member(cid: CommunityId, user_id: ObjectId, ctx: AuthCtx)
     "/communities/{cid}/duty/posts", status_code=201, response_model=PostOut, summary="Create a duty post"
 )
 async def create_post(cid: CommunityId, body: PostCreate, idem: IdempotentDep) -> Response:
+    """`custom_category` is required with category `custom`, and refused with any other."""
     return await idem.run(lambda: posts.create_post(idem.ctx, cid, body))
 
 
@@ -121,6 +122,8 @@ async def get_roster(cid: CommunityId, ctx: AuthCtx, building_id: OptionalId = N
     summary="Schedule one shift or a weekly recurrence (in the community's time zone)",
 )
 async def create_shifts(post_id: ObjectId, body: ShiftCreate, idem: IdempotentDep) -> Response:
+    """Either `starts_at` and `ends_at` (one shift, both given) or a `recurrence`, never both; times
+    carry a UTC offset."""
     return await idem.run(lambda: shifts.create_shifts(idem.ctx, post_id, body))
 
 
@@ -146,6 +149,7 @@ async def list_shifts(
     summary="Check in at the post",
 )
 async def checkin(shift_id: ObjectId, body: CheckinIn, idem: IdempotentDep) -> Response:
+    """`lat` and `lng` go together (both or neither)."""
     return await idem.run(lambda: checkins.checkin(idem.ctx, shift_id, body))
 
 
@@ -195,6 +199,7 @@ async def reject_swap(swap_id: ObjectId, ctx: AuthCtx) -> SwapOut:
     summary="Record what I did at the post; optionally open or link a repair ticket",
 )
 async def add_log(post_id: ObjectId, body: DutyLogCreate, idem: IdempotentDep) -> Response:
+    """Link an existing ticket (`ticket_id`) or open one (`open_ticket`), not both."""
     return await idem.run(lambda: logs.add_entry(idem.ctx, post_id, body))
 
 

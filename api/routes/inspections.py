@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
@@ -11,7 +11,7 @@ from api.idempotency import IdempotentDep, IdempotentUploadDep
 from api.uploads import Photo
 from services.schemas import Page, Text
 from services.tickets import inspections
-from services.tickets.schemas import AttachmentRef, InspectionCreate, InspectionOut
+from services.tickets.schemas import AttachmentRef, InspectionCreate, InspectionKind, InspectionOut
 
 router = APIRouter(prefix="/v1", tags=["inspections"])
 
@@ -32,7 +32,7 @@ async def list_inspections(
     ctx: AuthCtx,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[Text | None, Query(max_length=200)] = None,
-    kind: Literal["greening", "sanitation"] | None = None,
+    kind: InspectionKind | None = None,
 ) -> Page[InspectionOut]:
     return await inspections.list_inspections(ctx, cid, limit, cursor, kind)
 

@@ -32,6 +32,7 @@ LayersQ = Annotated[
 
 @router.put("/communities/{cid}/geometry", summary="Set the community's point and outline (community admin)")
 async def put_community_geometry(cid: CommunityId, body: CommunityGeometryIn, ctx: AuthCtx) -> GeometryOut:
+    """Give a `location`, a `boundary` or both (neither is 422)."""
     return await service.set_community_geometry(ctx, cid, body)
 
 

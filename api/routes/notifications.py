@@ -79,7 +79,7 @@ async def put_preferences(body: PreferencesIn, ctx: AuthCtx) -> PreferencesOut:
 @router.get("/admin/deliveries", summary="Deliveries by status (platform admins): dead letters by default")
 async def list_deliveries(
     ctx: AuthCtx,
-    status: admin.DeliveryState = "dead",
+    status: admin.DeliveryState = admin.DeliveryState.dead,
     limit: Limit = 50,
     cursor: Annotated[Text | None, Query(max_length=200)] = None,
     provider: admin.DeliveryTarget | None = None,

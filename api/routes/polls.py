@@ -37,6 +37,10 @@ Cursor = Annotated[Text | None, Query(max_length=200, description="next_cursor o
     summary="Create a survey or vote (committee member, community admin)",
 )
 async def create_poll(cid: CommunityId, body: PollCreate, idem: IdempotentDep) -> Response:
+    """A vote decides on `decision_question` (default 0), which must be a single-choice question;
+    `households_ratio` and `area_ratio` go with `decision_rule` custom only (giving them implies it).
+    `eligibility` defaults to owners for a vote, households for a survey. A text question has no
+    options; a choice question has at least two distinct ones and `max_choices` within them."""
     return await idem.run(lambda: service.create_poll(idem.ctx, cid, body))
 
 

@@ -21,6 +21,7 @@ from services.tickets.schemas import (
     Kind,
     RatingIn,
     RatingOut,
+    TicketCategory,
     TicketCounts,
     TicketCreate,
     TicketEventOut,
@@ -91,7 +92,7 @@ async def list_tickets(
     cursor: Cursor = None,
     status: Annotated[list[Status] | None, Query()] = None,
     kind: Kind | None = None,
-    category: Annotated[Text | None, Query(max_length=30)] = None,
+    category: TicketCategory | None = None,
     community_id: OptionalId = None,
     building_id: OptionalId = None,
     overdue: bool | None = None,
@@ -216,7 +217,7 @@ async def rerate(tid: ObjectId, body: RatingIn, ctx: AuthCtx) -> RatingOut:
 async def list_followups(
     cid: CommunityId,
     ctx: AuthCtx,
-    status: Literal["open", "done"] | None = "open",
+    status: followups.FollowupStatus | None = "open",
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> Page[followups.FollowupOut]:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
+from typing_extensions import TypeAliasType
 
 from services.attachments.schemas import AttachmentOut
 from services.i18n import Labelled
@@ -20,6 +21,7 @@ from services.models.alarms import (
     SensorKind,
 )
 from services.schemas import Id, Instant, Line, RequestBody, ResponseBody, Text
+from services.tickets.schemas import RepairCategory, TicketPriority
 
 Source = Annotated[Line, Field(min_length=1, max_length=50)]
 
@@ -99,8 +101,11 @@ class DeviceWithSecret(DeviceOut):
     secret: str
 
 
+IngestStatus = TypeAliasType("IngestStatus", Literal["created", "repeated", "cleared", "stored", "replayed"])
+
+
 class IngestOut(ResponseBody):
-    status: Literal["created", "repeated", "cleared", "stored", "replayed"]
+    status: IngestStatus
     alarm_id: int | None = None
 
 
@@ -188,20 +193,7 @@ class CommentIn(RequestBody):
 class AlarmTicketIn(RequestBody):
     """Optional overrides of the ticket an alarm turns into (default: from the alarm's type)."""
 
-    category: (
-        Literal[
-            "plumbing",
-            "electrical",
-            "elevator",
-            "roof_leak",
-            "door_window",
-            "public_facility",
-            "greening",
-            "sanitation",
-            "other",
-        ]
-        | None
-    ) = None
-    priority: Literal["urgent", "high", "normal", "low"] | None = None
+    category: RepairCategory | None = None
+    priority: TicketPriority | None = None
     title: Text | None = Field(default=None, min_length=1, max_length=100)
     description: Text | None = Field(default=None, max_length=2000)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -36,7 +37,7 @@ class UserOut(ResponseBody):
 
 class TokenPair(ResponseBody):
     access_token: str
-    token_type: str = "bearer"  # noqa: S105
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
     expires_at: datetime
     expires_in: int
     refresh_token: str

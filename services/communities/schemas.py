@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
+from typing_extensions import TypeAliasType
 
 from services.attachments.schemas import AttachmentOut
 from services.i18n import Labelled
@@ -196,7 +197,8 @@ class ClaimReject(RequestBody):
     reason: Annotated[Line, Field(min_length=1, max_length=200)]
 
 
-ClaimStatus = Literal["pending", "verified", "rejected", "revoked"]
+# The claims filter: a membership's statuses but invited (a role offer, never a household claim).
+ClaimStatus = TypeAliasType("ClaimStatus", Literal["pending", "verified", "rejected", "revoked"])
 
 
 class ClaimOut(ResponseBody, Labelled):
@@ -209,7 +211,7 @@ class ClaimOut(ResponseBody, Labelled):
     entrance: str
     room: str
     relation: str
-    status: str
+    status: MembershipStatus
     note: str | None
     user_id: int
     user_name: str

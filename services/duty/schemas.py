@@ -13,6 +13,7 @@ from services.models import MembershipStatus, Role
 from services.models.duty import AssignmentRole, PostCategory, ShiftStatus, SignupStatus, SwapStatus
 from services.phones import MaskedPhone
 from services.schemas import Day, Instant, Line, LocalTime, RequestBody, ResponseBody, Text
+from services.tickets.schemas import TicketPriority
 
 MAX_ID = 2**53 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -291,7 +292,7 @@ class OpenTicket(RequestBody):
     category: Literal["public_facility", "electrical", "plumbing", "elevator", "sanitation", "other"] = (
         "public_facility"
     )
-    priority: Literal["urgent", "high", "normal", "low"] = "normal"
+    priority: TicketPriority = "normal"
     building_id: Id | None = None
 
 

@@ -17,6 +17,20 @@ class Channel(StrEnum):
     sms = "sms"
 
 
+class NotificationCategory(StrEnum):
+    """What a notification is about; services/notifications/catalog.py says which are critical."""
+
+    account = "account"
+    ticket = "ticket"
+    notice = "notice"
+    poll = "poll"
+    duty = "duty"
+    kpi = "kpi"
+    alarm = "alarm"  # non-critical alarms (critical ones go out as "safety")
+    emergency = "emergency"
+    safety = "safety"
+
+
 class PushProvider(StrEnum):
     """Who carries a device's pushes: FCM (Google, abroad), JPush (mainland Android incl. the vendor
     channels, HarmonyOS, iOS) or APNs directly (iOS)."""

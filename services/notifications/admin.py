@@ -11,12 +11,13 @@ from sqlmodel import col, select
 from services import access, audit
 from services.i18n import Labelled
 from services.models import Channel, Delivery, DeliveryStatus, Notification, PushProvider
+from services.models.notifications import NotificationCategory
 from services.notifications import deliveries
 from services.pagination import id_after, next_id_cursor
 from services.runtime import Ctx
 from services.schemas import Id, Page, RequestBody, ResponseBody
 
-DeliveryState = Literal["pending", "sending", "sent", "failed", "dead", "skipped"]
+DeliveryState = DeliveryStatus  # the query filter takes the response's enum
 # A push provider, or "sms" for SMS deliveries (which have no provider).
 DeliveryTarget = Literal["fcm", "jpush", "apns", "sms"]
 
@@ -39,7 +40,7 @@ class DeliveryOut(ResponseBody, Labelled):
     next_attempt_at: datetime
     last_error: str | None
     created_at: datetime
-    category: str
+    category: NotificationCategory
     channel_label: str | None = None
     status_label: str | None = None
     category_label: str | None = None

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.i18n import Locale
+from services.models.notifications import NotificationCategory as N
 
 
 @dataclass(frozen=True)
@@ -18,15 +19,15 @@ class Category:
 CATEGORIES: dict[str, Category] = {
     c.name: c
     for c in (
-        Category("account"),
-        Category("ticket"),
-        Category("notice"),
-        Category("poll"),
-        Category("duty"),
-        Category("kpi"),
-        Category("alarm"),  # non-critical alarms (critical ones go out as "safety")
-        Category("emergency", critical=True),
-        Category("safety", critical=True),
+        Category(N.account),
+        Category(N.ticket),
+        Category(N.notice),
+        Category(N.poll),
+        Category(N.duty),
+        Category(N.kpi),
+        Category(N.alarm),
+        Category(N.emergency, critical=True),
+        Category(N.safety, critical=True),
     )
 }
 

@@ -6,6 +6,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from services.i18n import Labelled
+from services.models.notifications import Channel, NotificationCategory
 from services.schemas import Line, LocalTime, RequestBody, ResponseBody, Text
 
 
@@ -13,7 +14,7 @@ class NotificationOut(ResponseBody, Labelled):
     LABELS: ClassVar[dict[str, str]] = {"category": "notification.category"}
 
     id: int
-    category: str
+    category: NotificationCategory
     critical: bool
     title: str
     body: str
@@ -65,8 +66,8 @@ class DeviceOut(ResponseBody):
 
 
 class PreferenceItem(RequestBody):
-    category: Line = Field(min_length=1, max_length=40)
-    channel: Literal["push", "sms"]
+    category: NotificationCategory
+    channel: Channel
     enabled: bool
 
 

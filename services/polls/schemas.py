@@ -8,16 +8,20 @@ from fractions import Fraction
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints, model_validator
+from typing_extensions import TypeAliasType
 
 from services.attachments.schemas import AttachmentOut
 from services.i18n import Labelled
+from services.models.polls import BallotChannel, PollKind, QuestionType
 from services.schemas import Instant, RequestBody, ResponseBody, Text
 
 MAX_ID = 2**53 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Kind = Literal["survey", "vote"]
-QType = Literal["single", "multiple", "text"]
-Status = Literal["scheduled", "open", "closed", "cancelled"]
+# Named in the OpenAPI, one type on requests and responses (as in services/tickets/schemas.py).
+Kind = PollKind
+QType = QuestionType
+PollStatus = TypeAliasType("PollStatus", Literal["scheduled", "open", "closed", "cancelled"])
+Status = PollStatus
 Rule = Literal["ordinary", "major", "double_majority_all", "custom"]
 OptionText = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -209,7 +213,7 @@ class BallotOut(ResponseBody):
 
 
 class PaperBallotOut(BallotOut):
-    channel: str
+    channel: BallotChannel
     recorded_by_id: int
     form_sha256: str = Field(description="sha256 of the stored form photo, part of the ballot's chain link")
     form: AttachmentOut

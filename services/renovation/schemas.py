@@ -8,7 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
+from services.models.renovation import FundKind, ProjectStatus, ThreeRole
 from services.schemas import Line, RequestBody, Text
+from services.tickets.schemas import RepairCategory
 
 Fen = StrictInt | float  # checked by services.renovation.common.fen
 
@@ -66,7 +68,7 @@ class ProjectOut(BaseModel):
     title: str
     year: int
     batch: str
-    status: str
+    status: ProjectStatus
     needs_poll_id: int | None
     design_poll_id: int | None
     design_notice_id: int | None
@@ -87,17 +89,7 @@ class AdvanceIn(RequestBody):
 
 
 class SourceCreate(RequestBody):
-    kind: Literal[
-        "central",
-        "provincial",
-        "county",
-        "special_bond",
-        "employer_unit",
-        "utility",
-        "social_capital",
-        "residents",
-        "maintenance_fund",
-    ]
+    kind: FundKind
     name: Line = Field(default="", max_length=200)
     committed_fen: Fen = 0
     received_fen: Fen = 0
@@ -110,7 +102,7 @@ class SourceUpdate(RequestBody):
 
 class SourceOut(BaseModel):
     id: int
-    kind: str
+    kind: FundKind
     name: str
     committed_fen: int
     received_fen: int
@@ -170,14 +162,14 @@ class NoticeRefOut(BaseModel):
 
 class RoleCreate(RequestBody):
     user_id: int = Field(ge=1)
-    role: Literal["collector", "supervisor", "inspector"]
+    role: ThreeRole
 
 
 class RoleOut(BaseModel):
     id: int
     user_id: int
     name: str
-    role: str
+    role: ThreeRole
     appointed_by: int
     created_at: datetime
 
@@ -190,7 +182,7 @@ class RequestCreate(RequestBody):
 class RequestDecision(RequestBody):
     outcome: Literal["ticket", "design_change", "declined"]
     note: Text = Field(default="", max_length=1000)
-    category: Line = Field(default="other", max_length=40)
+    category: RepairCategory = Field(default="other", description="outcome ticket: the repair's category")
 
 
 class RequestOut(BaseModel):

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 from sqlmodel import col, select
+from typing_extensions import TypeAliasType
 
 from services import access, audit
 from services.errors import Conflict, NotFound
@@ -18,6 +19,7 @@ from services.tickets import messages  # noqa: F401  (registers error texts)
 
 MANAGERS = (Role.property_manager,)
 READERS = (Role.property_manager, Role.committee_member, Role.community_admin)
+FollowupStatus = TypeAliasType("FollowupStatus", Literal["open", "done"])
 
 
 class FollowupOut(ResponseBody):
@@ -26,7 +28,7 @@ class FollowupOut(ResponseBody):
     community_id: int
     ticket_title: str
     reason: str
-    status: str
+    status: FollowupStatus
     note: str | None
     done_by_id: int | None
     done_at: datetime | None
@@ -38,7 +40,7 @@ class FollowupDone(RequestBody):
 
 
 async def list_followups(
-    ctx: Ctx, community_id: int, status: Literal["open", "done"] | None, limit: int, cursor: str | None
+    ctx: Ctx, community_id: int, status: FollowupStatus | None, limit: int, cursor: str | None
 ) -> Page[FollowupOut]:
     access.require_community(ctx.require_principal(), community_id, READERS)
     stmt = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, StringConstraints, model_validator
 from typing_extensions import TypeAliasType
@@ -12,8 +12,11 @@ from services.models.tickets import IntakeChannel, TicketKind, TicketStatus
 from services.phones import MaskedPhone
 from services.schemas import Instant, Line, RequestBody, ResponseBody, Text, Version
 
-CATEGORIES: dict[str, tuple[str, ...]] = {
-    "repair": (
+# Named in the OpenAPI like the enums below: which categories a repair and a complaint take
+# (TicketCreate checks the pair), and their union that a ticket carries.
+RepairCategory = TypeAliasType(
+    "RepairCategory",
+    Literal[
         "plumbing",
         "electrical",
         "elevator",
@@ -23,9 +26,32 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
         "greening",
         "sanitation",
         "other",
-    ),
-    "complaint": ("property_service", "neighbour", "facility", "other"),
+    ],
+)
+ComplaintCategory = TypeAliasType(
+    "ComplaintCategory", Literal["property_service", "neighbour", "facility", "other"]
+)
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "repair": get_args(RepairCategory.__value__),
+    "complaint": get_args(ComplaintCategory.__value__),
 }
+TicketCategory = TypeAliasType(
+    "TicketCategory",
+    Literal[
+        "plumbing",
+        "electrical",
+        "elevator",
+        "roof_leak",
+        "door_window",
+        "public_facility",
+        "greening",
+        "sanitation",
+        "other",
+        "property_service",
+        "neighbour",
+        "facility",
+    ],
+)
 # Named in the OpenAPI (components/schemas), the same type on requests and responses, so a generated
 # client has one TicketKind / TicketStatus / TicketPriority / IntakeChannel / ComplaintTarget enum.
 Kind = TicketKind
@@ -37,6 +63,8 @@ PauseReason = Literal[
     "resident_not_home", "waiting_for_parts", "needs_owner_consent", "needs_third_party", "weather", "other"
 ]
 RejectReason = Literal["duplicate", "invalid"]
+RatingChannel = TypeAliasType("RatingChannel", Literal["app", "phone", "in_person", "sms_reply"])
+InspectionKind = TypeAliasType("InspectionKind", Literal["greening", "sanitation"])
 Action = Literal[
     "accept",
     "assign",
@@ -60,7 +88,7 @@ MAX_ID = 2**53 - 1
 
 class TicketCreate(RequestBody):
     kind: Kind
-    category: Text = Field(min_length=1, max_length=30)
+    category: TicketCategory
     priority: TicketPriority = "normal"
     title: Text = Field(min_length=1, max_length=100)
     description: Text = Field(default="", max_length=2000)
@@ -128,7 +156,7 @@ class RatingIn(RequestBody):
     speed: int = Field(ge=1, le=5)
     attitude: int = Field(ge=1, le=5)
     comment: Text = Field(default="", max_length=500)
-    channel: Literal["app", "phone", "in_person", "sms_reply"] = Field(
+    channel: RatingChannel = Field(
         default="app",
         description="app: the reporter; otherwise staff record what an occupant without the app said",
     )
@@ -140,7 +168,7 @@ class RatingOut(ResponseBody):
     speed: int
     attitude: int
     comment: str
-    channel: str = "app"
+    channel: RatingChannel = "app"
     recorded_by_id: int | None = None
     created_at: datetime
     updated_at: datetime
@@ -169,7 +197,7 @@ class TicketListItem(ResponseBody):
     building_id: int | None
     household_id: int | None
     kind: TicketKind
-    category: str
+    category: TicketCategory
     priority: TicketPriority
     status: TicketStatus
     title: str
@@ -293,7 +321,7 @@ class InspectionItemIn(RequestBody):
 
 
 class InspectionCreate(RequestBody):
-    kind: Literal["greening", "sanitation"]
+    kind: InspectionKind
     area: Text = Field(min_length=1, max_length=100)
     building_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     note: Text = Field(default="", max_length=1000)
@@ -312,7 +340,7 @@ class InspectionItemOut(ResponseBody):
 class InspectionOut(ResponseBody):
     id: int
     community_id: int
-    kind: str
+    kind: InspectionKind
     area: str
     building_id: int | None
     inspector_id: int

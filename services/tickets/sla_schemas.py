@@ -7,15 +7,17 @@ from typing import Literal
 
 from pydantic import Field
 
+from services.models.tickets import TicketKind
 from services.schemas import Day, LocalTime, RequestBody, ResponseBody, Text
+from services.tickets.schemas import TicketCategory, TicketPriority
 
 
 class SlaPolicyIn(RequestBody):
-    # Kind, priority, calendar and the minute bounds are checked by the service, which answers
-    # with stable error codes (sla.unknown_kind, sla.invalid_minutes, ...).
-    kind: Text = Field(max_length=20)
-    category: Text = Field(default="", max_length=40, description='"" applies to every category')
-    priority: Text = Field(max_length=10)
+    # The category against the kind, the calendar and the minute bounds are checked by the service,
+    # which answers with stable error codes (sla.unknown_category, sla.invalid_minutes, ...).
+    kind: TicketKind
+    category: TicketCategory | Literal[""] = Field(default="", description='"" applies to every category')
+    priority: TicketPriority
     response_minutes: int
     resolution_minutes: int
     calendar: Text = Field(default="24x7", max_length=20, description='"24x7" or "business_hours"')
@@ -30,7 +32,7 @@ class SlaPoliciesIn(RequestBody):
 
 
 class DefaultTarget(ResponseBody):
-    priority: str
+    priority: TicketPriority
     response_minutes: int
     resolution_minutes: int
     calendar: Literal["24x7"] = "24x7"
@@ -39,9 +41,9 @@ class DefaultTarget(ResponseBody):
 class SlaPolicyOut(ResponseBody):
     id: int | None  # None for a built-in default
     source: Literal["default", "community"]
-    kind: str
-    category: str
-    priority: str
+    kind: TicketKind
+    category: TicketCategory | Literal[""]
+    priority: TicketPriority
     response_minutes: int
     resolution_minutes: int
     calendar: str

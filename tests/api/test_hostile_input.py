@@ -171,13 +171,17 @@ async def test_nul_in_a_body_field_is_422(client: httpx.AsyncClient, world: Worl
 
 
 @pytest.mark.parametrize(
-    ("path", "param"),
-    [("/v1/tickets", "q"), ("/v1/tickets", "category"), ("/v1/directory/communities", "q")],
+    ("path", "param", "fine"),
+    [
+        ("/v1/tickets", "q", "水"),
+        ("/v1/tickets", "category", "plumbing"),  # a TicketCategory
+        ("/v1/directory/communities", "q", "水"),
+    ],
 )
 async def test_nul_in_a_query_parameter_is_422(
-    client: httpx.AsyncClient, world: World, path: str, param: str
+    client: httpx.AsyncClient, world: World, path: str, param: str, fine: str
 ) -> None:
-    ok = await client.get(path, params={param: "水"}, headers=f.auth(world.t.manager))
+    ok = await client.get(path, params={param: fine}, headers=f.auth(world.t.manager))
     assert ok.status_code == 200, ok.text
     r = await client.get(path, params={param: NUL}, headers=f.auth(world.t.manager))
     assert _fields(r) == [["query", param]]

@@ -193,7 +193,9 @@ async def test_validation_messages_in_chinese_by_default_and_english_on_request(
     assert err["code"] == "request.invalid" and err["message"] == "请求参数有误"
     msgs = {tuple(x["loc"][-1:]): x["msg"] for x in err["details"]["fields"]}
     assert msgs[("title",)] == "最多 100 个字符"
-    r = await client.post(url, json={**bad, "title": "漏水"}, headers=f.auth(w.resident))
+    r = await client.post(
+        url, json={**bad, "title": "漏水", "category": "neighbour"}, headers=f.auth(w.resident)
+    )
     (field,) = r.json()["error"]["details"]["fields"]
     assert field["msg"].startswith("repair 的类别须为以下之一：plumbing")
 

@@ -154,7 +154,10 @@ async def test_preferences_mute_push_but_not_critical(client: httpx.AsyncClient,
         json={"preferences": [{"category": "nope", "channel": "push", "enabled": False}]},
         headers=h,
     )
-    assert r.status_code == 422 and r.json()["error"]["code"] == "notification.unknown_category"
+    # NotificationCategory is a named enum in the contract: an unknown one is request.invalid.
+    body = r.json()["error"]
+    assert r.status_code == 422 and body["code"] == "request.invalid"
+    assert body["details"]["fields"][0]["loc"][-1] == "category"
     r = await client.put(
         "/v1/me/notification-preferences",
         json={"quiet_hours": {"starts": "22:00", "ends": "07:00", "time_zone": "Mars/Olympus"}},

@@ -169,6 +169,19 @@ async def test_a_project_end_to_end(client: httpx.AsyncClient, db: AsyncSession)
         await client.post(f"{base}/requests/{req['id']}/decision", json={"outcome": "design_change"}, headers=f.auth(w.admin))
     )  # fmt: skip
     assert done["outcome"] == "design_change"
+    # A request turned into a ticket takes a repair category (RepairCategory); anything else is 422.
+    req = await ok(
+        await client.post(base + "/requests", json={"text": "楼道水管滴水"}, headers=f.auth(w.residents[0])),
+        201,
+    )
+    decide = f"{base}/requests/{req['id']}/decision"
+    r = await client.post(decide, json={"outcome": "ticket", "category": "水电"}, headers=f.auth(w.admin))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "request.invalid"
+    done = await ok(
+        await client.post(decide, json={"outcome": "ticket", "category": "plumbing"}, headers=f.auth(w.admin))
+    )
+    ticket = await db.get(Ticket, done["ticket_id"])
+    assert ticket is not None and ticket.category == "plumbing"
     assert _missing(await _advance(client, w, pid, "acceptance")) == ["milestones"]
     await ok(
         await client.put(

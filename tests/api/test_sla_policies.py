@@ -200,9 +200,10 @@ async def test_validation_answers_422_with_stable_codes(client: httpx.AsyncClien
     c, p = await _setup(db)
     base = {"kind": "repair", "priority": "urgent", "response_minutes": 10, "resolution_minutes": 60}
     cases: list[tuple[dict[str, Any], str]] = [
-        ({"kind": "parking"}, "sla.unknown_kind"),
-        ({"priority": "asap"}, "sla.unknown_priority"),
-        ({"category": "水电"}, "sla.unknown_category"),
+        # Kind, priority and category are named enums in the contract: outside them, request.invalid.
+        ({"kind": "parking"}, "request.invalid"),
+        ({"priority": "asap"}, "request.invalid"),
+        ({"category": "水电"}, "request.invalid"),
         ({"category": "neighbour"}, "sla.unknown_category"),  # a complaint category, not a repair one
         ({"calendar": "weekdays"}, "sla.unknown_calendar"),
         ({"response_minutes": 0}, "sla.invalid_minutes"),
@@ -233,10 +234,10 @@ async def test_validation_answers_422_with_stable_codes(client: httpx.AsyncClien
     }
     r = await client.put(
         url(c),
-        json={"policies": [{**base, "kind": "x"}]},
+        json={"policies": [{**base, "category": "neighbour"}]},
         headers={**f.auth(p["manager"]), "Accept-Language": "en"},
     )
-    assert r.json()["error"]["message"] == "Unknown ticket kind"
+    assert r.json()["error"]["message"] == "Unknown category for this ticket kind"
     assert await _rows(db, c) == []
 
 

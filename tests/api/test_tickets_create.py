@@ -87,6 +87,7 @@ async def test_strangers_get_401(client: httpx.AsyncClient, db: AsyncSession) ->
     [
         ({"kind": "complaint", "category": "neighbour"}, "request.invalid"),  # no complaint_target
         ({"category": "neighbour"}, "request.invalid"),  # not a repair category
+        ({"category": "水电"}, "request.invalid"),  # outside TicketCategory
         ({"title": "长" * 101}, "request.invalid"),
         ({"description": "x" * 2001}, "request.invalid"),
         ({"priority": "asap"}, "request.invalid"),

@@ -75,6 +75,8 @@ async def test_filters_and_pages(client: httpx.AsyncClient, db: AsyncSession) ->
     m = w.manager
     assert await _ids(client, m, "?kind=complaint") == [b["id"]]
     assert await _ids(client, m, "?category=elevator") == [a["id"]]
+    r = await client.get("/v1/tickets?category=水电", headers=f.auth(m))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "request.invalid"  # outside TicketCategory
     assert await _ids(client, m, f"?building_id={other_building.id}") == [c["id"]]
     assert await _ids(client, m, "?q=三楼") == [c["id"]]
     assert await _ids(client, m, "?q=50%25") == [b["id"]]  # % is literal, not a wildcard
