@@ -67,6 +67,7 @@ from google.auth import exceptions as ga_exceptions
 from google.auth.transport import requests as ga_requests
 
 from services.config import Settings
+from workers.channels.fcm_transport import AiohttpSdkClient
 from workers.channels.push import OutcomeSink, Push, PushOutcome, report, take_lane
 from workers.channels.push import OutcomeStatus as PushStatus
 
@@ -244,6 +245,8 @@ class FcmChannel:
                 service._fcm_url = self.url
                 if h2c:
                     _use_h2c(service)
+                else:
+                    _use_aiohttp(service, fcm.timeout_seconds)
         except BaseException:
             for app in self.apps:
                 firebase_admin.delete_app(app)
@@ -358,6 +361,16 @@ class FcmChannel:
                 return
             cred.refresh_requested = False
             await asyncio.to_thread(cred.inner.refresh, ga_requests.Request())
+
+
+def _use_aiohttp(service: Any, timeout: float) -> None:
+    """Put the lean aiohttp client (workers.channels.fcm_transport) under the SDK's messaging service,
+    on the same credential and retry policy as the httpx client it replaces (which has opened nothing
+    yet, so dropping it leaks no socket)."""
+    sdk_client = service._async_client  # firebase_admin._http_client.HttpxAsyncClient
+    service._async_client = AiohttpSdkClient(
+        service._credential, timeout=timeout, retry_config=sdk_client._retry_config, limit=IN_FLIGHT
+    )
 
 
 def _use_h2c(service: Any) -> None:
