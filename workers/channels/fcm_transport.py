@@ -88,7 +88,7 @@ class AiohttpSdkClient:
         *,
         headers: dict[str, str] | None = None,
         json: Any = None,
-        timeout: Any = None,
+        timeout: Any = None,  # noqa: ASYNC109 - the SDK's keyword; the session's timeout applies
     ) -> _Answer:
         body = orjson.dumps(json)
         base = {**self._headers, **headers} if headers else dict(self._headers)
