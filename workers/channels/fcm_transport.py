@@ -92,19 +92,19 @@ class AiohttpSdkClient:
     ) -> _Answer:
         body = orjson.dumps(json)
         base = {**self._headers, **headers} if headers else dict(self._headers)
-        for attempt in range(_MAX_REFRESH_ATTEMPTS + 1):
+        attempt = 0
+        while True:
             request_headers = dict(base)
             self._credential.before_request(self._auth_request, method, url, request_headers)  # type: ignore[no-untyped-call]
             answer = await self._with_retries(method, url, request_headers, body)
             if isinstance(answer, _Answer):
                 return answer
-            if answer.status_code == _REFRESH_STATUS and attempt < _MAX_REFRESH_ATTEMPTS:
-                self._credential.refresh(self._auth_request)
-                continue
-            break
-        raise httpx.HTTPStatusError(
-            f"HTTP {answer.status_code} from {url}", request=answer.request, response=answer
-        )
+            if answer.status_code != _REFRESH_STATUS or attempt >= _MAX_REFRESH_ATTEMPTS:
+                raise httpx.HTTPStatusError(
+                    f"HTTP {answer.status_code} from {url}", request=answer.request, response=answer
+                )
+            attempt += 1
+            self._credential.refresh(self._auth_request)  # type: ignore[no-untyped-call]
 
     async def _with_retries(
         self, method: str, url: str, headers: dict[str, str], body: bytes
