@@ -11,7 +11,9 @@ Error bodies follow the shapes FCM documents (error.code / message / status / de
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import sys
 import threading
 import time
@@ -95,7 +97,8 @@ RESPONSES: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = {
         {},
     ),
 }
-MODES = frozenset({"ok", "unavailable_once", *RESPONSES})
+MODES = frozenset({"ok", "unavailable_once", "drop_once", *RESPONSES})
+DROP = -1  # _respond: close the connection without an answer (a connection lost mid-request)
 NOT_FOUND = _error(404, "NOT_FOUND", "Requested entity was not found.")  # unknown project/path: no FcmError
 
 
@@ -224,7 +227,9 @@ class FcmStandIn:
                 _error(400, "INVALID_ARGUMENT", violation[1], "INVALID_ARGUMENT", violation),
                 {},
             )
-        elif mode == "ok" or (mode == "unavailable_once" and calls > 1):
+        elif mode == "drop_once" and calls == 1:
+            status, payload, extra = DROP, {}, {}
+        elif mode == "ok" or (mode in ("unavailable_once", "drop_once") and calls > 1):
             with self._lock:
                 self._sent += 1
                 name = f"projects/{self.project}/messages/{self._sent}"
@@ -247,6 +252,11 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length)
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, payload, extra = self.owner._respond(self.path, headers, raw)
+        if status == DROP:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         data = json.dumps(payload).encode()
         try:
             self.send_response(status)

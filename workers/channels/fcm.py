@@ -33,10 +33,15 @@ How the SDK is steered (firebase-admin 7.x; `check_sdk_contract()` fails a test 
 - Lanes: httpcore puts every request for one origin on one HTTP/2 connection and lets at most 100
   streams run on it (its own MAX_CONCURRENT_STREAMS, whatever the server allows), so one SDK App
   carries at most 100 requests at once: 100 / latency messages/s (2,000/s at 50 ms). The channel owns
-  `LANES` Apps on the same credential, each with its own client (one HTTP/2 connection to FCM, or
-  one HTTP/1.1 pool), and sends chunks of at most `IN_FLIGHT` on whichever lane is free.
+  `LANES` Apps on the same credential, each with its own client (one HTTP/1.1 keep-alive pool of
+  IN_FLIGHT connections, or for h2c one HTTP/2 connection), and sends chunks of at most `IN_FLIGHT` on whichever lane is free.
+- Transport: for `http://` and `https://` base URLs (production FCM, the tests' stand-in) each
+  lane's SDK service gets `fcm_transport.AiohttpSdkClient` in place of its httpx client: aiohttp
+  HTTP/1.1 keep-alive, up to IN_FLIGHT connections per lane, with the SDK's own headers, credential
+  calls, retry policy and error mapping (see that module). The httpx → httpcore → h2 path cost the
+  worker ~0.86 ms of CPU per message, the aiohttp one ~0.21 ms (docs/benchmarks.md, S6).
 - `h2c://host:port` as the base URL (stand-ins, benchmarks): plain-text HTTP/2 with prior
-  knowledge. httpx speaks HTTP/1.1 to an `http://` URL even when asked for HTTP/2 (no h2c upgrade),
+  knowledge, through the SDK's own httpx client (aiohttp has no HTTP/2). httpx speaks HTTP/1.1 to an `http://` URL even when asked for HTTP/2 (no h2c upgrade),
   so for h2c the SDK client's `http://` transport is replaced by one built with `http1=False`.
 - Retries inside the SDK: 500 and 503 are retried 4 times with backoff 0, 1, 2, 4 s (~7 s before the
   error reaches us; Retry-After is not honoured there); 401 is re-sent twice; connection errors and
@@ -67,6 +72,7 @@ from google.auth import exceptions as ga_exceptions
 from google.auth.transport import requests as ga_requests
 
 from services.config import Settings
+from workers.channels.fcm_transport import AiohttpSdkClient
 from workers.channels.push import OutcomeSink, Push, PushOutcome, report, take_lane
 from workers.channels.push import OutcomeStatus as PushStatus
 
@@ -244,6 +250,8 @@ class FcmChannel:
                 service._fcm_url = self.url
                 if h2c:
                     _use_h2c(service)
+                else:
+                    _use_aiohttp(service, fcm.timeout_seconds)
         except BaseException:
             for app in self.apps:
                 firebase_admin.delete_app(app)
@@ -358,6 +366,16 @@ class FcmChannel:
                 return
             cred.refresh_requested = False
             await asyncio.to_thread(cred.inner.refresh, ga_requests.Request())
+
+
+def _use_aiohttp(service: Any, timeout: float) -> None:
+    """Put the lean aiohttp client (workers.channels.fcm_transport) under the SDK's messaging service,
+    on the same credential and retry policy as the httpx client it replaces (which has opened nothing
+    yet, so dropping it leaks no socket)."""
+    sdk_client = service._async_client  # firebase_admin._http_client.HttpxAsyncClient
+    service._async_client = AiohttpSdkClient(
+        service._credential, timeout=timeout, retry_config=sdk_client._retry_config, limit=IN_FLIGHT
+    )
 
 
 def _use_h2c(service: Any) -> None:
