@@ -432,9 +432,11 @@ def start_uvicorn(
     factory: bool = False,
     cpu: int | None = 0,
     log_level: str = "warning",
+    port: int | None = None,
 ) -> Server:
-    """One uvicorn process (uvloop + httptools, no access log), pinned to `cpu` when taskset exists."""
-    port = free_port()
+    """One uvicorn process (uvloop + httptools, no access log), pinned to `cpu` when taskset exists;
+    on `port`, or a free one."""
+    port = port or free_port()
     cmd = [PYTHON, "-m", "uvicorn", app, "--app-dir", str(BENCH_DIR)]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", log_level]

@@ -324,8 +324,8 @@ PLACES: list[tuple[str, str]] = [
 
 # One device per user, a second one for every fifth resident; tokens shaped like FCM's (~150 chars).
 DEVICES = """
-INSERT INTO device (user_id, token, platform, app_version, created_at, last_seen_at)
-SELECT u, 'bench' || lpad(u::text, 7, '0') || '-' || k || ':APA91b' || repeat(md5(u || '/' || k), 4),
+INSERT INTO device (user_id, token, provider, platform, app_version, created_at, last_seen_at)
+SELECT u, 'bench' || lpad(u::text, 7, '0') || '-' || k || ':APA91b' || repeat(md5(u || '/' || k), 4), 'fcm',
        CASE WHEN r1 < 0.72 THEN 'android' ELSE 'ios' END,
        (ARRAY['3.2.0', '3.2.1', '3.3.0', '3.4.0', '3.4.1'])[1 + floor(r2 * 5)::int],
        now() - (30 + r3 * 670) * interval '1 day', now() - r4 * interval '30 days'
