@@ -58,9 +58,9 @@ from fastapi import BackgroundTasks, FastAPI, HTTPException, Query, Request, Res
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from services.i18n import label, zh
-from services.kpis.catalogue import definition_of
 from services.kpis.metrics import METRICS
+from services.kpis.service import definition_of
+from services.labels import label, zh
 from services.models import (
     Building,
     Community,
