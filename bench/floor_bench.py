@@ -517,13 +517,13 @@ async def run(env: BenchEnv, repeat: int) -> list[Any]:
     return figures
 
 
-def finish(env: BenchEnv, repeats: int, started: float) -> str | None:
-    """The `floor` section, after the harness's repeats."""
+def finish(env: BenchEnv, repeats: int, started: float) -> tuple[str, str] | None:
+    """(section name, text) of the `floor` section, after the harness's repeats."""
     floor = _floor.get("floor")
     if floor is None:
         return None
     floor.facts["invoked by"] = "`make bench` (bench/harness.py), one round per repeat"
-    return render(floor, repeats, started)
+    return "floor", render(floor, repeats, started)
 
 
 # --------------------------------------------------------------------------- standalone
