@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format fuzz faults bench bench-areas bench-push install clean ts-client
+.PHONY: run test lint format fuzz faults bench bench-floor bench-areas bench-push install clean ts-client
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required"; exit 1; }
@@ -53,9 +53,14 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## S1–S8 beside the bare-FastAPI ceiling, the asyncpg floor and django-helpdesk (needs PostgreSQL + Redis)
+## S1–S8 beside the bare-FastAPI ceiling, the asyncpg floor and django-helpdesk, then the request floor
+## (CPU per request: Linli, the lean same-work app, bare FastAPI) (needs PostgreSQL + Redis)
 bench: $(STAMP)
 	$(BIN)/python bench/harness.py $(BENCH_ARGS)
+
+## The request floor alone (bench/floor_bench.py; FLOOR_ARGS: --quick, --seconds 4, --rounds 3, --db …)
+bench-floor: $(STAMP)
+	$(BIN)/python bench/floor_bench.py $(FLOOR_ARGS)
 
 ## S6's push workers only, one per provider (FCM, APNs, JPush) against the 50 ms stand-in, one table
 PUSH_N ?= 5000

@@ -6,16 +6,23 @@ or the multipart form) and answers as it does, without a database (bench/alarms_
 GET /ping answers a small JSON object; POST /v1/communities/{cid}/tickets takes the same request
 body as Linli's ticket create (the same pydantic model, so validation is priced in) and answers
 201 with a body of the same shape, without touching a database.
+
+With BENCH_CANNED (a JSON file {path?query: answer}, written by bench/floor_bench.py from Linli's own
+answers), every GET under /v1/ answers the canned object for its path and query, serialised with
+orjson on every request: the framework's ceiling for a response of the very size Linli sends.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from itertools import count
+from pathlib import Path
+from typing import Any
 
 import orjson
 from defusedxml.ElementTree import fromstring
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 
 from services.tickets.schemas import TicketCreate
 
@@ -56,3 +63,15 @@ async def isapi(request: Request) -> dict[str, object]:
     else:
         fromstring(await request.body())
     return {"status": "created", "alarm_id": next(_ids)}
+
+
+if os.environ.get("BENCH_CANNED"):
+    _canned: dict[str, Any] = orjson.loads(Path(os.environ["BENCH_CANNED"]).read_bytes())
+
+    @app.get("/v1/{rest:path}")
+    async def canned(rest: str, request: Request) -> Response:
+        query = request.url.query
+        body = _canned.get(request.url.path + (f"?{query}" if query else ""))
+        if body is None:
+            return Response(b'{"error": "not canned"}', status_code=404, media_type="application/json")
+        return Response(orjson.dumps(body), media_type="application/json")

@@ -8,9 +8,11 @@
 2. Servers, each one process pinned to CPU 0 (the load generator pins itself to CPU 1): Linli on the
    1M set (with Redis, no embedded worker: as deployed), Linli on the 10k set, the bare FastAPI
    ceiling (bench/bare_app.py), the peer (gunicorn), and later the embedded SQLite default.
-3. Repeats: S1, S2, S3+S4, S5, S6, S7, S8 in turn, three times; each figure is the median of its
-   three, printed with its reference, ratio, target and met / missed, and written to
-   docs/benchmarks.md (section `harness`) with the machine, date and commit.
+3. Repeats: S1, S2, S3+S4, S5, S6, S7, S8 and the request floor (bench/floor_bench.py) in turn,
+   three times; each figure is the median of its three, printed with its reference, ratio, target
+   and met / missed, and written to docs/benchmarks.md (section `harness`) with the machine, date
+   and commit. A scenario module with a `finish(env, repeats, started)` also writes its own section
+   (the floor: its CPU-per-request table, section `floor`).
 --quick shortens every measurement (2 s) and runs on a 100k data set: a smoke run, not a result.
 """
 
@@ -44,6 +46,9 @@ SCENARIOS = [
     ("S6", "bench.s6_push"),
     ("S7", "bench.s7_hot"),
     ("S8", "bench.s8_sqlite"),
+    # After S1–S8: issue 17's request floor (CPU per request beside a lean same-work app); its own
+    # table goes to section `floor` through the module's finish().
+    ("floor", "bench.floor_bench"),
 ]
 
 
@@ -241,6 +246,13 @@ async def main(args: argparse.Namespace) -> int:
     print("\n" + text)
     if args.docs and not args.quick and not args.only:  # a partial run must not replace the full table
         replace_section("harness", text)
+    for name, module_name in SCENARIOS:
+        finish = getattr(importlib.import_module(module_name), "finish", None)
+        section = finish(env, args.repeats, started) if finish and wants(args, name) else None
+        if section is not None:
+            print("\n" + section[1])
+            if args.docs and not args.quick:
+                replace_section(*section)
     failed = [f for f in figures if f.metric == "scenario failed"]
     return 1 if failed else 0
 
@@ -250,7 +262,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="2 s per level on a 100k data set (smoke run)")
-    parser.add_argument("--only", nargs="*", help="scenarios to run (S1 … S8)")
+    parser.add_argument("--only", nargs="*", help="scenarios to run (S1 … S8, floor)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tickets", type=int, default=None)
     parser.add_argument("--no-peer", dest="peer", action="store_false")
