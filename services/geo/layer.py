@@ -4,8 +4,9 @@ Bounded: without a bbox the caller may see at most UNBOUNDED_MAX communities (el
 geo.bbox_required), a bbox spans at most MAX_SPAN_DEG degrees, and at most MAX_FEATURES features come
 back (`truncated` says when more matched). One grouped query per layer for the whole page of
 communities, never one per community. KPI status comes from the roll-up (kpi_snapshot of the last
-closed month); the ticket counts use the (community_id, status, id) index over open statuses only —
-there is no maintained ticket counter yet to read instead. The ETag / 304 is the shared conditional-GET
+closed month); the ticket, alarm and camera counts from the maintained counters (services/geo/stats.py,
+community_map_stats, refreshed by the worker within seconds; each feature says `stats_as_of`), so
+no request counts tickets. The ETag / 304 is the shared conditional-GET
 middleware's (a hash of the exact answer), so a refresh that changed nothing costs a few bytes.
 """
 
@@ -24,10 +25,12 @@ import services.geo.messages  # noqa: F401
 from services import access
 from services.communities.common import load_community
 from services.errors import InvalidInput
+from services.geo import stats
 from services.geo.crs import Crs, to_wgs84
 from services.geo.geometry import geometry_out
 from services.geo.schemas import FeatureCollection
 from services.kpis.metrics import METRICS
+from services.lru import Lru
 from services.models import (
     Building,
     Community,
@@ -38,10 +41,8 @@ from services.models import (
     User,
     utcnow,
 )
-from services.models.alarms import ACTIVE_STATUSES, Alarm, AlarmDevice, DeviceKind, DeviceStatus
 from services.models.kpis import KpiSnapshot, KpiTarget
 from services.models.renovation import RenovationItem, RenovationProject
-from services.models.tickets import OPEN_STATUSES, Ticket, TicketStatus
 from services.phones import mask
 from services.runtime import Ctx
 
@@ -49,6 +50,8 @@ UNBOUNDED_MAX = 200
 MAX_FEATURES = 1000
 MAX_SPAN_DEG = 10.0
 LAYERS = ("renovation", "people", "tickets", "alarms", "cameras", "kpi")
+COUNTED = ("tickets", "alarms", "cameras")  # from community_map_stats
+AS_OF = "stats_as_of"
 PEOPLE_ROLES = (Role.property_manager, Role.party_secretary, Role.committee_member, Role.grid_worker)
 # The map's name for each responsible role; the committee has no chair role yet: its first-appointed
 # verified member stands in.
@@ -128,13 +131,14 @@ async def communities_layer(
     rows = rows[:limit]
     ids = [r.id for r in rows]
     extra = await _layers(ctx.session, ids, {r.id: r.time_zone for r in rows}, layers)
+    counted = any(x in layers for x in COUNTED)
     features = []
     for r in rows:
         point = r.location
         if point is None and r.longitude is not None and r.latitude is not None:
             # Created with latitude / longitude only (before geometry existed): that point, WGS-84.
             point = {"type": "Point", "coordinates": [r.longitude, r.latitude]}
-        geometry = geometry_out(r.boundary or point, crs)
+        geometry = converted(r.id, "outline", r.boundary or point, crs)
         props: dict[str, Any] = {
             "id": r.id,
             "name": r.name,
@@ -142,14 +146,37 @@ async def communities_layer(
             "district": r.district,
             "built_year": r.built_year,
             "renovated_year": r.renovated_year,
-            "point": geometry_out(point, crs),
+            "point": converted(r.id, "point", point, crs),
         }
         for layer in layers:
             props[layer] = extra[layer].get(r.id, _EMPTY[layer]())
+        if counted:
+            at = extra[AS_OF].get(r.id)
+            props[AS_OF] = at.isoformat() if at is not None else None
         if "renovation" in layers and props["renovation"]["year"] is None:
             props["renovation"]["year"] = r.renovated_year
         features.append({"type": "Feature", "id": r.id, "geometry": geometry, "properties": props})
     return FeatureCollection(crs=crs, features=features, truncated=truncated)
+
+
+# A community's outline and point in GCJ-02 / BD-09, converted once per process (the conversion was
+# ~30 % of the layer's CPU). Keyed by (community, part, system); the entry keeps the WGS-84 source it
+# was converted from and is used only while the stored geometry still equals it (a C-speed list
+# compare), so a changed outline is reconverted on the next request, in every process.
+_CONVERTED: Lru[tuple[int, str, Crs], tuple[dict[str, Any], dict[str, Any]]] = Lru(8192)
+
+
+def converted(cid: int, part: str, geometry: dict[str, Any] | None, crs: Crs) -> dict[str, Any] | None:
+    if geometry is None or crs == Crs.wgs84:
+        return geometry
+    key = (cid, part, crs)
+    hit = _CONVERTED.get(key)
+    if hit is not None and hit[0] == geometry:
+        return hit[1]
+    out = geometry_out(geometry, crs)
+    assert out is not None
+    _CONVERTED.put(key, (geometry, out))
+    return out
 
 
 _EMPTY: dict[str, Any] = {
@@ -165,7 +192,7 @@ _EMPTY: dict[str, Any] = {
 async def _layers(
     session: AsyncSession, ids: list[int], zones: dict[int, str], layers: tuple[str, ...]
 ) -> dict[str, dict[int, Any]]:
-    out: dict[str, dict[int, Any]] = {layer: {} for layer in LAYERS}
+    out: dict[str, dict[int, Any]] = {layer: {} for layer in (*LAYERS, AS_OF)}
     if not ids:
         return out
     now = utcnow()
@@ -173,12 +200,13 @@ async def _layers(
         out["renovation"] = await _renovation(session, ids)
     if "people" in layers:
         out["people"] = await _people(session, ids, now.date())
-    if "tickets" in layers:
-        out["tickets"] = await _tickets(session, ids, now)
-    if "alarms" in layers:
-        out["alarms"] = await _alarms(session, ids)
-    if "cameras" in layers:
-        out["cameras"] = await _cameras(session, ids)
+    if any(x in layers for x in COUNTED):
+        # The maintained counters (services/geo/stats.py), never a count of tickets per request.
+        for cid, c in (await stats.read(session, ids, now)).items():
+            out["tickets"][cid] = {"open": c.open_tickets, "overdue": c.overdue_tickets}
+            out["alarms"][cid] = {"active": c.active_alarms}
+            out["cameras"][cid] = {"online": c.cameras_online, "total": c.cameras_total}
+            out[AS_OF][cid] = c.refreshed_at
     if "kpi" in layers:
         out["kpi"] = await _kpi(session, ids, zones, now)
     return out
@@ -243,47 +271,6 @@ async def _people(session: AsyncSession, ids: list[int], today: date) -> dict[in
         if people[key] is None:  # the first appointed (lowest membership id)
             people[key] = {"name": name, "phone": mask(phone)}
     return out
-
-
-async def _tickets(session: AsyncSession, ids: list[int], now: datetime) -> dict[int, Any]:
-    t = _cols(Ticket)
-    overdue = sa.or_(
-        sa.and_(t.status != TicketStatus.paused, t.resolution_due_at < now),
-        sa.and_(t.status == TicketStatus.submitted, t.response_due_at < now),
-    )
-    rows = (
-        await session.execute(
-            sa.select(t.community_id, sa.func.count(), sa.func.sum(sa.case((overdue, 1), else_=0)))
-            .where(t.community_id.in_(ids), t.status.in_([s.value for s in OPEN_STATUSES]))
-            .group_by(t.community_id)
-        )
-    ).all()
-    return {cid: {"open": int(n), "overdue": int(late or 0)} for cid, n, late in rows}
-
-
-async def _alarms(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
-    a = _cols(Alarm)
-    rows = (
-        await session.execute(
-            sa.select(a.community_id, sa.func.count())
-            .where(a.community_id.in_(ids), a.status.in_([s.value for s in ACTIVE_STATUSES]))
-            .group_by(a.community_id)
-        )
-    ).all()
-    return {cid: {"active": int(n)} for cid, n in rows}
-
-
-async def _cameras(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
-    d = _cols(AlarmDevice)
-    online = sa.func.sum(sa.case((d.status == DeviceStatus.online, 1), else_=0))
-    rows = (
-        await session.execute(
-            sa.select(d.community_id, sa.func.count(), online)
-            .where(d.community_id.in_(ids), d.kind == DeviceKind.camera, d.status != DeviceStatus.disabled)
-            .group_by(d.community_id)
-        )
-    ).all()
-    return {cid: {"online": int(on or 0), "total": int(n)} for cid, n, on in rows}
 
 
 def last_closed_month(now: datetime, tz: ZoneInfo) -> date:
