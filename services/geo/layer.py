@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -151,12 +151,26 @@ async def communities_layer(
         for layer in layers:
             props[layer] = extra[layer].get(r.id, _EMPTY[layer]())
         if counted:
-            at = extra[AS_OF].get(r.id)
-            props[AS_OF] = at.isoformat() if at is not None else None
+            props[AS_OF] = _instant(extra[AS_OF].get(r.id))
         if "renovation" in layers and props["renovation"]["year"] is None:
             props["renovation"]["year"] = r.renovated_year
         features.append({"type": "Feature", "id": r.id, "geometry": geometry, "properties": props})
     return FeatureCollection(crs=crs, features=features, truncated=truncated)
+
+
+_INSTANTS: Lru[datetime, str] = Lru(64)
+
+
+def _instant(at: datetime | None) -> str | None:
+    """RFC 3339 UTC with six digits, the form api/timestamps.py sends, so it passes that rewrite at
+    scanning speed; a full pass stamps every row alike, hence the small cache."""
+    if at is None:
+        return None
+    text = _INSTANTS.get(at)
+    if text is None:
+        text = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        _INSTANTS.put(at, text)
+    return text
 
 
 # A community's outline and point in GCJ-02 / BD-09, converted once per process (the conversion was
@@ -219,7 +233,7 @@ async def _renovation(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
         await session.execute(
             sa.select(rp.community_id, rp.id, rp.year, ri.item_class)
             .select_from(_table(RenovationProject).outerjoin(_table(RenovationItem), ri.project_id == rp.id))
-            .where(rp.community_id.in_(ids))
+            .where(stats.among(session, rp.community_id, ids))
         )
     ).all()
     years: dict[int, int] = {}
@@ -248,7 +262,11 @@ async def _people(session: AsyncSession, ids: list[int], today: date) -> dict[in
             _table(User),
             u.id == m.user_id,
         )
-        .where(verified, m.community_id.in_(ids), m.role.in_([r.value for r in PEOPLE_ROLES[1:]]))
+        .where(
+            verified,
+            stats.among(session, m.community_id, ids),
+            m.role.in_([r.value for r in PEOPLE_ROLES[1:]]),
+        )
     )
     company = (
         sa.select(mc.community_id.label("cid"), m.role, m.id.label("mid"), u.name, u.phone)
@@ -257,7 +275,7 @@ async def _people(session: AsyncSession, ids: list[int], today: date) -> dict[in
         .join(_table(User), u.id == m.user_id)
         .where(
             verified,
-            mc.community_id.in_(ids),
+            stats.among(session, mc.community_id, ids),
             m.role == Role.property_manager,
             mc.starts_on <= today,
             sa.or_(mc.ends_on.is_(None), mc.ends_on >= today),
@@ -279,14 +297,15 @@ def last_closed_month(now: datetime, tz: ZoneInfo) -> date:
 
 
 async def _kpi(session: AsyncSession, ids: list[int], zones: dict[int, str], now: datetime) -> dict[int, Any]:
-    months = {cid: last_closed_month(now, ZoneInfo(zones[cid])) for cid in ids}
+    by_zone = {z: last_closed_month(now, ZoneInfo(z)) for z in set(zones.values())}
+    months = {cid: by_zone[zones[cid]] for cid in ids}
     s = _cols(KpiSnapshot)
     k = _cols(KpiTarget)
     snaps = (
         await session.execute(
             sa.select(s.scope_id, s.metric, s.period_start, s.numerator, s.denominator, s.value).where(
                 s.scope == "community",
-                s.scope_id.in_(ids),
+                stats.among(session, s.scope_id, ids),
                 s.granularity == "month",
                 s.period_start.in_(sorted(set(months.values()))),
             )
@@ -296,19 +315,22 @@ async def _kpi(session: AsyncSession, ids: list[int], zones: dict[int, str], now
         (sid, metric): float(target)
         for sid, metric, target in (
             await session.execute(
-                sa.select(k.scope_id, k.metric, k.target).where(k.scope == "community", k.scope_id.in_(ids))
+                sa.select(k.scope_id, k.metric, k.target).where(
+                    k.scope == "community", stats.among(session, k.scope_id, ids)
+                )
             )
         ).all()
     }
+    defaults = {metric: float(m.default_target) for metric, m in METRICS.items()}
     out: dict[int, dict[str, Any]] = {}
     for cid, metric, start, num, den, value in snaps:
-        if start != months[cid] or metric not in METRICS:
+        if start != months[cid] or metric not in defaults:
             continue
-        target = targets.get((cid, metric), float(METRICS[metric].default_target))
+        target = targets.get((cid, metric), defaults[metric])
         status = "no_data" if not den else ("met" if num * 100 >= target * den else "missed")
-        entry = out.setdefault(
-            cid, {"period": f"{start.year}-{start.month:02d}", "metrics": {}, "colour": "grey"}
-        )
+        entry = out.get(cid)
+        if entry is None:  # (not setdefault: that builds the default dict for every row)
+            entry = out[cid] = {"period": f"{start.year}-{start.month:02d}", "metrics": {}, "colour": "grey"}
         entry["metrics"][metric] = {"value": value, "target": target, "status": status}
     for entry in out.values():
         states = {m["status"] for m in entry["metrics"].values()}

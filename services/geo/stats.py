@@ -30,7 +30,7 @@ _S = CommunityMapStats.__table__  # type: ignore[attr-defined]
 _C = Community.__table__  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # (not frozen: a frozen __init__ costs ~1 µs a field, 1,000 rows a request)
 class Counts:
     open_tickets: int = 0
     overdue_tickets: int = 0
@@ -39,6 +39,16 @@ class Counts:
     cameras_total: int = 0
     next_change_at: datetime | None = None
     refreshed_at: datetime | None = None  # the instant the counts are true at
+
+
+def among(session: AsyncSession, column: Any, ids: list[int]) -> Any:
+    """`column IN ids`; on PostgreSQL `= ANY(:ids)`, one array parameter: rendering 1,000 expanding
+    parameters per query was a visible part of the layer's CPU."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(None, list(ids), type_=ARRAY(sa.BigInteger())))
+    return column.in_(ids)
 
 
 def _aware(value: Any) -> datetime | None:
@@ -125,7 +135,7 @@ async def refresh(session: AsyncSession, ids: list[int], now: datetime) -> int:
     if not ids:
         return 0
     counted = await count(session, ids, now)
-    rows = [{"community_id": cid, **c.__dict__} for cid, c in counted.items()]
+    rows = [{"community_id": cid, **dataclasses.asdict(c)} for cid, c in counted.items()]
     stmt = insert_for(session)(_S)
     stmt = stmt.on_conflict_do_update(
         index_elements=["community_id"],
@@ -160,7 +170,9 @@ async def read(session: AsyncSession, ids: list[int], now: datetime) -> dict[int
     out = {
         int(row[0]): Counts(*row[1:])
         for row in (
-            await session.execute(sa.select(_S.c.community_id, *cols).where(_S.c.community_id.in_(ids)))
+            await session.execute(
+                sa.select(_S.c.community_id, *cols).where(among(session, _S.c.community_id, ids))
+            )
         ).all()
     }
     missing = [cid for cid in ids if cid not in out]
