@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import orjson
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -116,7 +117,9 @@ async def communities_layer(
     bbox = parse_bbox(bbox_raw, crs)
     q = sa.select(
         _C.id, _C.name, _C.address, _C.district, _C.built_year, _C.renovated_year, _C.time_zone,
-        _C.location, _C.boundary, _C.longitude, _C.latitude,
+        # As stored text: parsed (orjson) only when the cache below has no answer for that text.
+        sa.cast(_C.location, sa.Text).label("location"), sa.cast(_C.boundary, sa.Text).label("boundary"),
+        _C.longitude, _C.latitude,
     ).where(access.map_filter(p, _C.id), _C.deleted_at.is_(None))  # fmt: skip
     if bbox is None:
         limit = UNBOUNDED_MAX
@@ -134,11 +137,12 @@ async def communities_layer(
     counted = any(x in layers for x in COUNTED)
     features = []
     for r in rows:
-        point = r.location
+        point = converted(r.id, "point", r.location, crs)
         if point is None and r.longitude is not None and r.latitude is not None:
             # Created with latitude / longitude only (before geometry existed): that point, WGS-84.
-            point = {"type": "Point", "coordinates": [r.longitude, r.latitude]}
-        geometry = converted(r.id, "outline", r.boundary or point, crs)
+            raw = orjson.dumps({"type": "Point", "coordinates": [r.longitude, r.latitude]}).decode()
+            point = converted(r.id, "point", raw, crs)
+        geometry = converted(r.id, "outline", r.boundary, crs) or point
         props: dict[str, Any] = {
             "id": r.id,
             "name": r.name,
@@ -146,10 +150,11 @@ async def communities_layer(
             "district": r.district,
             "built_year": r.built_year,
             "renovated_year": r.renovated_year,
-            "point": converted(r.id, "point", point, crs),
+            "point": point,
         }
         for layer in layers:
-            props[layer] = extra[layer].get(r.id, _EMPTY[layer]())
+            got = extra[layer].get(r.id)
+            props[layer] = got if got is not None else _EMPTY[layer]()
         if counted:
             props[AS_OF] = _instant(extra[AS_OF].get(r.id))
         if "renovation" in layers and props["renovation"]["year"] is None:
@@ -173,23 +178,24 @@ def _instant(at: datetime | None) -> str | None:
     return text
 
 
-# A community's outline and point in GCJ-02 / BD-09, converted once per process (the conversion was
-# ~30 % of the layer's CPU). Keyed by (community, part, system); the entry keeps the WGS-84 source it
-# was converted from and is used only while the stored geometry still equals it (a C-speed list
-# compare), so a changed outline is reconverted on the next request, in every process.
-_CONVERTED: Lru[tuple[int, str, Crs], tuple[dict[str, Any], dict[str, Any]]] = Lru(8192)
+# A community's outline and point as sent, parsed and (GCJ-02 / BD-09) converted once per process:
+# the conversion was ~30 % of the layer's CPU, parsing the stored JSON most of the rest of a row.
+# Keyed by (community, part, system); the entry keeps the stored text it was made from and is used
+# only while the stored text still equals it (one string compare), so a changed outline is redone
+# on the next request, in every process. The cached dicts are shared: never mutated.
+_CONVERTED: Lru[tuple[int, str, Crs], tuple[str, dict[str, Any] | None]] = Lru(8192)
 
 
-def converted(cid: int, part: str, geometry: dict[str, Any] | None, crs: Crs) -> dict[str, Any] | None:
-    if geometry is None or crs == Crs.wgs84:
-        return geometry
+def converted(cid: int, part: str, stored: str | None, crs: Crs) -> dict[str, Any] | None:
+    if stored is None:
+        return None
     key = (cid, part, crs)
     hit = _CONVERTED.get(key)
-    if hit is not None and hit[0] == geometry:
+    if hit is not None and hit[0] == stored:
         return hit[1]
-    out = geometry_out(geometry, crs)
-    assert out is not None
-    _CONVERTED.put(key, (geometry, out))
+    geometry = orjson.loads(stored)  # JSON null when a Python None was stored
+    out = geometry_out(geometry, crs) if geometry is not None else None
+    _CONVERTED.put(key, (stored, out))
     return out
 
 
