@@ -383,9 +383,21 @@ def pin_self(cpu: int) -> bool:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free local port: from LINLI_BENCH_PORTS (`low-high`) when set (a shared machine where each
+    user keeps to a range), else one the OS picks."""
+    span = os.environ.get("LINLI_BENCH_PORTS")
+    candidates = [0]
+    if span:
+        low, high = (int(x) for x in span.split("-"))
+        candidates = list(range(low, high + 1))
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError(f"no free port in LINLI_BENCH_PORTS={span}")
 
 
 @dataclass

@@ -29,7 +29,7 @@ from workers.channels.registry import build_registry
 from workers.jobs import LocalFanouts
 from workers.outage import Outage
 from workers.tasks import accounts as account_tasks
-from workers.tasks import alarm_presence
+from workers.tasks import alarm_presence, map_stats
 from workers.tasks import duty as duty_tasks
 from workers.tasks import kpis as kpi_tasks
 from workers.tasks import notices as notice_tasks
@@ -69,6 +69,7 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("announce_polls", 60, poll_tasks.announce_polls),
     PeriodicJob("close_polls", 60, poll_tasks.close_polls),
     PeriodicJob("rollup_kpis", 300, kpi_tasks.rollup_kpis),
+    PeriodicJob("refresh_map_stats", map_stats.EVERY, map_stats.refresh_map_stats),
     PeriodicJob("sms_for_unread_critical", 60, jobs.sms_for_unread_critical),
     PeriodicJob("sweep_device_presence", 30, alarm_presence.sweep_presence),
     PeriodicJob("enforce_retention", 3600, retention_tasks.enforce_retention),

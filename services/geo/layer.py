@@ -4,8 +4,9 @@ Bounded: without a bbox the caller may see at most UNBOUNDED_MAX communities (el
 geo.bbox_required), a bbox spans at most MAX_SPAN_DEG degrees, and at most MAX_FEATURES features come
 back (`truncated` says when more matched). One grouped query per layer for the whole page of
 communities, never one per community. KPI status comes from the roll-up (kpi_snapshot of the last
-closed month); the ticket counts use the (community_id, status, id) index over open statuses only —
-there is no maintained ticket counter yet to read instead. The ETag / 304 is the shared conditional-GET
+closed month); the ticket, alarm and camera counts from the maintained counters (services/geo/stats.py,
+community_map_stats, refreshed by the worker within seconds; each feature says `stats_as_of`), so
+no request counts tickets. The ETag / 304 is the shared conditional-GET
 middleware's (a hash of the exact answer), so a refresh that changed nothing costs a few bytes.
 """
 
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import orjson
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,10 +26,12 @@ import services.geo.messages  # noqa: F401
 from services import access
 from services.communities.common import load_community
 from services.errors import InvalidInput
+from services.geo import stats
 from services.geo.crs import Crs, to_wgs84
 from services.geo.geometry import geometry_out
 from services.geo.schemas import FeatureCollection
 from services.kpis.metrics import METRICS
+from services.lru import Lru
 from services.models import (
     Building,
     Community,
@@ -38,10 +42,8 @@ from services.models import (
     User,
     utcnow,
 )
-from services.models.alarms import ACTIVE_STATUSES, Alarm, AlarmDevice, DeviceKind, DeviceStatus
 from services.models.kpis import KpiSnapshot, KpiTarget
 from services.models.renovation import RenovationItem, RenovationProject
-from services.models.tickets import OPEN_STATUSES, Ticket, TicketStatus
 from services.phones import mask
 from services.runtime import Ctx
 
@@ -49,6 +51,8 @@ UNBOUNDED_MAX = 200
 MAX_FEATURES = 1000
 MAX_SPAN_DEG = 10.0
 LAYERS = ("renovation", "people", "tickets", "alarms", "cameras", "kpi")
+COUNTED = ("tickets", "alarms", "cameras")  # from community_map_stats
+AS_OF = "stats_as_of"
 PEOPLE_ROLES = (Role.property_manager, Role.party_secretary, Role.committee_member, Role.grid_worker)
 # The map's name for each responsible role; the committee has no chair role yet: its first-appointed
 # verified member stands in.
@@ -113,7 +117,9 @@ async def communities_layer(
     bbox = parse_bbox(bbox_raw, crs)
     q = sa.select(
         _C.id, _C.name, _C.address, _C.district, _C.built_year, _C.renovated_year, _C.time_zone,
-        _C.location, _C.boundary, _C.longitude, _C.latitude,
+        # As stored text: parsed (orjson) only when the cache below has no answer for that text.
+        sa.cast(_C.location, sa.Text).label("location"), sa.cast(_C.boundary, sa.Text).label("boundary"),
+        _C.longitude, _C.latitude,
     ).where(access.map_filter(p, _C.id), _C.deleted_at.is_(None))  # fmt: skip
     if bbox is None:
         limit = UNBOUNDED_MAX
@@ -128,13 +134,15 @@ async def communities_layer(
     rows = rows[:limit]
     ids = [r.id for r in rows]
     extra = await _layers(ctx.session, ids, {r.id: r.time_zone for r in rows}, layers)
+    counted = any(x in layers for x in COUNTED)
     features = []
     for r in rows:
-        point = r.location
+        point = converted(r.id, "point", r.location, crs)
         if point is None and r.longitude is not None and r.latitude is not None:
             # Created with latitude / longitude only (before geometry existed): that point, WGS-84.
-            point = {"type": "Point", "coordinates": [r.longitude, r.latitude]}
-        geometry = geometry_out(r.boundary or point, crs)
+            raw = orjson.dumps({"type": "Point", "coordinates": [r.longitude, r.latitude]}).decode()
+            point = converted(r.id, "point", raw, crs)
+        geometry = converted(r.id, "outline", r.boundary, crs) or point
         props: dict[str, Any] = {
             "id": r.id,
             "name": r.name,
@@ -142,14 +150,53 @@ async def communities_layer(
             "district": r.district,
             "built_year": r.built_year,
             "renovated_year": r.renovated_year,
-            "point": geometry_out(point, crs),
+            "point": point,
         }
         for layer in layers:
-            props[layer] = extra[layer].get(r.id, _EMPTY[layer]())
+            got = extra[layer].get(r.id)
+            props[layer] = got if got is not None else _EMPTY[layer]()
+        if counted:
+            props[AS_OF] = _instant(extra[AS_OF].get(r.id))
         if "renovation" in layers and props["renovation"]["year"] is None:
             props["renovation"]["year"] = r.renovated_year
         features.append({"type": "Feature", "id": r.id, "geometry": geometry, "properties": props})
     return FeatureCollection(crs=crs, features=features, truncated=truncated)
+
+
+_INSTANTS: Lru[datetime, str] = Lru(64)
+
+
+def _instant(at: datetime | None) -> str | None:
+    """RFC 3339 UTC with six digits, the form api/timestamps.py sends, so it passes that rewrite at
+    scanning speed; a full pass stamps every row alike, hence the small cache."""
+    if at is None:
+        return None
+    text = _INSTANTS.get(at)
+    if text is None:
+        text = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        _INSTANTS.put(at, text)
+    return text
+
+
+# A community's outline and point as sent, parsed and (GCJ-02 / BD-09) converted once per process:
+# the conversion was ~30 % of the layer's CPU, parsing the stored JSON most of the rest of a row.
+# Keyed by (community, part, system); the entry keeps the stored text it was made from and is used
+# only while the stored text still equals it (one string compare), so a changed outline is redone
+# on the next request, in every process. The cached dicts are shared: never mutated.
+_CONVERTED: Lru[tuple[int, str, Crs], tuple[str, dict[str, Any] | None]] = Lru(8192)
+
+
+def converted(cid: int, part: str, stored: str | None, crs: Crs) -> dict[str, Any] | None:
+    if stored is None:
+        return None
+    key = (cid, part, crs)
+    hit = _CONVERTED.get(key)
+    if hit is not None and hit[0] == stored:
+        return hit[1]
+    geometry = orjson.loads(stored)  # JSON null when a Python None was stored
+    out = geometry_out(geometry, crs) if geometry is not None else None
+    _CONVERTED.put(key, (stored, out))
+    return out
 
 
 _EMPTY: dict[str, Any] = {
@@ -165,7 +212,7 @@ _EMPTY: dict[str, Any] = {
 async def _layers(
     session: AsyncSession, ids: list[int], zones: dict[int, str], layers: tuple[str, ...]
 ) -> dict[str, dict[int, Any]]:
-    out: dict[str, dict[int, Any]] = {layer: {} for layer in LAYERS}
+    out: dict[str, dict[int, Any]] = {layer: {} for layer in (*LAYERS, AS_OF)}
     if not ids:
         return out
     now = utcnow()
@@ -173,12 +220,13 @@ async def _layers(
         out["renovation"] = await _renovation(session, ids)
     if "people" in layers:
         out["people"] = await _people(session, ids, now.date())
-    if "tickets" in layers:
-        out["tickets"] = await _tickets(session, ids, now)
-    if "alarms" in layers:
-        out["alarms"] = await _alarms(session, ids)
-    if "cameras" in layers:
-        out["cameras"] = await _cameras(session, ids)
+    if any(x in layers for x in COUNTED):
+        # The maintained counters (services/geo/stats.py), never a count of tickets per request.
+        for cid, c in (await stats.read(session, ids, now)).items():
+            out["tickets"][cid] = {"open": c.open_tickets, "overdue": c.overdue_tickets}
+            out["alarms"][cid] = {"active": c.active_alarms}
+            out["cameras"][cid] = {"online": c.cameras_online, "total": c.cameras_total}
+            out[AS_OF][cid] = c.refreshed_at
     if "kpi" in layers:
         out["kpi"] = await _kpi(session, ids, zones, now)
     return out
@@ -191,7 +239,7 @@ async def _renovation(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
         await session.execute(
             sa.select(rp.community_id, rp.id, rp.year, ri.item_class)
             .select_from(_table(RenovationProject).outerjoin(_table(RenovationItem), ri.project_id == rp.id))
-            .where(rp.community_id.in_(ids))
+            .where(stats.among(session, rp.community_id, ids))
         )
     ).all()
     years: dict[int, int] = {}
@@ -220,7 +268,11 @@ async def _people(session: AsyncSession, ids: list[int], today: date) -> dict[in
             _table(User),
             u.id == m.user_id,
         )
-        .where(verified, m.community_id.in_(ids), m.role.in_([r.value for r in PEOPLE_ROLES[1:]]))
+        .where(
+            verified,
+            stats.among(session, m.community_id, ids),
+            m.role.in_([r.value for r in PEOPLE_ROLES[1:]]),
+        )
     )
     company = (
         sa.select(mc.community_id.label("cid"), m.role, m.id.label("mid"), u.name, u.phone)
@@ -229,7 +281,7 @@ async def _people(session: AsyncSession, ids: list[int], today: date) -> dict[in
         .join(_table(User), u.id == m.user_id)
         .where(
             verified,
-            mc.community_id.in_(ids),
+            stats.among(session, mc.community_id, ids),
             m.role == Role.property_manager,
             mc.starts_on <= today,
             sa.or_(mc.ends_on.is_(None), mc.ends_on >= today),
@@ -245,61 +297,21 @@ async def _people(session: AsyncSession, ids: list[int], today: date) -> dict[in
     return out
 
 
-async def _tickets(session: AsyncSession, ids: list[int], now: datetime) -> dict[int, Any]:
-    t = _cols(Ticket)
-    overdue = sa.or_(
-        sa.and_(t.status != TicketStatus.paused, t.resolution_due_at < now),
-        sa.and_(t.status == TicketStatus.submitted, t.response_due_at < now),
-    )
-    rows = (
-        await session.execute(
-            sa.select(t.community_id, sa.func.count(), sa.func.sum(sa.case((overdue, 1), else_=0)))
-            .where(t.community_id.in_(ids), t.status.in_([s.value for s in OPEN_STATUSES]))
-            .group_by(t.community_id)
-        )
-    ).all()
-    return {cid: {"open": int(n), "overdue": int(late or 0)} for cid, n, late in rows}
-
-
-async def _alarms(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
-    a = _cols(Alarm)
-    rows = (
-        await session.execute(
-            sa.select(a.community_id, sa.func.count())
-            .where(a.community_id.in_(ids), a.status.in_([s.value for s in ACTIVE_STATUSES]))
-            .group_by(a.community_id)
-        )
-    ).all()
-    return {cid: {"active": int(n)} for cid, n in rows}
-
-
-async def _cameras(session: AsyncSession, ids: list[int]) -> dict[int, Any]:
-    d = _cols(AlarmDevice)
-    online = sa.func.sum(sa.case((d.status == DeviceStatus.online, 1), else_=0))
-    rows = (
-        await session.execute(
-            sa.select(d.community_id, sa.func.count(), online)
-            .where(d.community_id.in_(ids), d.kind == DeviceKind.camera, d.status != DeviceStatus.disabled)
-            .group_by(d.community_id)
-        )
-    ).all()
-    return {cid: {"online": int(on or 0), "total": int(n)} for cid, n, on in rows}
-
-
 def last_closed_month(now: datetime, tz: ZoneInfo) -> date:
     local = now.astimezone(tz).date()
     return date(local.year - 1, 12, 1) if local.month == 1 else date(local.year, local.month - 1, 1)
 
 
 async def _kpi(session: AsyncSession, ids: list[int], zones: dict[int, str], now: datetime) -> dict[int, Any]:
-    months = {cid: last_closed_month(now, ZoneInfo(zones[cid])) for cid in ids}
+    by_zone = {z: last_closed_month(now, ZoneInfo(z)) for z in set(zones.values())}
+    months = {cid: by_zone[zones[cid]] for cid in ids}
     s = _cols(KpiSnapshot)
     k = _cols(KpiTarget)
     snaps = (
         await session.execute(
             sa.select(s.scope_id, s.metric, s.period_start, s.numerator, s.denominator, s.value).where(
                 s.scope == "community",
-                s.scope_id.in_(ids),
+                stats.among(session, s.scope_id, ids),
                 s.granularity == "month",
                 s.period_start.in_(sorted(set(months.values()))),
             )
@@ -309,19 +321,22 @@ async def _kpi(session: AsyncSession, ids: list[int], zones: dict[int, str], now
         (sid, metric): float(target)
         for sid, metric, target in (
             await session.execute(
-                sa.select(k.scope_id, k.metric, k.target).where(k.scope == "community", k.scope_id.in_(ids))
+                sa.select(k.scope_id, k.metric, k.target).where(
+                    k.scope == "community", stats.among(session, k.scope_id, ids)
+                )
             )
         ).all()
     }
+    defaults = {metric: float(m.default_target) for metric, m in METRICS.items()}
     out: dict[int, dict[str, Any]] = {}
     for cid, metric, start, num, den, value in snaps:
-        if start != months[cid] or metric not in METRICS:
+        if start != months[cid] or metric not in defaults:
             continue
-        target = targets.get((cid, metric), float(METRICS[metric].default_target))
+        target = targets.get((cid, metric), defaults[metric])
         status = "no_data" if not den else ("met" if num * 100 >= target * den else "missed")
-        entry = out.setdefault(
-            cid, {"period": f"{start.year}-{start.month:02d}", "metrics": {}, "colour": "grey"}
-        )
+        entry = out.get(cid)
+        if entry is None:  # (not setdefault: that builds the default dict for every row)
+            entry = out[cid] = {"period": f"{start.year}-{start.month:02d}", "metrics": {}, "colour": "grey"}
         entry["metrics"][metric] = {"value": value, "target": target, "status": status}
     for entry in out.values():
         states = {m["status"] for m in entry["metrics"].values()}

@@ -15,6 +15,7 @@ little after its events were stamped is still seen; re-reading an event twice co
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -204,3 +205,87 @@ def _aware(value: Any) -> datetime:
         value = datetime.fromisoformat(value)
     out: datetime = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     return out
+
+
+# The map's counters (services/geo/stats.py) ask the same sources a faster question every few seconds:
+# which communities had a ticket event, an alarm event or a device change since the last pass. Read
+# by id above a watermark (the primary key: no index on the timestamps needed), and, like `changes`,
+# the watermark stays below rows younger than RECENT so a transaction committing late is still seen;
+# the ids above it already seen are remembered so each change is counted once.
+RECENT = timedelta(seconds=30)
+START_WINDOW = 10_000
+
+
+@dataclass
+class ChangeCursor:
+    ticket_event_id: int = 0
+    alarm_event_id: int = 0
+    devices_since: datetime | None = None
+    seen: set[tuple[str, int, Any]] = field(default_factory=set)
+
+
+async def start_cursor(session: AsyncSession, now: datetime) -> ChangeCursor:
+    """A cursor at the present: what a full recount just covered."""
+    from services.models.alarms import AlarmEvent
+
+    e = TicketEvent.__table__  # type: ignore[attr-defined]
+    ae = AlarmEvent.__table__  # type: ignore[attr-defined]
+    top_t = (await session.execute(sa.select(sa.func.max(e.c.id)))).scalar() or 0
+    top_a = (await session.execute(sa.select(sa.func.max(ae.c.id)))).scalar() or 0
+    # Below the top by the rows still young: re-read once on the next pass (cheap), never missed.
+    cursor = ChangeCursor(devices_since=now - RECENT)
+    cursor.ticket_event_id = await _settled_below(session, e, e.c.created_at, int(top_t), now)
+    cursor.alarm_event_id = await _settled_below(session, ae, ae.c.at, int(top_a), now)
+    return cursor
+
+
+async def _settled_below(session: AsyncSession, table: Any, at: Any, top: int, now: datetime) -> int:
+    """Just below the oldest row younger than RECENT, looked for among the last START_WINDOW ids (a
+    primary-key range, not a scan of the table's history)."""
+    stmt = sa.select(sa.func.min(table.c.id)).where(table.c.id > top - START_WINDOW, at > now - RECENT)
+    low = (await session.execute(stmt)).scalar()
+    return top if low is None else int(low) - 1
+
+
+async def touched(session: AsyncSession, cursor: ChangeCursor, now: datetime) -> set[int]:
+    """Communities with a change the cursor has not seen; advances the cursor past them."""
+    from services.models.alarms import AlarmDevice, AlarmEvent
+
+    e = TicketEvent.__table__  # type: ignore[attr-defined]
+    ae = AlarmEvent.__table__  # type: ignore[attr-defined]
+    d = AlarmDevice.__table__  # type: ignore[attr-defined]
+    found: set[int] = set()
+    seen: set[tuple[str, int, Any]] = set()
+    for name, table, at in (("t", e, e.c.created_at), ("a", ae, ae.c.at)):
+        mark = cursor.ticket_event_id if name == "t" else cursor.alarm_event_id
+        rows = (
+            await session.execute(sa.select(table.c.id, table.c.community_id, at).where(table.c.id > mark))
+        ).all()
+        young = [r.id for r in rows if _aware(r[2]) > now - RECENT]
+        settled = [r.id for r in rows if _aware(r[2]) <= now - RECENT]
+        new_mark = max([mark, *settled])
+        if young:
+            new_mark = min(new_mark, min(young) - 1)
+        for row_id, cid, _ in rows:
+            key: tuple[str, int, Any] = (name, row_id, None)
+            if key not in cursor.seen:
+                found.add(cid)
+            if row_id > new_mark:
+                seen.add(key)
+        if name == "t":
+            cursor.ticket_event_id = new_mark
+        else:
+            cursor.alarm_event_id = new_mark
+    since = cursor.devices_since or now - RECENT
+    for row_id, cid, changed in (
+        await session.execute(
+            sa.select(d.c.id, d.c.community_id, d.c.updated_at).where(d.c.updated_at > since)
+        )
+    ).all():
+        dkey: tuple[str, int, Any] = ("d", row_id, _aware(changed))
+        if dkey not in cursor.seen:
+            found.add(cid)
+        seen.add(dkey)
+    cursor.devices_since = now - RECENT
+    cursor.seen = seen
+    return found

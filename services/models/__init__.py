@@ -4,6 +4,7 @@
 import services.models.alarms
 import services.models.consent
 import services.models.duty
+import services.models.geo
 import services.models.kpis
 import services.models.notices
 import services.models.occupants
