@@ -17,7 +17,7 @@ import services.models.base
 from alembic import op
 
 revision: str = "h18s0ms0001"
-down_revision: str | None = "h20a0e1a0001"
+down_revision: str | None = "h16u0du0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
