@@ -70,7 +70,7 @@ def audience(where: Callable[[Any, str], Any], dialect_name: str) -> sa.Select[A
     return _select(where, dialect_name)
 
 
-def _rows(result: Sequence[Any]) -> list[Recipient]:
+def rows(result: Sequence[Any]) -> list[Recipient]:
     return [
         Recipient(
             id=int(user_id),
@@ -87,7 +87,7 @@ def _rows(result: Sequence[Any]) -> list[Recipient]:
 async def by_ids(session: AsyncSession, ids: list[int], category: str) -> list[Recipient]:
     conn = await session.connection()
     result = await conn.execute(_by_ids(dialect(session)), {"ids": ids, "category": category})
-    return _rows(result.all())
+    return rows(result.all())
 
 
 async def chosen(
@@ -95,4 +95,4 @@ async def chosen(
 ) -> list[Recipient]:
     """Run an `audience(...)` statement."""
     conn = await session.connection()
-    return _rows((await conn.execute(stmt, {**params, "category": category})).all())
+    return rows((await conn.execute(stmt, {**params, "category": category})).all())

@@ -98,7 +98,11 @@ async def notify_recipients(
     }
     conn = await session.connection()
     name = audience.dialect(session)
+    # Critical items ignore opt-outs and quiet hours; otherwise the few who set either get their
+    # deliveries row by row below, everyone else set-based.
+    special_users = set() if critical else {r.id for r in recipients if r.muted or r.quiet is not None}
     inserted: list[tuple[int, int]] = []
+    new_ids: list[int] = []
     for (title, body), ids in groups.items():
         params = {
             "ids": ids,
@@ -111,21 +115,27 @@ async def notify_recipients(
             "p_dedupe_key": dedupe_key,
             "p_created_at": now,
         }
-        result = await conn.execute(_inbox_insert(name), params)
-        inserted += [(int(n), int(uid)) for n, uid in result.all()]
+        if name == "postgresql":  # the inbox rows and their deliveries in one statement
+            plain_users = [i for i in ids if i not in special_users]
+            keyed = {"plain": plain_users, "key_prefix": f"{dedupe_key}:u", "at": now}
+            for kind, row_id, user_id in (
+                await conn.execute(_inbox_and_deliveries(critical), params | keyed)
+            ).all():
+                if kind == "n":
+                    inserted.append((int(row_id), int(user_id)))
+                else:
+                    new_ids.append(int(row_id))
+        else:
+            result = await conn.execute(_inbox_insert(name), params)
+            inserted += [(int(n), int(uid)) for n, uid in result.all()]
     if not inserted:
         return []
-    special: set[int] = set()
-    muted: set[int] = set()
-    quiet: dict[int, QuietHours] = {}
-    if not critical:  # critical items ignore opt-outs and quiet hours
-        fresh = {user_id for _, user_id in inserted}
-        muted = {r.id for r in recipients if r.muted and r.id in fresh}
-        quiet = {r.id: r.quiet for r in recipients if r.quiet is not None and r.id in fresh}
-        special = muted | set(quiet)
-    new_ids: list[int] = []
+    fresh = {user_id for _, user_id in inserted}
+    muted = {r.id for r in recipients if r.id in special_users and r.muted and r.id in fresh}
+    quiet = {r.id: r.quiet for r in recipients if r.id in special_users and r.quiet and r.id in fresh}
+    special = muted | set(quiet)
     plain = [n for n, user_id in inserted if user_id not in special]
-    if plain:
+    if plain and name != "postgresql":
         keyed = {"ids": plain, "key_prefix": f"{dedupe_key}:u", "at": now}
         new_ids += [int(i) for i in (await conn.execute(_push_insert(name), keyed)).scalars()]
         if critical:  # people without the app hear of critical items by SMS
@@ -194,12 +204,39 @@ def _bound_key(user_id: Any, target: Any) -> Any:
 
 @cache
 def _push_insert(name: str) -> Any:
-    """One push delivery per enabled device of each notification's recipient (`:ids`), due now,
-    carrying the device's provider (the worker picks the channel, and the lane, from it)."""
     n = Notification.__table__  # type: ignore[attr-defined]
+    return _delivery_insert(name, _push_rows(n, audience.in_ids("ids", n.c.id, name)))
+
+
+@cache
+def _sms_insert(name: str) -> Any:
+    n = Notification.__table__  # type: ignore[attr-defined]
+    return _delivery_insert(name, _sms_rows(n, audience.in_ids("ids", n.c.id, name)))
+
+
+@cache
+def _inbox_and_deliveries(critical: bool) -> Any:
+    """PostgreSQL: the inbox rows of `_inbox_insert` and the deliveries of those of `:plain` users,
+    in one statement (data-modifying CTEs): rows ('n', notification id, user id) and ('d', delivery
+    id, NULL)."""
+    inbox = _inbox_insert("postgresql").cte("new_inbox")
+    plain = audience.in_ids("plain", inbox.c.user_id, "postgresql")
+    parts = [_delivery_insert("postgresql", _push_rows(inbox, plain)).cte("new_push")]
+    if critical:  # people without the app hear of critical items by SMS
+        parts.append(_delivery_insert("postgresql", _sms_rows(inbox, plain)).cte("new_sms"))
+    no_user = sa.cast(sa.null(), sa.BigInteger())
+    return sa.union_all(
+        sa.select(sa.literal("n", sa.String()), inbox.c.id, inbox.c.user_id),
+        *(sa.select(sa.literal("d", sa.String()), part.c.id, no_user) for part in parts),
+    )
+
+
+def _push_rows(n: Any, where: Any) -> Any:
+    """One push delivery per enabled device of each notification's recipient, due now, carrying the
+    device's provider (the worker picks the channel, and the lane, from it)."""
     d = Device.__table__  # type: ignore[attr-defined]
     at = sa.bindparam("at", type_=_AT)
-    rows = (
+    return (
         sa.select(
             n.c.id,
             n.c.user_id,
@@ -213,19 +250,16 @@ def _push_insert(name: str) -> Any:
             at,
         )
         .select_from(n.join(d, sa.and_(d.c.user_id == n.c.user_id, d.c.disabled_at.is_(None))))
-        .where(audience.in_ids("ids", n.c.id, name))
+        .where(where)
     )
-    return _delivery_insert(name, rows)
 
 
-@cache
-def _sms_insert(name: str) -> Any:
+def _sms_rows(n: Any, where: Any) -> Any:
     """One SMS delivery per recipient without an enabled device, due now (critical items)."""
-    n = Notification.__table__  # type: ignore[attr-defined]
     d = Device.__table__  # type: ignore[attr-defined]
     at = sa.bindparam("at", type_=_AT)
     has_device = sa.exists().where(d.c.user_id == n.c.user_id, d.c.disabled_at.is_(None))
-    rows = sa.select(
+    return sa.select(
         n.c.id,
         n.c.user_id,
         sa.literal(Channel.sms.value, sa.String()),
@@ -236,8 +270,7 @@ def _sms_insert(name: str) -> Any:
         at,
         _bound_key(n.c.user_id, sa.literal(":sms", sa.String())),
         at,
-    ).where(audience.in_ids("ids", n.c.id, name), ~has_device)
-    return _delivery_insert(name, rows)
+    ).where(where, ~has_device)
 
 
 def _in(session: AsyncSession, column: Any, ids: list[int]) -> Any:

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.models import ManagementContract, Membership, MembershipStatus, Role
 from services.models.tickets import Ticket, TicketEvent
 from services.notifications import audience
+from services.notifications.audience import Recipient
 
 _TICKET = Ticket.__table__  # type: ignore[attr-defined]
 _EVENT = TicketEvent.__table__  # type: ignore[attr-defined]
@@ -36,7 +37,8 @@ def _event_rows(ticket_id: Any) -> Any:
 
 @cache
 def _insert_both() -> Any:
-    """PostgreSQL: the ticket and its event in one statement; returns (ticket id, event id)."""
+    """PostgreSQL: the ticket, its event and the managers to tell in one statement; one row per
+    manager (ticket id, event id, then audience's recipient columns; NULLs when there is none)."""
     ticket = _ticket_insert().cte("new_ticket")
     event = (
         sa.insert(_EVENT)
@@ -44,7 +46,8 @@ def _insert_both() -> Any:
         .returning(_EVENT.c.ticket_id, _EVENT.c.id)
         .cte("new_event")
     )
-    return sa.select(event.c.ticket_id, event.c.id)
+    told = audience.audience(managers_of_community, "postgresql").subquery("told")
+    return sa.select(event.c.ticket_id, event.c.id, *told.c).select_from(event.outerjoin(told, sa.true()))
 
 
 @cache
@@ -62,24 +65,34 @@ def _insert_event() -> Any:
     )
 
 
-async def insert(session: AsyncSession, t: Ticket, event: dict[str, Any]) -> int:
+async def insert(
+    session: AsyncSession, t: Ticket, event: dict[str, Any], category: str
+) -> tuple[int, list[Recipient]]:
     """Write `t` (all its columns as they are) and its event (`event`: TicketEvent's columns but
-    the ids); `t` gets its id and joins the session as a persistent object, as a flush would leave
-    it. Returns the event id."""
+    the ids), and load the community's managers but the creator (`event["actor_id"]`) as
+    recipients of `category`. `t` gets its id and joins the session as a persistent object, as a
+    flush would leave it. Returns (event id, managers)."""
     if session.new or session.dirty or session.deleted:
         await session.flush()  # what the caller left pending goes first, as with session.flush()
     params = {f"t_{c.name}": getattr(t, c.name) for c in _TICKET_COLUMNS}
     params |= {f"e_{c.name}": event.get(c.name) for c in _EVENT_COLUMNS}
+    told = managers_params(t.community_id, exclude=event["actor_id"])
     conn = await session.connection()
-    if audience.dialect(session) == "postgresql":
-        ticket_id, event_id = (await conn.execute(_insert_both(), params)).one()
+    name = audience.dialect(session)
+    if name == "postgresql":
+        rows = (await conn.execute(_insert_both(), {**params, **told, "category": category})).all()
+        ticket_id, event_id = rows[0][0], rows[0][1]
+        managers = audience.rows(sorted((r[2:] for r in rows if r[2] is not None), key=lambda r: r[0]))
     else:
         ticket_id = (await conn.execute(_insert_ticket(), params)).scalar_one()
         event_id = (await conn.execute(_insert_event(), {**params, "ticket_id": ticket_id})).scalar_one()
+        managers = await audience.chosen(
+            session, audience.audience(managers_of_community, name), told, category
+        )
     t.id = int(ticket_id)
     make_transient_to_detached(t)
     session.add(t)  # persistent, in the identity map: later changes are flushed as UPDATEs
-    return int(event_id)
+    return int(event_id), managers
 
 
 def managers_of_community(user_id: Any, dialect_name: str) -> Any:

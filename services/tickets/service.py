@@ -18,7 +18,6 @@ from services.labels import labelled
 from services.models import Household, Role, utcnow
 from services.models.tickets import OPEN_STATUSES, IntakeChannel, Ticket, TicketRating
 from services.models.tickets import TicketStatus as S
-from services.notifications import audience
 from services.notifications.outbox import notify_recipients
 from services.runtime import Ctx
 from services.tickets import calls, deadlines, filing, intake, occupant_sms, people, queries
@@ -192,8 +191,8 @@ async def file_ticket(
     policy = await deadlines.policy_for(session, t)
     for key, value in deadlines.initial(t, now, policy).items():
         setattr(t, key, value)
-    # Cached Core statements (services.tickets.filing): the ticket, its event, then the managers
-    # told in the same recipients query that loads their locales and preferences.
+    # Cached Core statements (services.tickets.filing): the ticket, its event and the managers to
+    # tell with their locales and preferences, in one round trip on PostgreSQL.
     event = {
         "community_id": community_id,
         "actor_id": creator,
@@ -209,18 +208,12 @@ async def file_ticket(
         },
         "created_at": now,
     }
-    event_id = await filing.insert(session, t, event)
-    key = f"ticket:{t.id}:event:{event_id}"  # events.event_key
-    managers = await audience.chosen(
-        session,
-        audience.audience(filing.managers_of_community, audience.dialect(session)),
-        filing.managers_params(community_id, exclude=creator),
-        "ticket",
-    )
+    event_id, managers = await filing.insert(session, t, event, "ticket")
+    dedupe = f"ticket:{t.id}:event:{event_id}"  # events.event_key
     await notify_recipients(
-        session, managers, "ticket", "ticket.created", template_data(t), key, community_id=community_id
+        session, managers, "ticket", "ticket.created", template_data(t), dedupe, community_id=community_id
     )
-    await occupant_sms.on_filed(session, t, key)
+    await occupant_sms.on_filed(session, t, dedupe)
     return t
 
 
