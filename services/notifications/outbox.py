@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,11 +24,12 @@ from services.models import (
     DeliveryStatus,
     Device,
     Notification,
-    NotificationPreference,
     QuietHours,
     User,
     utcnow,
 )
+from services.notifications import audience
+from services.notifications.audience import Recipient
 from services.notifications.catalog import category as get_category
 from services.notifications.catalog import render
 
@@ -51,115 +53,93 @@ async def notify(
     users = sorted(set(recipients))
     created: list[int] = []
     for start in range(0, len(users), CHUNK):
-        created += await _notify_chunk(
+        created += await notify_recipients(
             session,
-            users[start : start + CHUNK],
-            cat.name,
-            cat.critical,
+            await audience.by_ids(session, users[start : start + CHUNK], cat.name),
+            category,
             template,
             data,
             dedupe_key,
-            community_id,
+            community_id=community_id,
         )
     return created
 
 
-async def _notify_chunk(
+async def notify_recipients(
     session: AsyncSession,
-    users: list[int],
+    recipients: list[Recipient],
     category: str,
-    critical: bool,
     template: str,
     data: dict[str, Any],
     dedupe_key: str,
-    community_id: int | None,
+    *,
+    community_id: int | None = None,
 ) -> list[int]:
-    """Set-based: one INSERT … SELECT of inbox rows per distinct rendering (locale), one of push
+    """notify() for recipients already loaded (services.notifications.audience: a caller that picks
+    its audience in SQL saves the round trip of looking the people up first).
+
+    Set-based: one INSERT … SELECT of inbox rows per distinct rendering (locale), one of push
     deliveries (a join with the devices) and, for critical items, one of SMS deliveries. Only the few
     recipients with quiet hours or a muted push channel get their deliveries row by row."""
+    cat = get_category(category)
+    critical = cat.critical
+    if not recipients:
+        return []
     now = utcnow()
-    u = User.__table__  # type: ignore[attr-defined]
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     rendered: dict[str, tuple[str, str]] = {}
-    for user_id, locale in (
-        await session.execute(sa.select(u.c.id, u.c.locale).where(_in(session, u.c.id, users)))
-    ).all():
-        if locale not in rendered:
-            rendered[locale] = render(template, locale, data)
-        groups[rendered[locale]].append(int(user_id))
-    if not groups:
-        return []
+    for r in recipients:
+        if r.locale not in rendered:
+            rendered[r.locale] = render(template, r.locale, data)
+        groups[rendered[r.locale]].append(r.id)
     payload = {
         **{k: v for k, v in data.items() if isinstance(v, str | int | float | bool)},
         "template": template,
     }
-    table = Notification.__table__  # type: ignore[attr-defined]
+    conn = await session.connection()
+    name = audience.dialect(session)
+    # Critical items ignore opt-outs and quiet hours; otherwise the few who set either get their
+    # deliveries row by row below, everyone else set-based.
+    special_users = set() if critical else {r.id for r in recipients if r.muted or r.quiet is not None}
     inserted: list[tuple[int, int]] = []
+    new_ids: list[int] = []
     for (title, body), ids in groups.items():
-        rows = sa.select(
-            u.c.id,
-            sa.literal(community_id, sa.BigInteger()),
-            sa.literal(category, sa.String()),
-            sa.literal(critical, sa.Boolean()),
-            sa.literal(title, sa.String()),
-            sa.literal(body, sa.String()),
-            sa.literal(payload, sa.JSON()),
-            sa.literal(dedupe_key, sa.String()),
-            sa.literal(now, sa.DateTime(timezone=True)),
-        ).where(_in(session, u.c.id, ids))
-        stmt = (
-            insert_for(session)(table)
-            .from_select(
-                [
-                    "user_id",
-                    "community_id",
-                    "category",
-                    "critical",
-                    "title",
-                    "body",
-                    "data",
-                    "dedupe_key",
-                    "created_at",
-                ],
-                rows,
-            )
-            .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
-            .returning(table.c.id, table.c.user_id)
-        )
-        inserted += [(int(n), int(uid)) for n, uid in (await session.execute(stmt)).all()]
+        params = {
+            "ids": ids,
+            "p_community_id": community_id,
+            "p_category": cat.name,
+            "p_critical": critical,
+            "p_title": title,
+            "p_body": body,
+            "p_data": payload,
+            "p_dedupe_key": dedupe_key,
+            "p_created_at": now,
+        }
+        if name == "postgresql":  # the inbox rows and their deliveries in one statement
+            plain_users = [i for i in ids if i not in special_users]
+            keyed = {"plain": plain_users, "key_prefix": f"{dedupe_key}:u", "at": now}
+            for kind, row_id, user_id in (
+                await conn.execute(_inbox_and_deliveries(critical), params | keyed)
+            ).all():
+                if kind == "n":
+                    inserted.append((int(row_id), int(user_id)))
+                else:
+                    new_ids.append(int(row_id))
+        else:
+            result = await conn.execute(_inbox_insert(name), params)
+            inserted += [(int(n), int(uid)) for n, uid in result.all()]
     if not inserted:
         return []
-    fresh = [user_id for _, user_id in inserted]
-    special: set[int] = set()
-    muted: set[int] = set()
-    quiet: dict[int, QuietHours] = {}
-    if not critical:  # critical items ignore opt-outs and quiet hours
-        muted = {
-            int(p.user_id)
-            for p in (
-                await session.exec(
-                    select(NotificationPreference).where(
-                        _in(session, col(NotificationPreference.user_id), fresh),
-                        NotificationPreference.category == category,
-                        NotificationPreference.channel == Channel.push,
-                        col(NotificationPreference.enabled).is_(False),
-                    )
-                )
-            ).all()
-        }
-        quiet = {
-            q.user_id: q
-            for q in (
-                await session.exec(select(QuietHours).where(_in(session, col(QuietHours.user_id), fresh)))
-            ).all()
-        }
-        special = muted | set(quiet)
-    new_ids: list[int] = []
+    fresh = {user_id for _, user_id in inserted}
+    muted = {r.id for r in recipients if r.id in special_users and r.muted and r.id in fresh}
+    quiet = {r.id: r.quiet for r in recipients if r.id in special_users and r.quiet and r.id in fresh}
+    special = muted | set(quiet)
     plain = [n for n, user_id in inserted if user_id not in special]
-    if plain:
-        new_ids += await _push_deliveries(session, plain, dedupe_key, now)
+    if plain and name != "postgresql":
+        keyed = {"ids": plain, "key_prefix": f"{dedupe_key}:u", "at": now}
+        new_ids += [int(i) for i in (await conn.execute(_push_insert(name), keyed)).scalars()]
         if critical:  # people without the app hear of critical items by SMS
-            new_ids += await _sms_deliveries(session, plain, dedupe_key, now)
+            new_ids += [int(i) for i in (await conn.execute(_sms_insert(name), keyed)).scalars()]
     if special:
         new_ids += await _special_deliveries(
             session, [(n, uid) for n, uid in inserted if uid in special], muted, quiet, dedupe_key, now
@@ -169,6 +149,130 @@ async def _notify_chunk(
     return [notification_id for notification_id, _ in inserted]
 
 
+# The hot statements, built once per dialect with bound parameters (see services.notifications.audience).
+
+_AT = sa.DateTime(timezone=True)
+
+
+def _insert(session_dialect: str) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if session_dialect == "postgresql" else sqlite.insert
+
+
+@cache
+def _inbox_insert(name: str) -> Any:
+    """One inbox row per user of `:ids` (those that exist) with one rendering; a repeat is a no-op."""
+    u = User.__table__  # type: ignore[attr-defined]
+    table = Notification.__table__  # type: ignore[attr-defined]
+    rows = sa.select(
+        u.c.id,
+        sa.bindparam("p_community_id", type_=sa.BigInteger()),
+        sa.bindparam("p_category", type_=sa.String()),
+        sa.bindparam("p_critical", type_=sa.Boolean()),
+        sa.bindparam("p_title", type_=sa.String()),
+        sa.bindparam("p_body", type_=sa.String()),
+        sa.bindparam("p_data", type_=sa.JSON()),
+        sa.bindparam("p_dedupe_key", type_=sa.String()),
+        sa.bindparam("p_created_at", type_=_AT),
+    ).where(audience.in_ids("ids", u.c.id, name))
+    columns = ["user_id", "community_id", "category", "critical", "title", "body", "data", "dedupe_key"]
+    return (
+        _insert(name)(table)
+        .from_select([*columns, "created_at"], rows)
+        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+        .returning(table.c.id, table.c.user_id)
+    )
+
+
+def _delivery_insert(name: str, rows: Any) -> Any:
+    dtable = Delivery.__table__  # type: ignore[attr-defined]
+    return (
+        _insert(name)(dtable)
+        .from_select(_DELIVERY_COLUMNS, rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(dtable.c.id)
+    )
+
+
+def _bound_key(user_id: Any, target: Any) -> Any:
+    """`{dedupe key}:u{user}:{target}`, cut to the column's 250 characters, in SQL (`:key_prefix` is
+    `{dedupe key}:u`)."""
+    text = sa.bindparam("key_prefix", type_=sa.String()) + sa.cast(user_id, sa.String()) + target
+    return sa.func.substr(text, 1, 250)
+
+
+@cache
+def _push_insert(name: str) -> Any:
+    n = Notification.__table__  # type: ignore[attr-defined]
+    return _delivery_insert(name, _push_rows(n, audience.in_ids("ids", n.c.id, name)))
+
+
+@cache
+def _sms_insert(name: str) -> Any:
+    n = Notification.__table__  # type: ignore[attr-defined]
+    return _delivery_insert(name, _sms_rows(n, audience.in_ids("ids", n.c.id, name)))
+
+
+@cache
+def _inbox_and_deliveries(critical: bool) -> Any:
+    """PostgreSQL: the inbox rows of `_inbox_insert` and the deliveries of those of `:plain` users,
+    in one statement (data-modifying CTEs): rows ('n', notification id, user id) and ('d', delivery
+    id, NULL)."""
+    inbox = _inbox_insert("postgresql").cte("new_inbox")
+    plain = audience.in_ids("plain", inbox.c.user_id, "postgresql")
+    parts = [_delivery_insert("postgresql", _push_rows(inbox, plain)).cte("new_push")]
+    if critical:  # people without the app hear of critical items by SMS
+        parts.append(_delivery_insert("postgresql", _sms_rows(inbox, plain)).cte("new_sms"))
+    no_user = sa.cast(sa.null(), sa.BigInteger())
+    return sa.union_all(
+        sa.select(sa.literal("n", sa.String()), inbox.c.id, inbox.c.user_id),
+        *(sa.select(sa.literal("d", sa.String()), part.c.id, no_user) for part in parts),
+    )
+
+
+def _push_rows(n: Any, where: Any) -> Any:
+    """One push delivery per enabled device of each notification's recipient, due now, carrying the
+    device's provider (the worker picks the channel, and the lane, from it)."""
+    d = Device.__table__  # type: ignore[attr-defined]
+    at = sa.bindparam("at", type_=_AT)
+    return (
+        sa.select(
+            n.c.id,
+            n.c.user_id,
+            sa.literal(Channel.push.value, sa.String()),
+            d.c.id,
+            d.c.provider,
+            sa.literal(DeliveryStatus.pending.value, sa.String()),
+            sa.literal(0, sa.Integer()),
+            at,
+            _bound_key(n.c.user_id, sa.literal(":d", sa.String()) + sa.cast(d.c.id, sa.String())),
+            at,
+        )
+        .select_from(n.join(d, sa.and_(d.c.user_id == n.c.user_id, d.c.disabled_at.is_(None))))
+        .where(where)
+    )
+
+
+def _sms_rows(n: Any, where: Any) -> Any:
+    """One SMS delivery per recipient without an enabled device, due now (critical items)."""
+    d = Device.__table__  # type: ignore[attr-defined]
+    at = sa.bindparam("at", type_=_AT)
+    has_device = sa.exists().where(d.c.user_id == n.c.user_id, d.c.disabled_at.is_(None))
+    return sa.select(
+        n.c.id,
+        n.c.user_id,
+        sa.literal(Channel.sms.value, sa.String()),
+        sa.null(),
+        sa.null(),
+        sa.literal(DeliveryStatus.pending.value, sa.String()),
+        sa.literal(0, sa.Integer()),
+        at,
+        _bound_key(n.c.user_id, sa.literal(":sms", sa.String())),
+        at,
+    ).where(where, ~has_device)
+
+
 def _in(session: AsyncSession, column: Any, ids: list[int]) -> Any:
     """`column IN ids`: one array parameter on PostgreSQL (one cached statement whatever the count)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -176,12 +280,6 @@ def _in(session: AsyncSession, column: Any, ids: list[int]) -> Any:
 
         return column == sa.any_(sa.bindparam(None, ids, type_=ARRAY(sa.BigInteger())))
     return column.in_(ids)
-
-
-def _key(prefix: str, user_id: Any, target: Any) -> Any:
-    """`{dedupe key}:u{user}:{target}`, cut to the column's 250 characters, in SQL."""
-    text = sa.literal(f"{prefix}:u", sa.String()) + sa.cast(user_id, sa.String()) + target
-    return sa.func.substr(text, 1, 250)
 
 
 _DELIVERY_COLUMNS = [
@@ -196,67 +294,6 @@ _DELIVERY_COLUMNS = [
     "dedupe_key",
     "created_at",
 ]
-
-
-async def _insert_deliveries(session: AsyncSession, rows: Any) -> list[int]:
-    dtable = Delivery.__table__  # type: ignore[attr-defined]
-    stmt = (
-        insert_for(session)(dtable)
-        .from_select(_DELIVERY_COLUMNS, rows)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(dtable.c.id)
-    )
-    return [int(i) for i in (await session.execute(stmt)).scalars()]
-
-
-async def _push_deliveries(
-    session: AsyncSession, notification_ids: list[int], key: str, now: datetime
-) -> list[int]:
-    """One push delivery per enabled device of each notification's recipient, due now, carrying the
-    device's provider (the worker picks the channel, and the lane, from it)."""
-    n = Notification.__table__  # type: ignore[attr-defined]
-    d = Device.__table__  # type: ignore[attr-defined]
-    at = sa.literal(now, sa.DateTime(timezone=True))
-    rows = (
-        sa.select(
-            n.c.id,
-            n.c.user_id,
-            sa.literal(Channel.push.value, sa.String()),
-            d.c.id,
-            d.c.provider,
-            sa.literal(DeliveryStatus.pending.value, sa.String()),
-            sa.literal(0, sa.Integer()),
-            at,
-            _key(key, n.c.user_id, sa.literal(":d", sa.String()) + sa.cast(d.c.id, sa.String())),
-            at,
-        )
-        .select_from(n.join(d, sa.and_(d.c.user_id == n.c.user_id, d.c.disabled_at.is_(None))))
-        .where(_in(session, n.c.id, notification_ids))
-    )
-    return await _insert_deliveries(session, rows)
-
-
-async def _sms_deliveries(
-    session: AsyncSession, notification_ids: list[int], key: str, now: datetime
-) -> list[int]:
-    """One SMS delivery per recipient without an enabled device, due now (critical items)."""
-    n = Notification.__table__  # type: ignore[attr-defined]
-    d = Device.__table__  # type: ignore[attr-defined]
-    at = sa.literal(now, sa.DateTime(timezone=True))
-    has_device = sa.exists().where(d.c.user_id == n.c.user_id, d.c.disabled_at.is_(None))
-    rows = sa.select(
-        n.c.id,
-        n.c.user_id,
-        sa.literal(Channel.sms.value, sa.String()),
-        sa.null(),
-        sa.null(),
-        sa.literal(DeliveryStatus.pending.value, sa.String()),
-        sa.literal(0, sa.Integer()),
-        at,
-        _key(key, n.c.user_id, sa.literal(":sms", sa.String())),
-        at,
-    ).where(_in(session, n.c.id, notification_ids), ~has_device)
-    return await _insert_deliveries(session, rows)
 
 
 async def _special_deliveries(

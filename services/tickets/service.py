@@ -18,9 +18,10 @@ from services.labels import labelled
 from services.models import Household, Role, utcnow
 from services.models.tickets import OPEN_STATUSES, IntakeChannel, Ticket, TicketRating
 from services.models.tickets import TicketStatus as S
+from services.notifications.outbox import notify_recipients
 from services.runtime import Ctx
-from services.tickets import calls, deadlines, intake, occupant_sms, people, queries
-from services.tickets.events import event_key, tell, template_data, write_event
+from services.tickets import calls, deadlines, filing, intake, occupant_sms, people, queries
+from services.tickets.events import template_data
 from services.tickets.schemas import DETAIL_LABELS, AttachmentRef, TicketCreate, TicketOut, TransitionIn
 from services.tickets.transitions import Call, Facts, actor_roles, allowed_actions, apply, check
 
@@ -190,26 +191,29 @@ async def file_ticket(
     policy = await deadlines.policy_for(session, t)
     for key, value in deadlines.initial(t, now, policy).items():
         setattr(t, key, value)
-    session.add(t)
-    await session.flush()
-    event = await write_event(
-        session,
-        t,
-        "create",
-        actor_id=creator,
-        from_status=None,
-        to_status=t.status,
-        data={
+    # Cached Core statements (services.tickets.filing): the ticket, its event and the managers to
+    # tell with their locales and preferences, in one round trip on PostgreSQL.
+    event = {
+        "community_id": community_id,
+        "actor_id": creator,
+        "action": "create",
+        "from_status": None,
+        "to_status": t.status,
+        "reason": None,
+        "data": {
             "intake_channel": intake_channel,
             "on_behalf": creator != reporter_id,
             "policy_id": policy.policy_id,
             **(event_data or {}),
         },
-        at=now,
+        "created_at": now,
+    }
+    event_id, managers = await filing.insert(session, t, event, "ticket")
+    dedupe = f"ticket:{t.id}:event:{event_id}"  # events.event_key
+    await notify_recipients(
+        session, managers, "ticket", "ticket.created", template_data(t), dedupe, community_id=community_id
     )
-    managers = await people.managers(session, community_id)
-    await tell(session, t, managers, "ticket.created", event_key(t, event), template_data(t), exclude=creator)
-    await occupant_sms.on_filed(session, t, event_key(t, event))
+    await occupant_sms.on_filed(session, t, dedupe)
     return t
 
 
