@@ -300,8 +300,10 @@ def app_env(db_url: str, redis_url: str) -> dict[str, str]:
     }
 
 
-async def start(floor: Floor, port_base: int, linli: Server | None = None) -> None:
-    """Linli (unless the harness passes its own), then lean; the bare app once Linli's answers are canned."""
+async def start(
+    floor: Floor, port_base: int, linli: Server | None = None, lean: Server | None = None
+) -> None:
+    """Linli and lean (unless the harness passes its own); the bare app once Linli's answers are canned."""
     env = app_env(floor.db_url, floor.redis_url)
 
     def port(i: int) -> int | None:
@@ -313,8 +315,9 @@ async def start(floor: Floor, port_base: int, linli: Server | None = None) -> No
         )
         await wait_ready(linli, "/healthz", within=120)
     floor.servers["linli"] = linli
-    lean = start_uvicorn("lean", "lean_app:app", env=env, log_dir=floor.log_dir, port=port(1))
-    await wait_ready(lean, "/healthz", within=60)
+    if lean is None:
+        lean = start_uvicorn("lean", "lean_app:app", env=env, log_dir=floor.log_dir, port=port(1))
+        await wait_ready(lean, "/healthz", within=60)
     floor.servers["lean"] = lean
     boss = await manager(floor.dsn)
     floor.facts["seeded"] = await seed(floor.dsn, boss)
@@ -491,8 +494,7 @@ async def run(env: BenchEnv, repeat: int) -> list[Any]:
             deep=500 if env.tickets >= 1_000_000 else 40,
         )
         floor.facts["data set"] = env.facts.get("data set", env.db)
-        await start(floor, 0, env.servers["linli"])
-        env.servers["lean"] = floor.servers["lean"]
+        await start(floor, 0, env.servers["linli"], env.servers.get("lean"))
         env.servers["bare_floor"] = floor.servers["bare"]
         _floor["floor"] = floor
     floor = _floor["floor"]

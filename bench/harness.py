@@ -135,6 +135,12 @@ async def start_servers(env: BenchEnv, args: argparse.Namespace) -> None:
             "/healthz",
         ),
         ("bare", start_uvicorn("bare", "bare_app:app", env={}, log_dir=env.log_dir), "/ping"),
+        # S1's reference and the floor's: the same work in SQLAlchemy Core (a bench reference).
+        (
+            "lean",
+            start_uvicorn("lean", "lean_app:app", env=linli_env(env.db), log_dir=env.log_dir),
+            "/healthz",
+        ),
     ]
     if args.peer:
         from bench import peer_helpdesk

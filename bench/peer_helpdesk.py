@@ -14,8 +14,8 @@ imports Django: it drives the peer's virtualenv through subprocesses, so the har
 - ensure_venv(): the virtualenv, installed once (a stamp file records the pinned set);
 - ensure_data(): database `linli_bench_peer` migrated, one staff superuser `bench`, 5 staff
   managers, 4 staff technicians per community, one Queue per community (50), then N tickets
-  INSERT … SELECT generate_series on the server, spread like bench/gen_tickets.py's (24 months,
-  mostly closed, the open work in the last two weeks), follow-ups for the last 60 days, VACUUM
+  INSERT … SELECT generate_series on the server, spread like bench/gen_tickets.py's (each queue's share
+  follows Linli's community sizes, so queue 1 is the estate's 10 % as community 1 is; 24 months, mostly closed, the open work in the last two weeks), follow-ups for the last 60 days, VACUUM
   ANALYZE; idempotent through the database comment;
 - start(): gunicorn, one worker process, pinned with taskset, after (re)storing the bench user's
   fixed credentials (TOKEN, SESSION_KEYS); returns a PeerServer (a bench.common.Server whose pid
@@ -72,6 +72,7 @@ from bench.common import (
     wait_quiet,
     wait_ready,
 )
+from bench.gen_tickets import PER_BUILDING, Layout
 from bench.gen_tickets import marker as _marker  # the same database-comment marker
 from bench.gen_tickets import reset as _reset
 
@@ -92,7 +93,7 @@ STAMP = VENV / ".bench-installed.json"
 PG = "postgres@127.0.0.1:5432"
 DB = "linli_bench_peer"
 SMOKE_DB = "linli_bench_peer_smoke"
-MARK = "linli bench peer dataset v1:"
+MARK = "linli bench peer dataset v2:"  # v2: queues sized like Linli's communities
 
 COMMUNITIES = 50  # one Queue each, as Linli's 50 communities
 HOUSEHOLDS = 2_000  # per community (submitter e-mails)
@@ -214,7 +215,9 @@ WITH ids AS MATERIALIZED (
   SELECT (SELECT array_agg(id ORDER BY slug) FROM helpdesk_queue WHERE slug LIKE 'community-%') AS queues,
          (SELECT array_agg(id ORDER BY username) FROM auth_user WHERE username LIKE 'tech-%') AS techs
 ), base AS MATERIALIZED (
-  SELECT g, 1 + g % {C} AS c, floor(random() * {H})::int AS hi,
+  -- The queue of a uniformly random household of Linli's layout (width_bucket over each community's
+  -- first household): queue 1 holds the estate's 10 %, as Linli's community 1 does.
+  SELECT g, width_bucket(random() * {HH}, ARRAY[{BOUNDS}]::float8[]) AS c, floor(random() * {H})::int AS hi,
          $1::timestamptz - interval '{DAYS} days' + (g::float8 / {N}) * interval '{DAYS} days' AS ca,
          random() AS rs, random() AS rk, random() AS rp, random() AS r1, random() AS r2, random() AS r3,
          random() AS r4
@@ -273,8 +276,16 @@ ORDER BY t.id, f.n
 """
 
 
+def _bounds() -> str:
+    """Linli's first household index (0-based) of each community, in community order."""
+    sizes = [b * PER_BUILDING for b in Layout().buildings]
+    return ", ".join(str(sum(sizes[:k])) for k in range(len(sizes)))
+
+
 def _fill(sql: str, n: int, **extra: int) -> str:
     return sql.format(
+        HH=Layout().households,
+        BOUNDS=_bounds(),
         C=COMMUNITIES,
         H=HOUSEHOLDS,
         TPC=TECHS_PER_COMMUNITY,

