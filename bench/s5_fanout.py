@@ -97,9 +97,9 @@ SELECT u.id, h.community_id, 'resident', h.id, 'owner', 'verified', now(), now()
 FROM (SELECT id, row_number() OVER (ORDER BY id) AS k FROM user_account
       WHERE phone <> '+8613900000000') u
 JOIN (SELECT id, community_id, row_number() OVER (ORDER BY id) AS k FROM household) h USING (k);
-INSERT INTO device (user_id, token, platform, created_at, last_seen_at)
+INSERT INTO device (user_id, token, platform, provider, created_at, last_seen_at)
 SELECT m.user_id, 'tok-' || m.user_id || '-' || n, CASE WHEN n = 1 THEN 'android' ELSE 'ios' END,
-       now(), now()
+       'fcm', now(), now()
 FROM membership m, generate_series(1, 2) n
 WHERE m.role = 'resident' AND (n = 1 OR m.user_id % 5 = 0);
 """  # noqa: S608 (constants only)
