@@ -36,7 +36,7 @@ company roles a second one for the communities their companies manage today).
   current period, the few-cases label, the company dashboard cache.
 - GET /v1/notices — the feed statement (published, unexpired, audience, the caller's receipt left
   joined for unread / acked), pinned first; after the answer, in a transaction of its own, the
-  UPDATE marking the page delivered (as Linli's deferred write).
+  UPDATE marking the page's undelivered receipts (as Linli's deferred write, only when there are).
 - GET /v1/notifications and /v1/notifications/unread-count — the inbox page (id DESC keyset) and the
   badge count (capped at 999, as Linli).
 """
@@ -755,7 +755,9 @@ async def notices(
             NO.c.community_id.in_(staff_of) if staff_of else sa.false(),
         )
         stmt = (
-            sa.select(*NOTICE_COLS, NR.c.read_at, NR.c.acked_at)
+            sa.select(
+                *NOTICE_COLS, NR.c.read_at, NR.c.acked_at, NR.c.id.label("receipt_id"), NR.c.delivered_at
+            )
             .select_from(NO.outerjoin(NR, sa.and_(NR.c.notice_id == NO.c.id, NR.c.user_id == me.id)))
             .where(
                 NO.c.community_id.in_(sorted(me.roles)) if me.roles else sa.false(),
@@ -769,13 +771,14 @@ async def notices(
         rows = (await conn.execute(stmt)).mappings().all()
     items = []
     for r in rows:
-        item = {k: r[k] for k in r if k not in ("read_at", "acked_at")}
+        item = {k: r[k] for k in r if k not in ("read_at", "acked_at", "receipt_id", "delivered_at")}
         item["unread"], item["acked"] = r["read_at"] is None, r["acked_at"] is not None
         for f, g in NOTICE_LABELS.items():
             item[f"{f}_label"] = label(g, item[f], "zh-CN")
         items.append(item)
-    if items:
-        background.add_task(mark_delivered, me.id, [i["id"] for i in items], at)
+    undelivered = [r["id"] for r in rows if r["receipt_id"] is not None and r["delivered_at"] is None]
+    if undelivered:
+        background.add_task(mark_delivered, me.id, undelivered, at)
     nxt = None
     if len(items) == limit:
         last = items[-1]

@@ -1,8 +1,9 @@
 """GET /v1/notices: what the caller's memberships entitle them to see, pinned first, newest first.
 
 One SELECT of columns (SQLAlchemy Core) with the caller's receipt LEFT JOINed for the unread marker;
-then, after the read and in a write transaction of its own, one UPDATE marking the page delivered:
-two statements per page, whatever its size. The read never takes the write lock.
+then, after the read and in a write transaction of its own, one UPDATE marking the page's receipts
+delivered, only when some are not yet: at most two statements per page, whatever its size. The read
+never takes the write lock.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ COLUMNS = (
     N.c.comment_closes_at,
     R.c.read_at,
     R.c.acked_at,
+    R.c.id.label("receipt_id"),
+    R.c.delivered_at,
 )
 
 
@@ -138,9 +141,11 @@ async def feed(
         )
         for r in rows
     ]
-    if items:
-        # Fetched by the app = delivered (push delivery is tracked per device in `delivery`).
-        defer_write(ctx.session, mark_delivered(p.user_id, [i.id for i in items], now))
+    # Fetched by the app = delivered (push delivery is tracked per device in `delivery`). Only receipts
+    # not yet marked: a feed read again (most are) costs no write transaction.
+    undelivered = [r.id for r in rows if r.receipt_id is not None and r.delivered_at is None]
+    if undelivered:
+        defer_write(ctx.session, mark_delivered(p.user_id, undelivered, now))
     next_cursor = None
     if len(items) == limit:
         last = items[-1]

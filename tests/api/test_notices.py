@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,6 +14,7 @@ from services.models import Notification, Role, utcnow
 from services.models.notices import Notice, NoticeReceipt
 from services.notices import jobs
 from tests import factories as f
+from tests.statements import count_statements
 
 pytestmark = pytest.mark.calendar  # dates, deadlines or time of day: .ci/run repeats it at each instant
 
@@ -246,7 +248,9 @@ async def test_emergency_is_critical(client: httpx.AsyncClient, db: AsyncSession
     assert rows[0].title.startswith("紧急通知")
 
 
-async def test_feed_order_unread_and_cursor(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_feed_order_unread_and_cursor(
+    client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine
+) -> None:
     w = await f.notice_world(db)
     ids = []
     for i in range(5):
@@ -278,6 +282,10 @@ async def test_feed_order_unread_and_cursor(client: httpx.AsyncClient, db: Async
         )
     ).one()
     assert delivered == 5
+    # Read again, every receipt is delivered already: no write transaction at all.
+    with count_statements(engine) as again:
+        assert (await client.get("/v1/notices", headers=f.auth(res))).status_code == 200
+    assert not [q for q in again if q.lstrip().upper().startswith("UPDATE")], again
     assert (await client.get("/v1/notices", params={"kind": "publicity"}, headers=f.auth(res))).json()[
         "items"
     ] == []
