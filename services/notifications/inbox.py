@@ -14,6 +14,19 @@ from services.runtime import Ctx
 from services.schemas import Page
 
 UNREAD_CAP = 999
+N = Notification.__table__  # type: ignore[attr-defined]
+# The columns the inbox shows, read as plain rows (no ORM entities to build and track for a read).
+_ITEM = sa.select(
+    N.c.id,
+    N.c.category,
+    N.c.critical,
+    N.c.title,
+    N.c.body,
+    N.c.data,
+    N.c.community_id,
+    N.c.created_at,
+    N.c.read_at,
+)
 
 
 async def list_inbox(
@@ -21,15 +34,15 @@ async def list_inbox(
 ) -> Page[NotificationOut]:
     user_id = ctx.require_principal().user_id
     after = id_after(cursor)
-    stmt = select(Notification).where(Notification.user_id == user_id)
+    stmt = _ITEM.where(N.c.user_id == user_id)
     if after is not None:
-        stmt = stmt.where(col(Notification.id) < after)
+        stmt = stmt.where(N.c.id < after)
     if unread_only:
-        stmt = stmt.where(col(Notification.read_at).is_(None))
-    rows = (await ctx.session.exec(stmt.order_by(col(Notification.id).desc()).limit(limit))).all()
+        stmt = stmt.where(N.c.read_at.is_(None))
+    rows = (await ctx.session.execute(stmt.order_by(N.c.id.desc()).limit(limit))).all()
     return Page(
         items=[NotificationOut.model_validate(n) for n in rows],
-        next_cursor=next_id_cursor([n.id or 0 for n in rows], limit),
+        next_cursor=next_id_cursor([n.id for n in rows], limit),
     )
 
 
