@@ -30,8 +30,9 @@ class Runtime:
     fanout_relay: Callable[[list[int]], Awaitable[None]] | None = None
     # The ticket call relay (services/callrelay.py); None: built from settings on first use.
     calls: Any = None
-    # Company KPI dashboards built from roll-ups (services.kpis.service.company_table), per process.
-    kpi_dashboards: Lru[Hashable, Any] = field(default_factory=lambda: Lru(32))
+    # KPI tables of closed periods built from roll-ups (services.kpis.service: company_table and
+    # community_table), per process; a roll-up run or a target change makes a new key.
+    kpi_dashboards: Lru[Hashable, Any] = field(default_factory=lambda: Lru(128))
     # Login rate limits (services.auth.ratelimit.login_limiter builds it on first use).
     login_limiter: Any = None
 

@@ -240,23 +240,67 @@ def _min_cases() -> int:
 
 async def community_kpis(ctx: Ctx, cid: int, q: Query, now: datetime | None = None) -> KpiTable:
     c = await load_community(ctx, cid, READERS)
-    return await community_table(ctx.session, c, q, now or utcnow(), ctx.locale)
+    return await community_table(
+        ctx.session, c, q, now or utcnow(), ctx.locale, cache=ctx.runtime.kpi_dashboards
+    )
 
 
 async def community_table(
-    session: AsyncSession, c: Community, q: Query, now: datetime, locale: str = "zh-CN"
+    session: AsyncSession,
+    c: Community,
+    q: Query,
+    now: datetime,
+    locale: str = "zh-CN",
+    cache: Lru[Hashable, Any] | None = None,
 ) -> KpiTable:
     assert c.id is not None
     zones = {c.id: zone_of(c)}
+    targets = await effective(session, "community", c.id)
+    clock = Clock(now, (zones[c.id],), _min_cases())
+    key: Hashable = None
+    if cache is not None and _all_closed(q, zones[c.id], now):
+        # A table of closed periods read from snapshots changes only with a roll-up run (it moves
+        # last_rollup_at), a target or the zone: all in the key, so every replica reads its own
+        # copy until the database says otherwise.
+        key = (
+            "community",
+            c.id,
+            c.time_zone,
+            tuple((m, t.target, t.source, t.updated_at) for m, t in sorted(targets.items())),
+            tuple(q.metrics),
+            q.granularity,
+            q.first,
+            q.last,
+            locale,
+            clock.min_cases,
+            await rollup_version(session, [c.id]),
+        )
+        if (hit := cache.get(key)) is not None:
+            return cast(KpiTable, hit)
     periods, cells = await figures(
         session, zones, q.metrics, q.granularity, q.first, q.last, now, force_live=q.live
     )
-    targets = await effective(session, "community", c.id)
-    clock = Clock(now, (zones[c.id],), _min_cases())
     series = [
         _series(m, targets[m], [(p, [cells[(c.id, m, p.start)]]) for p in periods[c.id]], locale, clock)
         for m in q.metrics
     ]
+    table = _community_out(c, q, series)
+    # Only when every cell came from a snapshot: a closed period computed live (never rolled up)
+    # still moves with late data (a rating, a reopened ticket) without a roll-up to say so.
+    if key is not None and all(cell.source == "snapshot" for cell in cells.values()):
+        cache.put(key, table)  # type: ignore[union-attr]
+    return table
+
+
+def _all_closed(q: Query, tz: ZoneInfo, now: datetime) -> bool:
+    if q.live:
+        return False
+    ordered = P.periods_between(q.first, q.last, q.granularity)
+    return bool(ordered) and is_closed(ordered[-1], tz, now)
+
+
+def _community_out(c: Community, q: Query, series: list[KpiSeries]) -> KpiTable:
+    assert c.id is not None
     return KpiTable(
         scope="community",
         scope_id=c.id,

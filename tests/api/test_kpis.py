@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,6 +19,7 @@ from services.tickets.service import open_ticket
 from services.tickets.transitions import Call, apply
 from tests import factories as f
 from tests.conftest import App
+from tests.statements import count_statements
 
 # Written around a fixed history (January to May 2026): it runs after it, at any LINLI_TEST_NOW.
 pytestmark = pytest.mark.at("2026-06-16T10:00:00+08:00")
@@ -281,3 +283,49 @@ async def test_access_rules(client: httpx.AsyncClient, db: AsyncSession) -> None
     assert (
         await client.get(f"/v1/companies/{w.company.id}/kpi-targets", headers=f.auth(w.resident))
     ).status_code == 403
+
+
+async def test_community_table_is_reused_until_a_rollup_or_a_target_changes(
+    app: App, db: AsyncSession, engine: AsyncEngine
+) -> None:
+    # The community table of closed, rolled-up months is kept per process like the company's; live
+    # figures (a month never rolled up, the running month) are never kept.
+    w, _ = await _world(db)
+    ctx = await f.kpi_ctx(db, w.manager)
+    t4 = await _repair(db, w, ctx, bj(2026, 4, 27, 10), timedelta(hours=24))
+    url = f"/v1/communities/{w.cid}/kpis"
+
+    async def repairs(params: dict[str, str] = RANGE) -> list[tuple[object, ...]]:
+        r = await app.client.get(url, params=params, headers=f.auth(w.manager))
+        assert r.status_code == 200, r.text
+        s = _series(r.json(), "repair_timeliness")
+        return [(s["target"], p["numerator"], p["denominator"], p["source"]) for p in s["periods"]]  # type: ignore[attr-defined]
+
+    live = [(100.0, 1, 2, "live"), (100.0, 1, 2, "live")]
+    assert await repairs() == live  # no roll-up yet: computed live, not kept
+    assert len(app.runtime.kpi_dashboards) == 0
+    await kpi_jobs.rollup(db, now=bj(2026, 5, 2, 9), community_ids=[w.cid])
+    kept = [(100.0, 1, 2, "snapshot"), (100.0, 1, 2, "snapshot")]
+    assert await repairs() == kept
+    with count_statements(engine) as first:
+        assert await repairs() == kept
+    assert len(app.runtime.kpi_dashboards) == 1  # the second answer was the first table
+    assert not any("kpi_snapshot" in s for s in first)  # … and read no snapshot
+    r = await app.client.put(
+        f"/v1/communities/{w.cid}/kpi-targets",
+        json={"targets": {"repair_timeliness": 50}},
+        headers=f.auth(w.committee),
+    )
+    assert r.status_code == 200, r.text
+    assert await repairs() == [(50.0, 1, 2, "snapshot"), (50.0, 1, 2, "snapshot")]
+    body = TransitionIn(action="reopen", version=t4.version, reason="又漏了")  # type: ignore[call-arg]
+    await apply(Call(db, ctx, t4, body, bj(2026, 5, 2, 10), w.manager.id), "reopen")  # type: ignore[arg-type]
+    await kpi_jobs.rollup(db, now=bj(2026, 5, 2, 15), community_ids=[w.cid])
+    assert await repairs() == [(50.0, 1, 2, "snapshot"), (50.0, 0, 2, "snapshot")]
+    assert len(app.runtime.kpi_dashboards) == 3
+    # The running month (June) is live on every read.
+    june = {"from": "2026-06-01", "to": "2026-06-30", "granularity": "month"}
+    assert await repairs(june) == [(50.0, 0, 2, "live")]  # the two repairs still open are late
+    await _repair(db, w, ctx, bj(2026, 6, 10, 10), timedelta(hours=24))
+    assert await repairs(june) == [(50.0, 1, 3, "live")]
+    assert len(app.runtime.kpi_dashboards) == 3
