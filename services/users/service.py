@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from services.communities import members
 from services.models import Building, Community, Household, Membership, PropertyCompany
 from services.runtime import Ctx
 from services.users.schemas import HouseholdRef, MembershipOut, MeOut, MeUpdate
+
+_H = Household.__table__.c  # type: ignore[attr-defined]
+# Plain rows of the columns shown (every app start reads it), built once.
+_HOMES = (
+    sa.select(
+        _H.id,
+        _H.community_id,
+        _H.building_id,
+        _H.entrance,
+        _H.room,
+        _H.area_m2,
+        col(Building.name).label("building_name"),
+        col(Community.name).label("community_name"),
+    )
+    .join(Building, col(Building.id) == _H.building_id)
+    .join(Community, col(Community.id) == _H.community_id)
+    .where(_H.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(_H.id)
+)
 
 
 async def me(ctx: Ctx) -> MeOut:
@@ -16,28 +36,20 @@ async def me(ctx: Ctx) -> MeOut:
     households: list[HouseholdRef] = []
     if pairs:
         relations = dict(pairs)
-        rows = (
-            await ctx.session.exec(
-                select(Household, Building.name, Community.name)
-                .join(Building, col(Building.id) == Household.building_id)
-                .join(Community, col(Community.id) == Household.community_id)
-                .where(col(Household.id).in_(list(relations)))
-                .order_by(col(Household.id))
-            )
-        ).all()
+        rows = (await ctx.session.execute(_HOMES, {"ids": list(relations)})).all()
         households = [
             HouseholdRef(
-                id=h.id or 0,
-                community_id=h.community_id,
-                community_name=community_name,
-                building_id=h.building_id,
-                building_name=building_name,
-                entrance=h.entrance,
-                room=h.room,
-                area_m2=h.area_m2,
-                relation=relations.get(h.id or 0),
+                id=r.id,
+                community_id=r.community_id,
+                community_name=r.community_name,
+                building_id=r.building_id,
+                building_name=r.building_name,
+                entrance=r.entrance,
+                room=r.room,
+                area_m2=r.area_m2,
+                relation=relations.get(r.id),
             )
-            for h, building_name, community_name in rows
+            for r in rows
         ]
     return MeOut(
         id=p.user_id,

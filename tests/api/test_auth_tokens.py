@@ -184,3 +184,27 @@ async def test_password_lockout_counts_failures_only(app: App, db: AsyncSession)
     r = await _staff_login(app.client, u.phone, "guess-guess-1")
     assert r.status_code == 429
     assert r.json()["error"]["code"] == "request.rate_limited"
+
+
+async def test_a_verified_token_is_refused_once_it_expires(
+    app: App, db: AsyncSession, frozen_clock: time_machine.Coordinates
+) -> None:
+    # The process remembers verified tokens (services/security.py); the expiry still holds on the
+    # remembered ones, to the second, and a token issued "in the future" is never taken from memory.
+    u = await f.user(db)
+    headers = f.auth(u, minutes=15)
+    for _ in range(2):
+        r = await app.client.get("/v1/me", headers=headers)
+        assert r.status_code == 200, r.text
+    frozen_clock.shift(timedelta(minutes=14, seconds=50))
+    assert (await app.client.get("/v1/me", headers=headers)).status_code == 200
+    frozen_clock.shift(timedelta(seconds=15))
+    r = await app.client.get("/v1/me", headers=headers)
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "auth.invalid_token"
+    # A remembered token whose iat lies ahead (the server's clock set back) is refused, as PyJWT does.
+    early = f.auth(u, minutes=15)
+    assert (await app.client.get("/v1/me", headers=early)).status_code == 200
+    frozen_clock.shift(timedelta(minutes=-10))
+    for _ in range(2):
+        assert (await app.client.get("/v1/me", headers=early)).status_code == 401
