@@ -127,6 +127,21 @@ def community_filter(principal: Principal, column: Any) -> Any:
     return column.in_(sorted(ids)) if ids else sa.false()
 
 
+def filter_shape(principal: Principal) -> str:
+    """Which form community_filter takes for this principal: for statements built once per shape."""
+    if principal.is_platform_admin:
+        return "all"
+    return "some" if principal.member_community_ids else "none"
+
+
+def bound_community_filter(shape: str, column: Any) -> Any:
+    """community_filter for a statement built once: the ids bind as the expanding parameter
+    `communities` (sorted(principal.member_community_ids)) when the shape is "some"."""
+    if shape == "all":
+        return sa.true()
+    return column.in_(sa.bindparam("communities", expanding=True)) if shape == "some" else sa.false()
+
+
 def claims_filter(principal: Principal, column: Any) -> Any:
     """Communities where the principal holds a role or only a pending claim: for listing the
     claimant's own communities with their claim status, never for reading their content."""

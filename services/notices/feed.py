@@ -9,6 +9,7 @@ never takes the write lock.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,11 +76,48 @@ def _cursor(cursor: str | None) -> tuple[bool, datetime, int] | None:
     return pinned, at, last
 
 
-def _after(pinned: bool, at: datetime, last: int) -> Any:
+def _after(pinned: bool) -> Any:
     """Rows after (pinned, published_at, id) in `pinned DESC, published_at DESC, id DESC` order."""
+    at, last = (
+        sa.bindparam("after_at", type_=N.c.published_at.type),
+        sa.bindparam("after_id", type_=sa.Integer),
+    )
     rest = sa.or_(N.c.published_at < at, sa.and_(N.c.published_at == at, N.c.id < last))
     same = sa.and_(N.c.pinned == pinned, rest)
     return sa.or_(N.c.pinned.is_(False), same) if pinned else same
+
+
+@lru_cache(maxsize=128)
+def _statement(shape: str, staff: bool, community: bool, kind: bool, after: bool | None) -> Any:
+    """The feed's SELECT for one shape of request, built once; the values are bound parameters."""
+    visible = (
+        sa.true()
+        if shape == "all"
+        else sa.or_(
+            N.c.audience_type == AudienceType.community,
+            R.c.id.is_not(None),
+            N.c.community_id.in_(sa.bindparam("staff_of", expanding=True)) if staff else sa.false(),
+        )
+    )
+    stmt = (
+        sa.select(*COLUMNS)
+        .select_from(N.outerjoin(R, sa.and_(R.c.notice_id == N.c.id, R.c.user_id == sa.bindparam("user_id"))))
+        .where(
+            access.bound_community_filter(shape, N.c.community_id),
+            N.c.status == NoticeStatus.published,
+            sa.or_(N.c.expires_at.is_(None), N.c.expires_at > sa.bindparam("now", type_=N.c.expires_at.type)),
+            visible,
+        )
+        .order_by(N.c.pinned.desc(), N.c.published_at.desc(), N.c.id.desc())
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
+    if community:
+        stmt = stmt.where(N.c.community_id == sa.bindparam("community_id"))
+    if kind:
+        stmt = stmt.where(N.c.kind == sa.bindparam("kind", type_=N.c.kind.type))
+    if after is not None:
+        stmt = stmt.where(_after(after))
+    return stmt
 
 
 async def feed(
@@ -94,34 +132,26 @@ async def feed(
     now = utcnow()
     after = _cursor(cursor)
     staff_of = sorted(cid for cid, roles in p.community_roles.items() if roles & OVERSIGHT_ROLES)
-    visible = (
-        sa.true()
-        if p.is_platform_admin
-        else sa.or_(
-            N.c.audience_type == AudienceType.community,
-            R.c.id.is_not(None),
-            N.c.community_id.in_(staff_of) if staff_of else sa.false(),
-        )
-    )
-    stmt = (
-        sa.select(*COLUMNS)
-        .select_from(N.outerjoin(R, sa.and_(R.c.notice_id == N.c.id, R.c.user_id == p.user_id)))
-        .where(
-            access.community_filter(p, N.c.community_id),
-            N.c.status == NoticeStatus.published,
-            sa.or_(N.c.expires_at.is_(None), N.c.expires_at > now),
-            visible,
-        )
-        .order_by(N.c.pinned.desc(), N.c.published_at.desc(), N.c.id.desc())
-        .limit(limit)
-    )
+    shape = access.filter_shape(p)
+    params: dict[str, Any] = {"user_id": p.user_id, "now": now, "limit": limit}
+    if staff_of:
+        params["staff_of"] = staff_of
+    if shape == "some":
+        params["communities"] = sorted(p.member_community_ids)
     if community_id is not None:
-        stmt = stmt.where(N.c.community_id == community_id)
+        params["community_id"] = community_id
     if kind is not None:
-        stmt = stmt.where(N.c.kind == kind)
+        params["kind"] = kind
     if after is not None:
-        stmt = stmt.where(_after(*after))
-    rows = (await ctx.session.execute(stmt)).all()
+        params["after_at"], params["after_id"] = after[1], after[2]
+    stmt = _statement(
+        shape,
+        bool(staff_of),
+        community_id is not None,
+        kind is not None,
+        None if after is None else after[0],
+    )
+    rows = (await ctx.session.execute(stmt, params)).all()
     items = [
         NoticeItem(
             id=r.id,
