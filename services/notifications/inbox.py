@@ -41,7 +41,9 @@ async def list_inbox(
         stmt = stmt.where(N.c.read_at.is_(None))
     rows = (await ctx.session.execute(stmt.order_by(N.c.id.desc()).limit(limit))).all()
     return Page(
-        items=[NotificationOut.model_validate(n) for n in rows],
+        # From each row's mapping, not its attributes: from_attributes probes every missing field
+        # (category_label) through the row's slow attribute-miss path.
+        items=[NotificationOut(**n._mapping) for n in rows],
         next_cursor=next_id_cursor([n.id for n in rows], limit),
     )
 
