@@ -26,8 +26,12 @@ RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
 
 def format_instant(value: datetime) -> str:
-    """The rule itself, for the rare text that carries an instant outside a JSON string."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The rule itself: also what api/responses.py writes for every instant of the hot lists."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat is C and twice as fast as strftime here (a list page writes ~100 instants); in UTC
+    # it always ends in "+00:00", and it pads the year to four digits as RFC 3339 asks.
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def _rewrite(match: re.Match[bytes]) -> bytes:

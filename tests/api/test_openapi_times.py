@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,6 +40,12 @@ def test_the_rule() -> None:
     assert format_instant(datetime(2026, 12, 3, 8, 30, tzinfo=UTC)) == "2026-12-03T08:30:00.000000Z"
     beijing = timezone(timedelta(hours=8))
     assert format_instant(datetime(2026, 12, 3, 8, 30, 0, 5, tzinfo=beijing)) == "2026-12-03T00:30:00.000005Z"
+    utc_zone = ZoneInfo("UTC")  # UTC by another object: converted, same text
+    assert (
+        format_instant(datetime(2026, 12, 3, 8, 30, 0, 999999, tzinfo=utc_zone))
+        == "2026-12-03T08:30:00.999999Z"
+    )
+    assert format_instant(datetime(999, 1, 2, tzinfo=UTC)) == "0999-01-02T00:00:00.000000Z"  # four-digit year
     body = (
         b'{"a":"2026-12-03T10:00:00Z","b":"2026-12-03T10:00:00.123+08:00","c":"2026-12-03T10:00:00+00:00",'
         b'"d":"2026-12-03T10:00:00.123456789Z","e":"2026-12-03T10:00:00.000001Z",'
