@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
 from services.errors import Conflict, InvalidInput
-from services.models import IdempotencyRecord
+from services.models import IdempotencyRecord, utcnow
 from services.runtime import Ctx
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,100}$")
@@ -29,32 +30,41 @@ def check_key(key: str) -> str:
     return key
 
 
-async def find(ctx: Ctx, key: str, fingerprint: str) -> IdempotencyRecord | None:
+_R = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+# Built once: every creating POST with a key runs both.
+_FIND = sa.select(_R.c.status_code, _R.c.response_body, _R.c.request_hash).where(
+    _R.c.user_id == sa.bindparam("user_id"), _R.c.key == sa.bindparam("key")
+)
+_SAVE = sa.insert(_R)
+
+
+@dataclass(frozen=True)
+class Stored:
+    status_code: int
+    response_body: str
+
+
+async def find(ctx: Ctx, key: str, fingerprint: str) -> Stored | None:
     user_id = ctx.require_principal().user_id
-    row = (
-        await ctx.session.exec(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
-            )
-        )
-    ).first()
-    if row is not None and row.request_hash != fingerprint:
+    row = (await ctx.session.execute(_FIND, {"user_id": user_id, "key": key})).first()
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
         raise InvalidInput("idempotency.key_reused")
-    return row
+    return Stored(row.status_code, row.response_body)
 
 
 async def save(ctx: Ctx, key: str, fingerprint: str, status_code: int, body: bytes) -> None:
     """Saved in the same transaction as the record it describes; a concurrent twin loses here."""
-    ctx.session.add(
-        IdempotencyRecord(
-            user_id=ctx.require_principal().user_id,
-            key=key,
-            request_hash=fingerprint,
-            status_code=status_code,
-            response_body=body.decode(),
-        )
-    )
+    values = {
+        "user_id": ctx.require_principal().user_id,
+        "key": key,
+        "request_hash": fingerprint,
+        "status_code": status_code,
+        "response_body": body.decode(),
+        "created_at": utcnow(),
+    }
     try:
-        await ctx.session.flush()
+        await ctx.session.execute(_SAVE, values)
     except IntegrityError as exc:
         raise Conflict("idempotency.in_progress") from exc

@@ -243,6 +243,32 @@ async def load_exceptions(
     )
 
 
+_SP = SlaPolicy.__table__.c  # type: ignore[attr-defined]
+_POLICIES = (
+    sa.select(
+        col(Community.time_zone),
+        _SP.id,
+        _SP.category,
+        _SP.calendar,
+        _SP.response_minutes,
+        _SP.resolution_minutes,
+        _SP.business_start,
+        _SP.business_end,
+    )
+    .select_from(Community)
+    .outerjoin(
+        SlaPolicy.__table__,  # type: ignore[attr-defined]
+        sa.and_(
+            _SP.community_id == Community.id,
+            _SP.kind == sa.bindparam("kind"),
+            _SP.priority == sa.bindparam("priority"),
+            _SP.category.in_([sa.bindparam("category"), ""]),
+        ),
+    )
+    .where(col(Community.id) == sa.bindparam("community_id"))
+)
+
+
 async def resolve_policy(
     session: AsyncSession, community_id: int, kind: str, category: str, priority: str
 ) -> ResolvedPolicy:
@@ -252,32 +278,23 @@ async def resolve_policy(
         raise InvalidInput("sla.unknown_kind", details={"kind": kind})
     if priority not in DEFAULT_TARGETS:
         raise InvalidInput("sla.unknown_priority", details={"priority": priority})
-    # The community's zone and its matching overrides in one round trip (no override: one row, None).
+    # The community's zone and its matching overrides in one round trip (no override: one row of
+    # NULLs), as plain rows from a statement built once.
     found = (
-        await session.exec(
-            select(Community.time_zone, SlaPolicy)
-            .select_from(Community)
-            .outerjoin(
-                SlaPolicy,
-                sa.and_(
-                    col(SlaPolicy.community_id) == Community.id,
-                    col(SlaPolicy.kind) == kind,
-                    col(SlaPolicy.priority) == priority,
-                    col(SlaPolicy.category).in_(sorted({category, ""})),
-                ),
-            )
-            .where(Community.id == community_id)
+        await session.execute(
+            _POLICIES,
+            {"community_id": community_id, "kind": kind, "priority": priority, "category": category},
         )
     ).all()
     if not found:
         raise NotFound("community.not_found")
-    zone = found[0][0]
+    zone = found[0].time_zone
     if not valid_time_zone(zone):
         log.warning(
             "community %s has an unknown time zone %r; using %s", community_id, zone, DEFAULT_TIME_ZONE
         )
         zone = DEFAULT_TIME_ZONE
-    rows = [policy for _zone, policy in found if policy is not None]
+    rows = [r for r in found if r.id is not None]
     row = next((r for r in rows if r.category == category), None) or next(
         (r for r in rows if r.category == ""), None
     )
