@@ -437,9 +437,9 @@ async def run(args: argparse.Namespace, tmp: Path, me_ids: list[int]) -> Bench:
             ],
         )
         bench.stop(server)
-        server = await bench.start_linli("linli-no-preping", BENCH_POOL_PRE_PING="0")
+        server = await bench.start_linli("linli-preping", BENCH_POOL_PRE_PING="1")
         await bench.group(
-            "  pre-ping", [hidden_bare, Spec(f"{ME} [pool_pre_ping off]", server, bench.me_users(server))]
+            "  pre-ping", [hidden_bare, Spec(f"{ME} [pool_pre_ping on]", server, bench.me_users(server))]
         )
         bench.stop(server)
         server = await bench.start_linli("linli-no-redis", redis=False)

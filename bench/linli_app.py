@@ -2,8 +2,9 @@
 
 BENCH_LOG_LEVEL (default WARNING): `linli serve` logs at INFO, which writes one access line per
 request (linli.access); WARNING measures the app without it.
-BENCH_POOL_PRE_PING (default 1, the app's setting): 0 builds the engine without the per-checkout ping,
-to measure what that round trip costs.
+BENCH_POOL_PRE_PING (default 0, the app's setting since issue 17: no ping, a dead connection's first
+statement is retried in services/db.py): 1 builds the engine with SQLAlchemy's per-checkout ping, to
+measure what those round trips cost.
 BENCH_POOL_SIZE (default: the app's pool_size=10, max_overflow=20): N builds pool_size=N, max_overflow=0,
 so no connection is closed on return and reopened for the next request.
 The app's code is not changed either way.
@@ -27,8 +28,8 @@ def create() -> FastAPI:
     settings = get_settings()
     configure_logs(settings.json_logs, level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
     options: dict[str, Any] = {}
-    if os.environ.get("BENCH_POOL_PRE_PING", "1") != "1":
-        options["pool_pre_ping"] = False
+    if os.environ.get("BENCH_POOL_PRE_PING", "0") == "1":
+        options["pool_pre_ping"] = True
     if os.environ.get("BENCH_POOL_SIZE"):
         options.update(pool_size=int(os.environ["BENCH_POOL_SIZE"]), max_overflow=0)
     if not options:

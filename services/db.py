@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.errors import DomainError
@@ -23,9 +24,9 @@ def create_engine(url: str, pool_size: int = 20, **kwargs: Any) -> AsyncEngine:
         # new PostgreSQL connection costs a backend process and a handshake (measured in the bench).
         kwargs.setdefault("pool_size", pool_size)
         kwargs.setdefault("max_overflow", 10)
-        # pre-ping: a pooled connection that died with a server restart is found on checkout and
-        # replaced once, so the first request after the restart does not fail.
-        kwargs.setdefault("pool_pre_ping", True)
+        # No pre-ping (three round trips on every checkout: BEGIN, a ping, ROLLBACK): a pooled
+        # connection that died with a server restart fails its first statement, and that statement
+        # alone is run again on a fresh connection (RetryingSession below).
         engine = create_async_engine(url, **kwargs)
         _mark_connect_failures(engine)
         return engine
@@ -77,8 +78,54 @@ def insert_for(session: AsyncSession) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+class RetryingSession(Session):
+    """A session whose transaction's first statement is run once more when it met a dead connection
+    (a PostgreSQL restart, a terminated backend): nothing of the transaction was sent yet, so the
+    rollback loses nothing and the statement goes out on a fresh connection. A failure later in a
+    transaction is raised as it is (services.outages answers 503): the work cannot be replayed."""
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return self._first_retried(super().execute, args, kwargs)
+
+    def exec(self, *args: Any, **kwargs: Any) -> Any:  # sqlmodel's, which bypasses execute
+        return self._first_retried(super().exec, args, kwargs)
+
+    def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        return self._first_retried(super().scalar, args, kwargs)
+
+    def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        return self._first_retried(super().scalars, args, kwargs)
+
+    def _first_retried(self, run: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+        first = not self.info.get(_STATEMENT_SENT)
+        try:
+            result = run(*args, **kwargs)
+        except DBAPIError as exc:
+            if not (first and exc.connection_invalidated):
+                raise
+            self.rollback()
+            result = run(*args, **kwargs)
+        self.info[_STATEMENT_SENT] = True
+        return result
+
+
+_STATEMENT_SENT = "linli.statement_sent"
+
+
+@event.listens_for(RetryingSession, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost: the next statement starts a new transaction
+        session.info.pop(_STATEMENT_SENT, None)
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(
+        engine,
+        class_=AsyncSession,
+        sync_session_class=RetryingSession,
+        expire_on_commit=False,
+        autoflush=False,
+    )
 
 
 AFTER_COMMIT = "linli.after_commit"

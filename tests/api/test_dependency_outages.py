@@ -185,3 +185,38 @@ async def test_a_request_in_flight_when_postgres_stops_answers_503(
     finally:
         await engine.dispose()
         await side.dispose()
+
+
+async def test_connections_killed_behind_the_pool_are_replaced_on_first_use(
+    settings: Settings, private_postgres: PrivatePostgres
+) -> None:
+    # No pre-ping: a pooled connection whose backend died (restart, pg_terminate_backend, a
+    # failover) fails its transaction's first statement, which services.db runs again on a fresh
+    # connection, so no request sees the dead connection.
+    settings = settings.model_copy(update={"database_url": private_postgres.url})
+    engine = create_engine(private_postgres.url, pool_size=2)
+    side = create_engine(private_postgres.url, pool_size=1)
+    runtime = Runtime(settings=settings, sms=LogSmsProvider(outbox_path=None), redis=None)
+    try:
+        async with _client(settings, engine, session_factory(engine), runtime) as (client, _sms):
+            sent = await asyncio.gather(
+                *(client.post("/v1/auth/otp", json={"phone": f.phone()}) for _ in range(2))
+            )
+            assert [r.status_code for r in sent] == [202, 202], [r.text for r in sent]
+            async with side.connect() as probe:
+                killed = (
+                    await probe.execute(
+                        sa.text(
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                            "AND backend_type = 'client backend'"
+                        )
+                    )
+                ).scalar_one()
+            assert killed >= 1  # the pool's idle connections
+            for _ in range(3):
+                r = await client.post("/v1/auth/otp", json={"phone": f.phone()})
+                assert r.status_code == 202, r.text
+    finally:
+        await engine.dispose()
+        await side.dispose()
