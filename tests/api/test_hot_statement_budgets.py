@@ -23,12 +23,12 @@ pytestmark = pytest.mark.at("2026-06-16T10:00:00+08:00")
 # (path, who) → statements; the same on both engines.
 BUDGET = {
     "me": 2,  # principal; households ⋈ building ⋈ community
-    "tickets page 1": 3,  # principal (+ managed communities for staff); the page
-    "tickets by cursor": 3,
+    "tickets page 1": 2,  # principal (with the communities a staff member's company manages); the page
+    "tickets by cursor": 2,
     "notice feed": 2,  # principal; the page with its receipts (read again: nothing to mark delivered)
-    "inbox": 3,  # principal (2: the manager's company contracts); the page
-    "inbox badge": 3,  # principal (2); the capped count
-    "community KPIs": 5,  # principal (2); community; targets; roll-up version (the table is kept)
+    "inbox": 2,  # principal; the page
+    "inbox badge": 2,  # principal; the capped count
+    "community KPIs": 4,  # principal; community; targets; roll-up version (the table is kept)
 }
 
 
