@@ -11,8 +11,8 @@ It shares Linli's table definitions (services.models …__table__), the label ca
 metric catalogue (static data), and the token library and secret (PyJWT HS256, LINLI_JWT_SECRET).
 
 Every authenticated endpoint: verify the bearer JWT (signature, exp, iat, sub, iss, typ) and load the
-caller as Linli's load_principal does (user ⟕ verified/pending memberships in one statement; for
-company roles a second one for the communities their companies manage today).
+caller as Linli's load_principal does (user ⟕ verified/pending memberships in one statement, with
+the communities a company role's company manages today folded in).
 
 - POST /v1/communities/{cid}/tickets — validates the body with Linli's TicketCreate; checks the caller
   is a verified resident of that household; looks the Idempotency-Key up (user, key) and replays a
@@ -166,6 +166,17 @@ def id_after(cursor: str | None) -> int | None:
 
 # --------------------------------------------------------------------------- the caller
 
+# The communities a company membership's company manages today, folded in as "1,7,12".
+MANAGED = (
+    sa.select(sa.func.string_agg(sa.cast(MC.c.community_id, sa.Text), sa.literal_column("','")))
+    .where(
+        MC.c.company_id == M.c.company_id,
+        MC.c.starts_on <= sa.bindparam("today"),
+        sa.or_(MC.c.ends_on.is_(None), MC.c.ends_on >= sa.bindparam("today")),
+    )
+    .correlate(M)
+    .scalar_subquery()
+)
 PRINCIPAL = (
     sa.select(
         U.c.id,
@@ -179,14 +190,13 @@ PRINCIPAL = (
         M.c.company_id,
         M.c.household_id,
         M.c.relation,
+        sa.case((M.c.company_id.is_not(None), MANAGED)).label("managed"),
     )
-    .outerjoin(M, sa.and_(M.c.user_id == U.c.id, M.c.status.in_(["verified", "pending"])))
+    .outerjoin(
+        M,
+        sa.and_(M.c.user_id == U.c.id, sa.or_(M.c.status == "verified", M.c.status == "pending")),
+    )
     .where(U.c.id == sa.bindparam("uid"))
-)
-MANAGED = sa.select(MC.c.company_id, MC.c.community_id).where(
-    MC.c.company_id == sa.any_(sa.bindparam("companies", type_=IDS)),
-    MC.c.starts_on <= sa.bindparam("today"),
-    sa.or_(MC.c.ends_on.is_(None), MC.c.ends_on >= sa.bindparam("today")),
 )
 
 
@@ -213,26 +223,22 @@ async def caller(conn: AsyncConnection, request: Request) -> Caller:
         uid = int(claims["sub"])
     except Exception as exc:
         raise HTTPException(401, "auth.invalid_token") from exc
-    rows = (await conn.execute(PRINCIPAL, {"uid": uid})).all()
+    rows = (await conn.execute(PRINCIPAL, {"uid": uid, "today": date.today()})).all()
     if not rows or rows[0].disabled_at is not None:
         raise HTTPException(401, "auth.invalid_token")
     me = Caller(uid, rows[0])
-    companies: dict[int, set[str]] = defaultdict(set)
     for r in rows:
         if r.role is None or r.status != "verified":
             continue
         if r.role == "platform_admin":
             me.admin = True
         elif r.company_id is not None:
-            companies[r.company_id].add(r.role)
+            for community_id in r.managed.split(",") if r.managed else ():
+                me.roles[int(community_id)].add(r.role)
         elif r.community_id is not None:
             me.roles[r.community_id].add(r.role)
             if r.role == "resident" and r.household_id is not None:
                 me.homes[r.community_id][r.household_id] = r.relation or ""
-    if companies:
-        params = {"companies": sorted(companies), "today": date.today()}
-        for company_id, community_id in (await conn.execute(MANAGED, params)).all():
-            me.roles[community_id] |= companies[company_id]
     return me
 
 
