@@ -68,11 +68,11 @@ async def community_kpis(
     live: Live = False,
     format: Format = "json",
 ) -> Response | KpiTable:
-    community = await _community(ctx, cid)
-    q = period.query(community.time_zone, metrics, live)
+    head = await service.community_head(ctx, cid)
+    q = period.query(head.time_zone, metrics, live)
     if format == "csv":
-        return _csv(await export.community_csv(ctx, cid, q), f"kpis-community-{cid}")
-    return ModelResponse(await service.community_kpis(ctx, cid, q))
+        return _csv(await export.community_csv(ctx, cid, q, head), f"kpis-community-{cid}")
+    return ModelResponse(await service.community_kpis(ctx, cid, q, head=head))
 
 
 @router.get("/companies/{company_id}/kpis", response_model=KpiTable, summary="A property company's KPIs")
@@ -97,9 +97,9 @@ async def community_kpis_csv(
     period: PeriodQ,
     metrics: Metrics = None,
 ) -> Response:
-    community = await _community(ctx, cid)
-    q = period.query(community.time_zone, metrics)
-    return _csv(await export.community_csv(ctx, cid, q), f"kpis-community-{cid}")
+    head = await service.community_head(ctx, cid)
+    q = period.query(head.time_zone, metrics)
+    return _csv(await export.community_csv(ctx, cid, q, head), f"kpis-community-{cid}")
 
 
 @router.get(

@@ -69,8 +69,8 @@ def to_csv(table: KpiTable) -> str:
     return buf.getvalue()
 
 
-async def community_csv(ctx: Ctx, cid: int, q: Query) -> str:
-    return to_csv(await service.community_kpis(ctx, cid, q))
+async def community_csv(ctx: Ctx, cid: int, q: Query, head: service.CommunityHead | None = None) -> str:
+    return to_csv(await service.community_kpis(ctx, cid, q, head=head))
 
 
 async def company_csv(ctx: Ctx, company_id: int, q: Query) -> str:

@@ -31,9 +31,10 @@ from services.kpis import periods as P
 from services.kpis.compute import Cell, figures, is_closed, rollup_version, stored_totals
 from services.kpis.metrics import METRICS
 from services.kpis.schemas import KpiPeriod, KpiSeries, KpiTable, MetricDefinition, TargetOut, TargetsIn
-from services.kpis.targets import check_metrics, effective
+from services.kpis.targets import check_metrics, effective, effective_of
 from services.lru import Lru
 from services.models import Community, ManagementContract, PropertyCompany, Role, utcnow
+from services.models.kpis import KpiRollupState, KpiTarget
 from services.runtime import Ctx
 
 READERS = (
@@ -99,6 +100,54 @@ async def load_community(ctx: Ctx, cid: int, roles: tuple[str, ...]) -> Communit
 
 _MC = ManagementContract.__table__.c  # type: ignore[attr-defined]
 _C = Community.__table__.c  # type: ignore[attr-defined]
+_T = KpiTarget.__table__.c  # type: ignore[attr-defined]
+_R = KpiRollupState.__table__.c  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class CommunityHead:
+    """What a community's dashboard reads before its figures: the zone, the targets in force and the
+    roll-up mark that keys the kept table."""
+
+    id: int
+    time_zone: str
+    targets: dict[str, TargetOut]
+    rollup: tuple[Any, ...]
+
+
+# One statement for all three (the dashboard is the hottest KPI read): one row per own target, or
+# one row of NULL targets; the roll-up mark is the same (max, count) as compute.rollup_version.
+_HEAD = (
+    sa.select(
+        _C.time_zone,
+        _C.deleted_at,
+        sa.select(sa.func.max(_R.last_rollup_at)).where(_R.community_id == _C.id).scalar_subquery(),
+        sa.select(sa.func.count()).where(_R.community_id == _C.id).scalar_subquery(),
+        _T.metric,
+        _T.target,
+        _T.updated_at,
+    )
+    .select_from(
+        sa.outerjoin(
+            Community.__table__,  # type: ignore[attr-defined]
+            KpiTarget.__table__,  # type: ignore[attr-defined]
+            sa.and_(_T.scope == "community", _T.scope_id == _C.id),
+        )
+    )
+    .where(_C.id == sa.bindparam("cid"))
+)
+
+
+async def community_head(ctx: Ctx, cid: int, roles: tuple[str, ...] = ()) -> CommunityHead:
+    require_community(ctx.require_principal(), cid, roles or READERS)
+    rows = (await ctx.session.execute(_HEAD, {"cid": cid})).all()
+    if not rows or rows[0].deleted_at is not None:
+        raise NotFound("community.not_found")
+    first = rows[0]
+    own = [(r.metric, r.target, r.updated_at) for r in rows if r.metric is not None]
+    return CommunityHead(cid, first.time_zone, effective_of("community", own), (first[2], first[3]))
+
+
 # Plain rows, not ORM objects: a dashboard reads every contract and community of a company.
 _CONTRACTS = sa.select(_MC.community_id, _MC.starts_on, _MC.ends_on).where(
     _MC.company_id == sa.bindparam("company_id")
@@ -238,24 +287,29 @@ def _min_cases() -> int:
     return get_settings().kpi_min_cases
 
 
-async def community_kpis(ctx: Ctx, cid: int, q: Query, now: datetime | None = None) -> KpiTable:
-    c = await load_community(ctx, cid, READERS)
+async def community_kpis(
+    ctx: Ctx, cid: int, q: Query, now: datetime | None = None, head: CommunityHead | None = None
+) -> KpiTable:
+    if head is None or head.id != cid:
+        head = await community_head(ctx, cid)
     return await community_table(
-        ctx.session, c, q, now or utcnow(), ctx.locale, cache=ctx.runtime.kpi_dashboards
+        ctx.session, head, q, now or utcnow(), ctx.locale, cache=ctx.runtime.kpi_dashboards
     )
 
 
 async def community_table(
     session: AsyncSession,
-    c: Community,
+    c: Community | CommunityHead,
     q: Query,
     now: datetime,
     locale: str = "zh-CN",
     cache: Lru[Hashable, Any] | None = None,
 ) -> KpiTable:
+    """The table for a community; a CommunityHead brings its targets and roll-up mark already read."""
     assert c.id is not None
-    zones = {c.id: zone_of(c)}
-    targets = await effective(session, "community", c.id)
+    zones = {c.id: zone_named(c.time_zone)}
+    head = c if isinstance(c, CommunityHead) else None
+    targets = head.targets if head else await effective(session, "community", c.id)
     clock = Clock(now, (zones[c.id],), _min_cases())
     key: Hashable = None
     if cache is not None and _all_closed(q, zones[c.id], now):
@@ -273,7 +327,7 @@ async def community_table(
             q.last,
             locale,
             clock.min_cases,
-            await rollup_version(session, [c.id]),
+            head.rollup if head else await rollup_version(session, [c.id]),
         )
         if (hit := cache.get(key)) is not None:
             return cast(KpiTable, hit)
@@ -299,7 +353,7 @@ def _all_closed(q: Query, tz: ZoneInfo, now: datetime) -> bool:
     return bool(ordered) and is_closed(ordered[-1], tz, now)
 
 
-def _community_out(c: Community, q: Query, series: list[KpiSeries]) -> KpiTable:
+def _community_out(c: Community | CommunityHead, q: Query, series: list[KpiSeries]) -> KpiTable:
     assert c.id is not None
     return KpiTable(
         scope="community",
@@ -335,7 +389,7 @@ async def company_table(
     ]
     cids = sorted({cid for cid, _, _ in spans})
     names: dict[int, str] = (
-        dict((await session.execute(_ZONES, {"ids": cids})).tuples().all()) if cids else {}
+        dict((await session.execute(_ZONES, {"ids": cids})).all()) if cids else {}
     )
     zones = {cid: zone_named(name) for cid, name in names.items()}
     targets = await effective(session, "company", company_id)

@@ -7,6 +7,7 @@ community's target (else the default), a company's against the company's target 
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -38,16 +39,19 @@ _OWN = sa.select(_T.metric, _T.target, _T.updated_at).where(
 
 async def effective(session: AsyncSession, scope: str, scope_id: int) -> dict[str, TargetOut]:
     rows = (await session.execute(_OWN, {"scope": scope, "scope_id": scope_id})).all()
-    own = {r.metric: r for r in rows}
+    return effective_of(scope, [(r.metric, r.target, r.updated_at) for r in rows])
+
+
+def effective_of(scope: str, own_rows: list[tuple[str, Decimal, datetime]]) -> dict[str, TargetOut]:
+    """Every metric's target: the scope's own (metric, target, updated_at) rows, else the default."""
+    own = {metric: (target, at) for metric, target, at in own_rows}
     out: dict[str, TargetOut] = {}
     for key, metric in METRICS.items():
         row = own.get(key)
         if row is None:
             out[key] = TargetOut(metric=key, target=float(metric.default_target), source="default")
         else:
-            out[key] = TargetOut(
-                metric=key, target=float(row.target), source=scope, updated_at=row.updated_at
-            )  # type: ignore[arg-type]
+            out[key] = TargetOut(metric=key, target=float(row[0]), source=scope, updated_at=row[1])  # type: ignore[arg-type]
     return out
 
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kpis import jobs as kpi_jobs
-from services.models import AuditLog, Role
+from services.models import AuditLog, Role, utcnow
 from services.models.tickets import Ticket
 from services.tickets.schemas import TransitionIn
 from services.tickets.service import open_ticket
@@ -280,6 +280,14 @@ async def test_access_rules(client: httpx.AsyncClient, db: AsyncSession) -> None
     admin = await f.platform_admin(db)
     assert (await client.get(company, headers=f.auth(admin))).status_code == 200
     assert (await client.get("/v1/companies/999999/kpis", headers=f.auth(admin))).status_code == 404
+    # A community that does not exist, or no longer does, has no KPIs (JSON or CSV) even for an admin.
+    for path in ("/v1/communities/999999/kpis", "/v1/communities/999999/kpis.csv"):
+        r = await client.get(path, headers=f.auth(admin))
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "community.not_found")
+    other.community.deleted_at = utcnow()
+    await db.commit()
+    r = await client.get(f"/v1/communities/{other.cid}/kpis", headers=f.auth(admin))
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "community.not_found")
     assert (
         await client.get(f"/v1/companies/{w.company.id}/kpi-targets", headers=f.auth(w.resident))
     ).status_code == 403
