@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/floor_bench.py [--quick] [--seconds 4] [--rounds 3] [--tickets 1000000]
                                           [--db NAME] [--redis-url URL] [--port-base N] [--no-docs]
+                                          [--profile]
 
 Three servers, one uvicorn process each, pinned to CPU 0 (the load generator pins itself to CPU 1), on
 the same PostgreSQL data set (bench/gen_tickets.py, with its KPI roll-ups) and Redis:
@@ -24,6 +25,9 @@ Rows the creates add are deleted after each round (bench.env.trim_to).
 Harness: `make bench` runs it after S1–S8 on the harness's 1M data set and servers (`run`, `finish`);
 `make bench-areas` runs this file on its own. Writes section `floor` of docs/benchmarks.md (not with
 --quick or --no-docs). --quick: 2 s per point, one round, a 100k data set: a smoke run, not a result.
+--profile: after the rounds, one more pass of Linli alone under py-spy (200 Hz, not counted in the
+table), each row's self time by library and inclusive time of our functions printed and kept in the
+log directory (profiles.txt and one raw file per row).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg
 
+from bench import profiles
 from bench.common import (
     RawClient,
     Result,
@@ -382,6 +387,35 @@ async def one_round(floor: Floor) -> None:
         await trim_to(floor.dsn, marks)
 
 
+async def profile_pass(floor: Floor) -> str:
+    """One more pass of Linli alone with py-spy attached (not counted in the cells: sampling costs
+    the server a little): where each row's CPU goes, written beside the server logs."""
+    assert floor.plan is not None
+    server = floor.servers["linli"]
+    marks = await high_water(floor.dsn)
+    out: list[str] = []
+    try:
+        for row in ROWS:
+            await wait_quiet(60.0, 3.0, silent=True)
+            raw = floor.log_dir / f"profile-{row.key}.raw"
+            spy = profiles.start(server.pid, raw, cpu=1)
+            try:
+                await run_load(
+                    f"{row.key} profiled",
+                    floor.plan.users(row.key, server.port),
+                    duration=floor.seconds,
+                    warmup=floor.warmup,
+                )
+            finally:
+                profiles.stop(spy)
+            out += [f"{row.title} ({raw.name})", *profiles.summary(profiles.read(raw), top=16), ""]
+    finally:
+        await trim_to(floor.dsn, marks)
+    text = "\n".join(out)
+    (floor.log_dir / "profiles.txt").write_text(text)
+    return text
+
+
 def render(floor: Floor, rounds: int, started: float) -> str:
     rows = []
     met_count = judged = 0
@@ -567,6 +601,8 @@ async def main(args: argparse.Namespace) -> int:
     for i in range(args.rounds):
         print(f"--- round {i + 1}/{args.rounds}", flush=True)
         await one_round(floor)
+    if args.profile:
+        print("--- profiles (Linli, py-spy)\n" + await profile_pass(floor), flush=True)
     text = render(floor, args.rounds, started)
     print("\n" + text)
     if args.docs and not args.quick:
@@ -586,6 +622,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default=REDIS_URL)
     parser.add_argument("--port-base", type=int, default=0, help="Linli, lean, bare on N, N+1, N+2")
     parser.add_argument("--no-docs", dest="docs", action="store_false")
+    parser.add_argument(
+        "--profile", action="store_true", help="then one py-spy pass of Linli per row (bench/profiles.py)"
+    )
     args = parser.parse_args(argv)
     args.tickets = args.tickets or (100_000 if args.quick else 1_000_000)
     args.seconds = args.seconds or (2.0 if args.quick else 4.0)
