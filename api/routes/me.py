@@ -3,15 +3,17 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import AuthCtx, ObjectId
+from api.responses import ModelResponse
 from services.users import deletion, service
 from services.users.schemas import DeletionIn, DeletionOut, MembershipOut, MeOut, MeUpdate
 
 router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
-@router.get("", summary="The caller, their verified households and roles")
-async def get_me(ctx: AuthCtx) -> MeOut:
-    return await service.me(ctx)
+@router.get("", response_model=MeOut, summary="The caller, their verified households and roles")
+async def get_me(ctx: AuthCtx) -> ModelResponse:
+    # Built and typed by the service: FastAPI need not validate it again (every app start reads it).
+    return ModelResponse(await service.me(ctx))
 
 
 @router.patch("", summary="Change display name or language")

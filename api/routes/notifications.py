@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.deps import AuthCtx, ObjectId
+from api.responses import ModelResponse
 from services.notifications import admin, devices, inbox, preferences
 from services.notifications.schemas import (
     DeviceIn,
@@ -21,19 +22,23 @@ router = APIRouter(prefix="/v1", tags=["notifications"])
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 
-@router.get("/notifications", summary="The caller's inbox, newest first")
+# The inbox page and the badge are built and typed by the service and polled by every app: rendered
+# once (ModelResponse), not validated again by FastAPI.
+@router.get(
+    "/notifications", response_model=Page[NotificationOut], summary="The caller's inbox, newest first"
+)
 async def list_notifications(
     ctx: AuthCtx,
     limit: Limit = 20,
     cursor: Annotated[Text | None, Query(max_length=200)] = None,
     unread: bool = False,
-) -> Page[NotificationOut]:
-    return await inbox.list_inbox(ctx, limit, cursor, unread)
+) -> ModelResponse:
+    return ModelResponse(await inbox.list_inbox(ctx, limit, cursor, unread))
 
 
-@router.get("/notifications/unread-count", summary="Badge count (capped at 999)")
-async def unread_count(ctx: AuthCtx) -> UnreadCount:
-    return await inbox.unread_count(ctx)
+@router.get("/notifications/unread-count", response_model=UnreadCount, summary="Badge count (capped at 999)")
+async def unread_count(ctx: AuthCtx) -> ModelResponse:
+    return ModelResponse(await inbox.unread_count(ctx))
 
 
 @router.post("/notifications/{nid}/read", summary="Mark one item read")

@@ -388,9 +388,7 @@ async def company_table(
         if s <= q.last and (e is None or e >= q.first)
     ]
     cids = sorted({cid for cid, _, _ in spans})
-    names: dict[int, str] = (
-        dict((await session.execute(_ZONES, {"ids": cids})).all()) if cids else {}
-    )
+    names: dict[int, str] = dict((await session.execute(_ZONES, {"ids": cids})).all()) if cids else {}
     zones = {cid: zone_named(name) for cid, name in names.items()}
     targets = await effective(session, "company", company_id)
     clock = Clock(now, tuple(zones[cid] for cid in sorted(zones)), _min_cases())

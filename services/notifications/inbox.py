@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlmodel import col, select, update
 
@@ -29,17 +31,33 @@ _ITEM = sa.select(
 )
 
 
+def _page_statement(after: bool, unread_only: bool) -> sa.Select[Any]:
+    stmt = _ITEM.where(N.c.user_id == sa.bindparam("user_id"))
+    if after:
+        stmt = stmt.where(N.c.id < sa.bindparam("after"))
+    if unread_only:
+        stmt = stmt.where(N.c.read_at.is_(None))
+    return stmt.order_by(N.c.id.desc()).limit(sa.bindparam("limit"))
+
+
+# Built once per shape (cursor or not, unread only or not): every app start and badge poll reads it.
+_PAGES = {(a, u): _page_statement(a, u) for a in (False, True) for u in (False, True)}
+# Bounded: never scan a whole inbox to draw a badge.
+_UNREAD = sa.select(sa.func.count()).select_from(
+    sa.select(N.c.id)
+    .where(N.c.user_id == sa.bindparam("user_id"), N.c.read_at.is_(None))
+    .limit(UNREAD_CAP)
+    .subquery()
+)
+
+
 async def list_inbox(
     ctx: Ctx, limit: int, cursor: str | None, unread_only: bool = False
 ) -> Page[NotificationOut]:
     user_id = ctx.require_principal().user_id
     after = id_after(cursor)
-    stmt = _ITEM.where(N.c.user_id == user_id)
-    if after is not None:
-        stmt = stmt.where(N.c.id < after)
-    if unread_only:
-        stmt = stmt.where(N.c.read_at.is_(None))
-    rows = (await ctx.session.execute(stmt.order_by(N.c.id.desc()).limit(limit))).all()
+    params = {"user_id": user_id, "limit": limit, "after": after}
+    rows = (await ctx.session.execute(_PAGES[(after is not None, unread_only)], params)).all()
     return Page(
         # From each row's mapping, not its attributes: from_attributes probes every missing field
         # (category_label) through the row's slow attribute-miss path.
@@ -55,14 +73,7 @@ async def unread_count(ctx: Ctx) -> UnreadCount:
 
 
 async def count_unread(ctx: Ctx, user_id: int) -> int:
-    # Bounded: never scan a whole inbox to draw a badge.
-    inner = (
-        select(Notification.id)
-        .where(Notification.user_id == user_id, col(Notification.read_at).is_(None))
-        .limit(UNREAD_CAP)
-        .subquery()
-    )
-    result = await ctx.session.execute(sa.select(sa.func.count()).select_from(inner))
+    result = await ctx.session.execute(_UNREAD, {"user_id": user_id})
     return int(result.scalar_one())
 
 
