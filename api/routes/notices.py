@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep, IdempotentUploadDep
+from api.responses import ModelResponse
 from api.uploads import Document
 from services.attachments.schemas import AttachmentOut
 from services.models.notices import NoticeKind
@@ -49,15 +50,21 @@ async def create_notice(cid: CommunityId, body: NoticeCreate, idem: IdempotentDe
     return await idem.run(lambda: service.create_notice(idem.ctx, cid, body))
 
 
-@router.get("/notices", summary="My notice feed: pinned first, newest first, with unread markers")
+@router.get(
+    "/notices",
+    response_model=Page[NoticeItem],
+    summary="My notice feed: pinned first, newest first, with unread markers",
+)
 async def list_notices(
     ctx: AuthCtx,
     community_id: OptionalId = None,
     kind: NoticeKind | None = None,
     limit: Limit = 20,
     cursor: Cursor = None,
-) -> Page[NoticeItem]:
-    return await feed.feed(ctx, community_id=community_id, kind=kind, limit=limit, cursor=cursor)
+) -> ModelResponse:
+    # Every app start reads it: rendered once from the service's typed page, not validated again.
+    page = await feed.feed(ctx, community_id=community_id, kind=kind, limit=limit, cursor=cursor)
+    return ModelResponse(page)
 
 
 @router.get("/notices/{nid}", summary="One notice (marks it delivered to me)")
