@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import MAX_ID, AuthCtx, CommunityId, ObjectId
 from api.idempotency import IdempotentDep, IdempotentUploadDep
-from api.responses import ModelResponse
+from api.responses import OrjsonResponse
 from api.uploads import Document
 from services.attachments.schemas import AttachmentOut
 from services.models.notices import NoticeKind
@@ -61,10 +61,10 @@ async def list_notices(
     kind: NoticeKind | None = None,
     limit: Limit = 20,
     cursor: Cursor = None,
-) -> ModelResponse:
-    # Every app start reads it: rendered once from the service's typed page, not validated again.
+) -> OrjsonResponse:
+    # Every app start reads it: plain dicts shaped as the model, rendered once with orjson.
     page = await feed.feed(ctx, community_id=community_id, kind=kind, limit=limit, cursor=cursor)
-    return ModelResponse(page)
+    return OrjsonResponse(page)
 
 
 @router.get("/notices/{nid}", summary="One notice (marks it delivered to me)")

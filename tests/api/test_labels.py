@@ -22,6 +22,7 @@ import services
 import services.labels
 import services.models
 from services.i18n import LABELS, enum_values
+from services.notices.schemas import NoticeItem
 from services.validation_messages import TYPES, VALUE_ERRORS, field_message
 from tests import factories as f
 
@@ -125,6 +126,13 @@ async def test_notice_and_poll_responses_carry_labels(client: httpx.AsyncClient,
         "Public notice",
         "Published",
     )
+    # The feed is rendered from plain dicts: exactly the model's fields, and what the model would say.
+    item = feed["items"][0]
+    assert set(item) == set(NoticeItem.model_fields)
+    instants = {"published_at", "expires_at", "comment_closes_at"}
+    as_model = NoticeItem.model_validate(item).model_dump(mode="json", exclude=instants)
+    assert as_model == {k: v for k, v in item.items() if k not in instants}
+    assert item["author_role_label"] == "Owners' committee" and item["unread"] is True
 
     pw = await f.poll_world(db)
     poll = await f.create_poll(client, pw.committee, pw.community.id or 0)
