@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
 
 from api.timestamps import format_instant
+from services.schemas import KeptBody
 
 
 def _default(value: Any) -> Any:
@@ -36,4 +37,5 @@ class ModelResponse(Response):
     media_type = "application/json"
 
     def __init__(self, model: BaseModel, status_code: int = 200) -> None:
-        super().__init__(model.model_dump_json(by_alias=True), status_code)
+        body = model.json_once() if isinstance(model, KeptBody) else model.model_dump_json(by_alias=True)
+        super().__init__(body, status_code)

@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    PrivateAttr,
     WithJsonSchema,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -31,6 +32,19 @@ class RequestBody(BaseModel):
 
 class ResponseBody(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class KeptBody(ResponseBody):
+    """A read model kept and served many times (the KPI tables in runtime.kpi_dashboards): its JSON
+    is written on first use and reused, so a kept table costs no serialisation per request. Never
+    change one after it has been served."""
+
+    _json: str | None = PrivateAttr(default=None)
+
+    def json_once(self) -> str:
+        if self._json is None:
+            self._json = self.model_dump_json(by_alias=True)
+        return self._json
 
 
 class Page(ResponseBody, Generic[T]):

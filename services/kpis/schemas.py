@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from services.schemas import Line, RequestBody, ResponseBody
+from services.schemas import KeptBody, Line, RequestBody, ResponseBody
 
 
 class KpiPeriod(ResponseBody):
@@ -55,7 +55,7 @@ class KpiSeries(ResponseBody):
     periods: list[KpiPeriod]
 
 
-class KpiTable(ResponseBody):
+class KpiTable(KeptBody):
     scope: Literal["community", "company"]
     scope_id: int
     granularity: str

@@ -12,6 +12,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kpis import jobs as kpi_jobs
+from services.kpis.schemas import KpiTable
 from services.models import AuditLog, Role, utcnow
 from services.models.tickets import Ticket
 from services.tickets.schemas import TransitionIn
@@ -294,7 +295,7 @@ async def test_access_rules(client: httpx.AsyncClient, db: AsyncSession) -> None
 
 
 async def test_community_table_is_reused_until_a_rollup_or_a_target_changes(
-    app: App, db: AsyncSession, engine: AsyncEngine
+    app: App, db: AsyncSession, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The community table of closed, rolled-up months is kept per process like the company's; live
     # figures (a month never rolled up, the running month) are never kept.
@@ -319,6 +320,11 @@ async def test_community_table_is_reused_until_a_rollup_or_a_target_changes(
         assert await repairs() == kept
     assert len(app.runtime.kpi_dashboards) == 1  # the second answer was the first table
     assert not any("kpi_snapshot" in s for s in first)  # … and read no snapshot
+    dumps: list[int] = []
+    real = KpiTable.model_dump_json
+    monkeypatch.setattr(KpiTable, "model_dump_json", lambda t, **kw: dumps.append(1) or real(t, **kw))
+    assert await repairs() == kept
+    assert dumps == []  # … and its JSON was written once, when first served
     r = await app.client.put(
         f"/v1/communities/{w.cid}/kpi-targets",
         json={"targets": {"repair_timeliness": 50}},
