@@ -25,8 +25,7 @@ from bench.common import fmt, machine_facts, percentile, replace_section, run_as
 from services import migrations
 from services.db import create_engine, session_factory
 from services.kpis import jobs
-from services.kpis.service import Query, community_table, company_table
-from services.models import Community
+from services.kpis.service import Query, community_table, company_table, read_head
 
 DB = "linli_bench_kpis"
 URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB}"
@@ -124,7 +123,7 @@ async def main(args: argparse.Namespace) -> None:
     q = Query(date(2025, 11, 1), date(2026, 10, 31), "month", list(jobs.METRICS))
     ql = Query(q.first, q.last, "month", q.metrics, live=True)
     async with maker() as session:
-        c1 = await session.get(Community, 1)
+        c1 = await read_head(session, 1)
         assert c1 is not None
         rows = []
         live_c = await timed(lambda: community_table(session, c1, ql, NOW), args.runs)
@@ -134,7 +133,7 @@ async def main(args: argparse.Namespace) -> None:
         result = await jobs.rollup(session, now=NOW)
     rollup_s = time.perf_counter() - t0
     async with maker() as session:
-        c1 = await session.get(Community, 1)
+        c1 = await read_head(session, 1)
         assert c1 is not None
         snap_c = await timed(lambda: community_table(session, c1, q, NOW), args.runs)
         snap_co = await timed(lambda: company_table(session, 1, q, NOW), args.runs)

@@ -91,12 +91,23 @@ async def stored(
     return {(cid, m, start): Cell(num, den, "snapshot", at) for cid, m, start, num, den, at in rows}
 
 
+_RS_TABLE = KpiRollupState.__table__  # type: ignore[attr-defined]
+_RS = _RS_TABLE.c
+
+
+def rollup_mark(which: sa.ColumnElement[bool]) -> tuple[sa.ScalarSelect[Any], sa.ScalarSelect[Any]]:
+    """The roll-up mark of the communities `which` picks (their last run, how many): every roll-up run
+    moves it, so a table built from their snapshots can be reused until it changes. Two scalar
+    columns, so a statement can read it beside others (the community dashboard's head)."""
+    return (
+        sa.select(sa.func.max(_RS.last_rollup_at)).where(which).scalar_subquery(),
+        sa.select(sa.func.count()).select_from(_RS_TABLE).where(which).scalar_subquery(),
+    )
+
+
 async def rollup_version(session: AsyncSession, cids: list[int]) -> tuple[Any, ...]:
-    """When these communities were last rolled up: every roll-up run moves it, so a table built from
-    their snapshots can be reused until it changes."""
-    r = KpiRollupState.__table__.c  # type: ignore[attr-defined]
-    stmt = sa.select(sa.func.max(r.last_rollup_at), sa.func.count()).where(r.community_id.in_(cids))
-    return tuple((await session.execute(stmt)).one())
+    """The roll-up mark of these communities."""
+    return tuple((await session.execute(sa.select(*rollup_mark(_RS.community_id.in_(cids))))).one())
 
 
 async def stored_totals(

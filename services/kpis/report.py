@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.errors import InvalidInput
+from services.errors import InvalidInput, NotFound
 from services.i18n import label
 from services.kpis import periods as P
 from services.kpis.compute import fetch_facts
@@ -43,6 +43,7 @@ from services.kpis.service import (
     company_table,
     contracts,
     met_of,
+    read_head,
     value_of,
     zone_of,
 )
@@ -123,7 +124,9 @@ async def community_report(
 ) -> ReportData:
     assert c.id is not None
     tz = zone_of(c)
-    table = await community_table(session, c, _query(month), now, locale)
+    if (head := await read_head(session, c.id)) is None:  # deleted since the caller read it
+        raise NotFound("community.not_found")
+    table = await community_table(session, head, _query(month), now, locale)
     lo, hi = month.bounds(tz)
     hi = min(hi, now)
     as_of = Clock(now, (tz,), 0).as_of(month)
@@ -165,7 +168,10 @@ async def company_report(
     )
     one = Query(month.start, month.last_day, "month", list(PROMISED))
     for c in communities:
-        t = await community_table(session, c, one, now, locale)
+        assert c.id is not None
+        if (head := await read_head(session, c.id)) is None:  # deleted: not on the dashboard either
+            continue
+        t = await community_table(session, head, one, now, locale)
         cells = {s.metric: (s.periods[-1] if s.periods else None, s.target) for s in t.metrics}
         met = sum(1 for p, _ in cells.values() if p is not None and p.met)
         values = [p.value for p, _ in cells.values() if p is not None and p.value is not None]

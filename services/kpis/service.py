@@ -28,7 +28,7 @@ from services.config import get_settings
 from services.errors import Forbidden, NotFound
 from services.kpis import catalogue, targets
 from services.kpis import periods as P
-from services.kpis.compute import Cell, figures, is_closed, rollup_version, stored_totals
+from services.kpis.compute import Cell, figures, is_closed, rollup_mark, rollup_version, stored_totals
 from services.kpis.metrics import METRICS
 from services.kpis.schemas import KpiPeriod, KpiSeries, KpiTable, MetricDefinition, TargetOut, TargetsIn
 from services.kpis.targets import check_metrics, effective, effective_of
@@ -116,13 +116,12 @@ class CommunityHead:
 
 
 # One statement for all three (the dashboard is the hottest KPI read): one row per own target, or
-# one row of NULL targets; the roll-up mark is the same (max, count) as compute.rollup_version.
+# one row of NULL targets; the roll-up mark is compute.rollup_mark, as the company dashboard's.
 _HEAD = (
     sa.select(
         _C.time_zone,
         _C.deleted_at,
-        sa.select(sa.func.max(_R.last_rollup_at)).where(_R.community_id == _C.id).scalar_subquery(),
-        sa.select(sa.func.count()).where(_R.community_id == _C.id).scalar_subquery(),
+        *rollup_mark(_R.community_id == _C.id),
         _T.metric,
         _T.target,
         _T.updated_at,
@@ -138,14 +137,21 @@ _HEAD = (
 )
 
 
-async def community_head(ctx: Ctx, cid: int, roles: tuple[str, ...] = ()) -> CommunityHead:
-    require_community(ctx.require_principal(), cid, roles or READERS)
-    rows = (await ctx.session.execute(_HEAD, {"cid": cid})).all()
+async def read_head(session: AsyncSession, cid: int) -> CommunityHead | None:
+    """A live community's head in one statement; None when it is missing or deleted."""
+    rows = (await session.execute(_HEAD, {"cid": cid})).all()
     if not rows or rows[0].deleted_at is not None:
-        raise NotFound("community.not_found")
+        return None
     first = rows[0]
     own = [(r.metric, r.target, r.updated_at) for r in rows if r.metric is not None]
     return CommunityHead(cid, first.time_zone, effective_of("community", own), (first[2], first[3]))
+
+
+async def community_head(ctx: Ctx, cid: int) -> CommunityHead:
+    require_community(ctx.require_principal(), cid, READERS)
+    if (head := await read_head(ctx.session, cid)) is None:
+        raise NotFound("community.not_found")
+    return head
 
 
 # Plain rows, not ORM objects: a dashboard reads every contract and community of a company.
@@ -290,7 +296,7 @@ def _min_cases() -> int:
 async def community_kpis(
     ctx: Ctx, cid: int, q: Query, now: datetime | None = None, head: CommunityHead | None = None
 ) -> KpiTable:
-    if head is None or head.id != cid:
+    if head is None:
         head = await community_head(ctx, cid)
     return await community_table(
         ctx.session, head, q, now or utcnow(), ctx.locale, cache=ctx.runtime.kpi_dashboards
@@ -299,17 +305,15 @@ async def community_kpis(
 
 async def community_table(
     session: AsyncSession,
-    c: Community | CommunityHead,
+    c: CommunityHead,
     q: Query,
     now: datetime,
     locale: str = "zh-CN",
     cache: Lru[Hashable, Any] | None = None,
 ) -> KpiTable:
-    """The table for a community; a CommunityHead brings its targets and roll-up mark already read."""
-    assert c.id is not None
+    """The table for a community whose head (zone, targets, roll-up mark) is already read."""
     zones = {c.id: zone_named(c.time_zone)}
-    head = c if isinstance(c, CommunityHead) else None
-    targets = head.targets if head else await effective(session, "community", c.id)
+    targets = c.targets
     clock = Clock(now, (zones[c.id],), _min_cases())
     key: Hashable = None
     if cache is not None and _all_closed(q, zones[c.id], now):
@@ -327,7 +331,7 @@ async def community_table(
             q.last,
             locale,
             clock.min_cases,
-            head.rollup if head else await rollup_version(session, [c.id]),
+            c.rollup,
         )
         if (hit := cache.get(key)) is not None:
             return cast(KpiTable, hit)
@@ -353,8 +357,7 @@ def _all_closed(q: Query, tz: ZoneInfo, now: datetime) -> bool:
     return bool(ordered) and is_closed(ordered[-1], tz, now)
 
 
-def _community_out(c: Community | CommunityHead, q: Query, series: list[KpiSeries]) -> KpiTable:
-    assert c.id is not None
+def _community_out(c: CommunityHead, q: Query, series: list[KpiSeries]) -> KpiTable:
     return KpiTable(
         scope="community",
         scope_id=c.id,

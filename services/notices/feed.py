@@ -48,7 +48,8 @@ COLUMNS = (
     R.c.delivered_at,
 )
 # The leading columns are a NoticeItem's own fields, in order: an item is zip(ITEM_KEYS, row).
-ITEM_KEYS = tuple(c.name for c in COLUMNS[:12])
+ITEM_KEYS = tuple(f for f in NoticeItem.model_fields if f in {c.name for c in COLUMNS})
+assert tuple(c.name for c in COLUMNS[: len(ITEM_KEYS)]) == ITEM_KEYS, "NoticeItem's columns must lead"
 
 
 def mark_delivered(user_id: int, notice_ids: list[int], at: datetime) -> Write:

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services import demo, demo_kpis, demo_tickets
 from services.config import Settings
 from services.kpis import charts
-from services.kpis.service import Query, community_table
+from services.kpis.service import Query, community_table, read_head
 from services.models import Community, Notification, User, utcnow
 from services.models.kpis import KpiAlert, KpiSnapshot
 from services.models.tickets import Ticket
@@ -43,7 +43,9 @@ async def test_demo_year_with_one_month_below_target(
     last = date.fromordinal(this_month.toordinal() - 1)
     metrics = ["repair_timeliness", "response_timeliness", "owner_satisfaction", "rating_rate",
                "complaint_handling", "greening_pass_rate"]  # fmt: skip
-    table = await community_table(db, c, Query(first, last, "month", metrics), now)
+    head = await read_head(db, c.id)
+    assert head is not None
+    table = await community_table(db, head, Query(first, last, "month", metrics), now)
     below = {(s.metric, p.period) for s in table.metrics for p in s.periods if p.met is False}
     bad = demo_kpis.months_back(today, demo_kpis.BAD_MONTH_BACK)
     label = f"{bad.year}-{bad.month:02d}"

@@ -16,7 +16,7 @@ from services.bootstrap import Resources
 from services.config import Settings
 from services.kpis import jobs
 from services.kpis.periods import GRANULARITIES
-from services.kpis.service import Query, community_table
+from services.kpis.service import CommunityHead, Query, community_table, read_head
 from services.models import Notification
 from services.models.kpis import KpiAlert, KpiSnapshot
 from services.notifications.sms import LogSmsProvider
@@ -46,6 +46,12 @@ def _cells(table: object) -> dict[tuple[str, str], tuple[int, int]]:
     }
 
 
+async def _head(db: AsyncSession, cid: int) -> CommunityHead:
+    head = await read_head(db, cid)
+    assert head is not None
+    return head
+
+
 async def test_snapshots_equal_live_for_every_granularity(db: AsyncSession) -> None:
     w = await f.ticket_world(db)
     h = f.KpiHistory(w, await f.kpi_ctx(db, w.manager), BJ)
@@ -58,8 +64,10 @@ async def test_snapshots_equal_live_for_every_granularity(db: AsyncSession) -> N
     assert result.snapshots > 0
     for g in GRANULARITIES:
         q = Query(date(2026, 1, 1), date(2026, 7, 3), g, METRICS)
-        stored = await community_table(db, w.community, q, now)
-        live = await community_table(db, w.community, Query(q.first, q.last, g, METRICS, live=True), now)
+        stored = await community_table(db, await _head(db, w.cid), q, now)
+        live = await community_table(
+            db, await _head(db, w.cid), Query(q.first, q.last, g, METRICS, live=True), now
+        )
         assert _cells(stored) == _cells(live), g
         sources = {p.source for s in stored.metrics for p in s.periods[:-1]}
         assert sources == ({"snapshot"} if g != "year" else set()), g  # closed periods: snapshots
@@ -120,7 +128,7 @@ async def test_a_reopen_recomputes_its_period_and_alerts_once(db: AsyncSession) 
     assert await _march(db, w.cid) == (0, 1)
     q = Query(date(2026, 3, 1), date(2026, 3, 31), "month", ["repair_timeliness"])
     live = await community_table(
-        db, w.community, Query(q.first, q.last, "month", q.metrics, live=True), bj(2026, 4, 2, 13)
+        db, await _head(db, w.cid), Query(q.first, q.last, "month", q.metrics, live=True), bj(2026, 4, 2, 13)
     )
     assert _cells(live)[("repair_timeliness", "2026-03")] == (0, 1)
 
