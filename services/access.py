@@ -12,9 +12,10 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col
+from sqlalchemy.engine import Dialect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.driver_sql import DriverStatement, as_loaded, in_values
 from services.errors import Forbidden, NotFound, Unauthorized
 from services.models import ManagementContract, Membership, MembershipStatus, Role, User
 from services.sql_functions import joined_ids
@@ -65,27 +66,33 @@ _MANAGED_TODAY = (
     .correlate(Membership.__table__)  # type: ignore[attr-defined]
     .scalar_subquery()
 )
-# Built once (bound parameters): this runs on every authenticated request.
-_USER_AND_MEMBERSHIPS = (
-    sa.select(  # type: ignore[call-overload]  # (a SQLModel class matches none of its overloads)
-        User,
-        _M.role,
-        _M.status,
-        _M.community_id,
-        _M.company_id,
-        _M.household_id,
-        _M.relation,
-        sa.case((_M.company_id.is_not(None), _MANAGED_TODAY)),
+_U = User.__table__.c  # type: ignore[attr-defined]
+_USER_COLUMNS = tuple(c.key for c in _U)
+# Built once (bound parameters) and run on the driver (services.driver_sql): this runs on every
+# authenticated request.
+_USER_AND_MEMBERSHIPS = DriverStatement(
+    lambda _dialect: (
+        sa.select(
+            *_U,
+            _M.role,
+            _M.status,
+            _M.community_id,
+            _M.company_id,
+            _M.household_id,
+            _M.relation,
+            sa.case((_M.company_id.is_not(None), _MANAGED_TODAY)),
+        )
+        .select_from(User.__table__)  # type: ignore[attr-defined]
+        .outerjoin(
+            Membership.__table__,  # type: ignore[attr-defined]
+            # Two equalities, not IN: one constant statement.
+            sa.and_(
+                _M.user_id == _U.id,
+                sa.or_(_M.status == MembershipStatus.verified, _M.status == MembershipStatus.pending),
+            ),
+        )
+        .where(_U.id == sa.bindparam("user_id"))
     )
-    .outerjoin(
-        Membership.__table__,  # type: ignore[attr-defined]
-        # Two equalities, not IN: an IN list is re-rendered on every execution (post-compile).
-        sa.and_(
-            _M.user_id == User.id,
-            sa.or_(_M.status == MembershipStatus.verified, _M.status == MembershipStatus.pending),
-        ),
-    )
-    .where(col(User.id) == sa.bindparam("user_id"))
 )
 
 
@@ -93,10 +100,11 @@ async def load_principal(session: AsyncSession, user_id: int) -> Principal:
     """The user, their memberships and, for property staff, the communities their companies manage
     today: one statement."""
     params = {"user_id": user_id, "today": date.today()}
-    rows = (await session.execute(_USER_AND_MEMBERSHIPS, params)).all()
+    rows = await _USER_AND_MEMBERSHIPS.rows(session, params)
     if not rows:
         raise Unauthorized("auth.invalid_token")
-    user: User = rows[0][0]
+    n = len(_USER_COLUMNS)
+    user = as_loaded(session, User, dict(zip(_USER_COLUMNS, rows[0][:n], strict=True)))
     if user.disabled_at is not None:
         raise Unauthorized("auth.user_disabled")
     community_roles: dict[int, set[str]] = defaultdict(set)
@@ -106,7 +114,8 @@ async def load_principal(session: AsyncSession, user_id: int) -> Principal:
     pending: set[int] = set()
     street: set[int] = set()
     platform_admin = False
-    for _, role, status, community_id, company_id, household_id, relation, managed_ids in rows:
+    for row in rows:
+        role, status, community_id, company_id, household_id, relation, managed_ids = row[n:]
         if role is None:  # no membership at all
             continue
         if status == MembershipStatus.pending:
@@ -157,12 +166,12 @@ def filter_shape(principal: Principal) -> str:
     return "some" if principal.member_community_ids else "none"
 
 
-def bound_community_filter(shape: str, column: Any) -> Any:
-    """community_filter for a statement built once: the ids bind as the expanding parameter
-    `communities` (sorted(principal.member_community_ids)) when the shape is "some"."""
+def bound_community_filter(shape: str, column: Any, dialect: Dialect) -> Any:
+    """community_filter for a statement built once: the ids bind as the parameter `communities`
+    (sorted(principal.member_community_ids), services.driver_sql.in_values) when the shape is "some"."""
     if shape == "all":
         return sa.true()
-    return column.in_(sa.bindparam("communities", expanding=True)) if shape == "some" else sa.false()
+    return in_values(column, "communities", dialect) if shape == "some" else sa.false()
 
 
 def claims_filter(principal: Principal, column: Any) -> Any:

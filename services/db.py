@@ -97,7 +97,7 @@ class RetryingSession(Session):
         return self._first_retried(super().scalars, args, kwargs)
 
     def _first_retried(self, run: Callable[..., Any], args: Any, kwargs: Any) -> Any:
-        first = not self.info.get(_STATEMENT_SENT)
+        first = not self.info.get(STATEMENT_SENT)
         try:
             result = run(*args, **kwargs)
         except DBAPIError as exc:
@@ -105,17 +105,17 @@ class RetryingSession(Session):
                 raise
             self.rollback()
             result = run(*args, **kwargs)
-        self.info[_STATEMENT_SENT] = True
+        self.info[STATEMENT_SENT] = True
         return result
 
 
-_STATEMENT_SENT = "linli.statement_sent"
+STATEMENT_SENT = "linli.statement_sent"
 
 
 @event.listens_for(RetryingSession, "after_transaction_end")
 def _transaction_ended(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # the outermost: the next statement starts a new transaction
-        session.info.pop(_STATEMENT_SENT, None)
+        session.info.pop(STATEMENT_SENT, None)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

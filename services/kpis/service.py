@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import services.kpis.messages  # noqa: F401
 from services.access import Principal, require_community
 from services.config import get_settings
+from services.driver_sql import DriverStatement
 from services.errors import Forbidden, NotFound
 from services.kpis import catalogue, targets
 from services.kpis import periods as P
@@ -117,34 +118,36 @@ class CommunityHead:
 
 # One statement for all three (the dashboard is the hottest KPI read): one row per own target, or
 # one row of NULL targets; the roll-up mark is compute.rollup_mark, as the company dashboard's.
-_HEAD = (
-    sa.select(
-        _C.time_zone,
-        _C.deleted_at,
-        *rollup_mark(_R.community_id == _C.id),
-        _T.metric,
-        _T.target,
-        _T.updated_at,
-    )
-    .select_from(
-        sa.outerjoin(
-            Community.__table__,  # type: ignore[attr-defined]
-            KpiTarget.__table__,  # type: ignore[attr-defined]
-            sa.and_(_T.scope == "community", _T.scope_id == _C.id),
+_HEAD = DriverStatement(
+    lambda _dialect: (
+        sa.select(
+            _C.time_zone,
+            _C.deleted_at,
+            *rollup_mark(_R.community_id == _C.id),
+            _T.metric,
+            _T.target,
+            _T.updated_at,
         )
+        .select_from(
+            sa.outerjoin(
+                Community.__table__,  # type: ignore[attr-defined]
+                KpiTarget.__table__,  # type: ignore[attr-defined]
+                sa.and_(_T.scope == "community", _T.scope_id == _C.id),
+            )
+        )
+        .where(_C.id == sa.bindparam("cid"))
     )
-    .where(_C.id == sa.bindparam("cid"))
 )
 
 
 async def read_head(session: AsyncSession, cid: int) -> CommunityHead | None:
     """A live community's head in one statement; None when it is missing or deleted."""
-    rows = (await session.execute(_HEAD, {"cid": cid})).all()
-    if not rows or rows[0].deleted_at is not None:
+    rows = await _HEAD.rows(session, {"cid": cid})
+    if not rows or rows[0][1] is not None:  # deleted_at
         return None
-    first = rows[0]
-    own = [(r.metric, r.target, r.updated_at) for r in rows if r.metric is not None]
-    return CommunityHead(cid, first.time_zone, effective_of("community", own), (first[2], first[3]))
+    time_zone, _deleted_at, last_rollup_at, rollups = rows[0][:4]
+    own = [(metric, target, updated_at) for *_, metric, target, updated_at in rows if metric is not None]
+    return CommunityHead(cid, time_zone, effective_of("community", own), (last_rollup_at, rollups))
 
 
 async def community_head(ctx: Ctx, cid: int) -> CommunityHead:

@@ -13,10 +13,12 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services import access
 from services.deferred_writes import Write, defer_write
+from services.driver_sql import DriverStatement, in_values
 from services.errors import InvalidInput
 from services.labels import labelled
 from services.models import utcnow
@@ -50,6 +52,10 @@ COLUMNS = (
 # The leading columns are a NoticeItem's own fields, in order: an item is zip(ITEM_KEYS, row).
 ITEM_KEYS = tuple(f for f in NoticeItem.model_fields if f in {c.name for c in COLUMNS})
 assert tuple(c.name for c in COLUMNS[: len(ITEM_KEYS)]) == ITEM_KEYS, "NoticeItem's columns must lead"
+_ID, _PINNED, _PUBLISHED_AT, _READ_AT, _ACKED_AT, _RECEIPT_ID, _DELIVERED_AT = (
+    [c.name for c in COLUMNS].index(name)
+    for name in ("id", "pinned", "published_at", "read_at", "acked_at", "receipt_id", "delivered_at")
+)
 
 
 def mark_delivered(user_id: int, notice_ids: list[int], at: datetime) -> Write:
@@ -91,22 +97,29 @@ def _after(pinned: bool) -> Any:
 
 
 @lru_cache(maxsize=128)
-def _statement(shape: str, staff: bool, community: bool, kind: bool, after: bool | None) -> Any:
-    """The feed's SELECT for one shape of request, built once; the values are bound parameters."""
+def _statement(shape: str, staff: bool, community: bool, kind: bool, after: bool | None) -> DriverStatement:
+    """The feed's SELECT for one shape of request, built once per engine and run on the driver; the
+    values are bound parameters."""
+    return DriverStatement(lambda dialect: _select(dialect, shape, staff, community, kind, after))
+
+
+def _select(
+    dialect: Dialect, shape: str, staff: bool, community: bool, kind: bool, after: bool | None
+) -> Any:
     visible = (
         sa.true()
         if shape == "all"
         else sa.or_(
             N.c.audience_type == AudienceType.community,
             R.c.id.is_not(None),
-            N.c.community_id.in_(sa.bindparam("staff_of", expanding=True)) if staff else sa.false(),
+            in_values(N.c.community_id, "staff_of", dialect) if staff else sa.false(),
         )
     )
     stmt = (
         sa.select(*COLUMNS)
         .select_from(N.outerjoin(R, sa.and_(R.c.notice_id == N.c.id, R.c.user_id == sa.bindparam("user_id"))))
         .where(
-            access.bound_community_filter(shape, N.c.community_id),
+            access.bound_community_filter(shape, N.c.community_id, dialect),
             N.c.status == NoticeStatus.published,
             sa.or_(N.c.expires_at.is_(None), N.c.expires_at > sa.bindparam("now", type_=N.c.expires_at.type)),
             visible,
@@ -155,22 +168,24 @@ async def feed(
         kind is not None,
         None if after is None else after[0],
     )
-    rows = (await ctx.session.execute(stmt, params)).all()
+    rows = await stmt.rows(ctx.session, params)
     # Plain dicts shaped as NoticeItem (the route renders them with orjson, as the ticket list):
     # building 20 models with their label validator was a quarter of the feed's CPU.
     items = []
     for r in rows:
         item = dict(zip(ITEM_KEYS, r, strict=False))  # positional: a Row's attributes are slower
-        item["unread"], item["acked"] = r.read_at is None, r.acked_at is not None
+        item["unread"], item["acked"] = r[_READ_AT] is None, r[_ACKED_AT] is not None
         items.append(labelled(item, ctx.locale, NoticeItem.LABELS))
     # Fetched by the app = delivered (push delivery is tracked per device in `delivery`). Only receipts
     # not yet marked: a feed read again (most are) costs no write transaction.
-    undelivered = [r.id for r in rows if r.receipt_id is not None and r.delivered_at is None]
+    undelivered = [r[_ID] for r in rows if r[_RECEIPT_ID] is not None and r[_DELIVERED_AT] is None]
     if undelivered:
         defer_write(ctx.session, mark_delivered(p.user_id, undelivered, now))
     next_cursor = None
     if len(rows) == limit:
         last = rows[-1]
-        assert last.published_at is not None
-        next_cursor = encode_cursor({"p": last.pinned, "t": last.published_at.isoformat(), "id": last.id})
+        assert last[_PUBLISHED_AT] is not None
+        next_cursor = encode_cursor(
+            {"p": last[_PINNED], "t": last[_PUBLISHED_AT].isoformat(), "id": last[_ID]}
+        )
     return {"items": items, "next_cursor": next_cursor}

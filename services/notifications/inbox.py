@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 from sqlmodel import col, select, update
 
 import services.notifications.messages  # noqa: F401  (registers error texts)
+from services.driver_sql import DriverStatement
 from services.errors import NotFound
 from services.models import Notification, utcnow
 from services.notifications.schemas import NotificationOut, ReadAllResult, UnreadCount
@@ -31,7 +34,7 @@ _ITEM = sa.select(
 )
 
 
-def _page_statement(after: bool, unread_only: bool) -> sa.Select[Any]:
+def _shape(after: bool, unread_only: bool, _dialect: Dialect) -> sa.Select[Any]:
     stmt = _ITEM.where(N.c.user_id == sa.bindparam("user_id"))
     if after:
         stmt = stmt.where(N.c.id < sa.bindparam("after"))
@@ -40,14 +43,18 @@ def _page_statement(after: bool, unread_only: bool) -> sa.Select[Any]:
     return stmt.order_by(N.c.id.desc()).limit(sa.bindparam("limit"))
 
 
-# Built once per shape (cursor or not, unread only or not): every app start and badge poll reads it.
-_PAGES = {(a, u): _page_statement(a, u) for a in (False, True) for u in (False, True)}
+_ITEM_KEYS = tuple(c.name for c in _ITEM.selected_columns)
+# Built once per shape (cursor or not, unread only or not) and run on the driver (services.driver_sql):
+# every app start and badge poll reads it.
+_PAGES = {(a, u): DriverStatement(partial(_shape, a, u)) for a in (False, True) for u in (False, True)}
 # Bounded: never scan a whole inbox to draw a badge.
-_UNREAD = sa.select(sa.func.count()).select_from(
-    sa.select(N.c.id)
-    .where(N.c.user_id == sa.bindparam("user_id"), N.c.read_at.is_(None))
-    .limit(UNREAD_CAP)
-    .subquery()
+_UNREAD = DriverStatement(
+    lambda _dialect: sa.select(sa.func.count()).select_from(
+        sa.select(N.c.id)
+        .where(N.c.user_id == sa.bindparam("user_id"), N.c.read_at.is_(None))
+        .limit(UNREAD_CAP)
+        .subquery()
+    )
 )
 
 
@@ -57,12 +64,11 @@ async def list_inbox(
     user_id = ctx.require_principal().user_id
     after = id_after(cursor)
     params = {"user_id": user_id, "limit": limit, "after": after}
-    rows = (await ctx.session.execute(_PAGES[(after is not None, unread_only)], params)).all()
+    rows = await _PAGES[(after is not None, unread_only)].rows(ctx.session, params)
     return Page(
-        # From each row's mapping, not its attributes: from_attributes probes every missing field
-        # (category_label) through the row's slow attribute-miss path.
-        items=[NotificationOut(**n._mapping) for n in rows],
-        next_cursor=next_id_cursor([n.id for n in rows], limit),
+        # Keyword arguments, not from_attributes: that probes every missing field (category_label).
+        items=[NotificationOut(**dict(zip(_ITEM_KEYS, n, strict=True))) for n in rows],
+        next_cursor=next_id_cursor([n[0] for n in rows], limit),
     )
 
 
@@ -73,8 +79,8 @@ async def unread_count(ctx: Ctx) -> UnreadCount:
 
 
 async def count_unread(ctx: Ctx, user_id: int) -> int:
-    result = await ctx.session.execute(_UNREAD, {"user_id": user_id})
-    return int(result.scalar_one())
+    ((count,),) = await _UNREAD.rows(ctx.session, {"user_id": user_id})
+    return int(count)
 
 
 async def mark_read(ctx: Ctx, notification_id: int) -> NotificationOut:

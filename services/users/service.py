@@ -6,27 +6,30 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from services.communities import members
+from services.driver_sql import DriverStatement, in_values
 from services.models import Building, Community, Household, Membership, PropertyCompany
 from services.runtime import Ctx
 from services.users.schemas import HouseholdRef, MembershipOut, MeOut, MeUpdate
 
 _H = Household.__table__.c  # type: ignore[attr-defined]
-# Plain rows of the columns shown (every app start reads it), built once.
-_HOMES = (
-    sa.select(
-        _H.id,
-        _H.community_id,
-        _H.building_id,
-        _H.entrance,
-        _H.room,
-        _H.area_m2,
-        col(Building.name).label("building_name"),
-        col(Community.name).label("community_name"),
+# Plain rows of the columns shown (every app start reads it), built once, run on the driver.
+_HOMES = DriverStatement(
+    lambda dialect: (
+        sa.select(
+            _H.id,
+            _H.community_id,
+            _H.building_id,
+            _H.entrance,
+            _H.room,
+            _H.area_m2,
+            col(Building.name).label("building_name"),
+            col(Community.name).label("community_name"),
+        )
+        .join(Building, col(Building.id) == _H.building_id)
+        .join(Community, col(Community.id) == _H.community_id)
+        .where(in_values(_H.id, "ids", dialect))
+        .order_by(_H.id)
     )
-    .join(Building, col(Building.id) == _H.building_id)
-    .join(Community, col(Community.id) == _H.community_id)
-    .where(_H.id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(_H.id)
 )
 
 
@@ -36,20 +39,20 @@ async def me(ctx: Ctx) -> MeOut:
     households: list[HouseholdRef] = []
     if pairs:
         relations = dict(pairs)
-        rows = (await ctx.session.execute(_HOMES, {"ids": list(relations)})).all()
+        rows = await _HOMES.rows(ctx.session, {"ids": list(relations)})
         households = [
             HouseholdRef(
-                id=r.id,
-                community_id=r.community_id,
-                community_name=r.community_name,
-                building_id=r.building_id,
-                building_name=r.building_name,
-                entrance=r.entrance,
-                room=r.room,
-                area_m2=r.area_m2,
-                relation=relations.get(r.id),
+                id=hid,
+                community_id=community_id,
+                community_name=community_name,
+                building_id=building_id,
+                building_name=building_name,
+                entrance=entrance,
+                room=room,
+                area_m2=area_m2,
+                relation=relations.get(hid),
             )
-            for r in rows
+            for hid, community_id, building_id, entrance, room, area_m2, building_name, community_name in rows
         ]
     return MeOut(
         id=p.user_id,

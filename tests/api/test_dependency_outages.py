@@ -220,3 +220,48 @@ async def test_connections_killed_behind_the_pool_are_replaced_on_first_use(
     finally:
         await engine.dispose()
         await side.dispose()
+
+
+async def test_an_authenticated_read_outlives_killed_connections_and_answers_503_while_postgres_is_down(
+    settings: Settings, private_postgres: PrivatePostgres
+) -> None:
+    # The principal and /v1/me's households are read on the driver (services.driver_sql), past
+    # RetryingSession: the same first-statement retry and the same 503 must hold there.
+    settings = settings.model_copy(update={"database_url": private_postgres.url})
+    engine = create_engine(private_postgres.url, pool_size=2)
+    side = create_engine(private_postgres.url, pool_size=1)
+    runtime = Runtime(settings=settings, sms=LogSmsProvider(outbox_path=None), redis=None)
+    try:
+        async with _client(settings, engine, session_factory(engine), runtime) as (client, sms):
+            r = await client.post("/v1/auth/otp", json={"phone": f.phone()})
+            assert r.status_code == 202, r.text
+            code = sms.last_code(r.json()["phone"])
+            r = await client.post("/v1/auth/login", json={"phone": r.json()["phone"], "code": code})
+            assert r.status_code == 200, r.text
+            headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            warm = await asyncio.gather(*(client.get("/v1/me", headers=headers) for _ in range(2)))
+            assert [r.status_code for r in warm] == [200, 200], [r.text for r in warm]
+            async with side.connect() as probe:
+                killed = (
+                    await probe.execute(
+                        sa.text(
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                            "AND backend_type = 'client backend'"
+                        )
+                    )
+                ).scalar_one()
+            assert killed >= 1
+            for _ in range(3):
+                r = await client.get("/v1/me", headers=headers)
+                assert r.status_code == 200, r.text
+                assert r.json()["id"] == warm[0].json()["id"]
+
+            private_postgres.stop()
+            _assert_unavailable(await client.get("/v1/me", headers=headers))
+            private_postgres.start()
+            r = await client.get("/v1/me", headers=headers)
+            assert r.status_code == 200, r.text
+    finally:
+        await engine.dispose()
+        await side.dispose()

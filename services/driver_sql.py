@@ -1,0 +1,172 @@
+"""Hot read statements run on the driver's own connection (asyncpg on PostgreSQL), past SQLAlchemy.
+
+Every authenticated request reads its principal, and the hottest GETs read one or two rows more. Through
+`AsyncSession.execute` each such statement costs ~0.45 ms of CPU here (the execution context, the result
+object, ORM entity loading, the greenlet hops); the same SQL through asyncpg's prepared-statement cache
+costs ~0.05 ms (measured 2026-12-05, bench/floor_bench.py's principal). A `DriverStatement` is a Core
+statement compiled once per dialect: on PostgreSQL it runs as that SQL on the session's own connection
+(so inside the session's transaction when one has begun, in autocommit otherwise, as the read engine
+is), with the same bind and result processors SQLAlchemy would apply; on any other engine (SQLite) it
+runs through the session as before, so both paths give the same rows (tests/services/test_driver_sql.py).
+
+Like services.db.RetryingSession, the transaction's first statement is run once more on a fresh
+connection when the pooled one died behind the pool; any other connection failure is raised as an
+OperationalError marked connection_invalidated, which services.outages answers with 503.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import asyncpg
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql import ColumnElement, Select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.db import STATEMENT_SENT
+
+M = TypeVar("M")
+
+# What a backend that died (restart, pg_terminate_backend, failover) or a lost socket raises. A
+# backend's FATAL notice arriving mid-prepare can also leave the protocol stuck ("cannot switch to
+# state 12; another operation (2) is in progress"): that connection is as unusable as a closed one.
+_CONNECTION_LOST = (
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.PostgresConnectionError,
+)
+
+
+def in_values(column: Any, name: str, dialect: Dialect) -> ColumnElement[bool]:
+    """`column IN (:name...)` that compiles to one constant SQL string: `= ANY($n)` over an array on
+    PostgreSQL (an expanding IN is re-rendered per execution, with one parameter per value)."""
+    if dialect.name == "postgresql":
+        clause: ColumnElement[bool] = column == sa.any_(
+            sa.bindparam(name, type_=postgresql.ARRAY(column.type))
+        )
+        return clause
+    clause = column.in_(sa.bindparam(name, expanding=True))
+    return clause
+
+
+@dataclass
+class _Compiled:
+    sql: str
+    # Per positional argument: its bind name, the value bound in the statement (None: the caller's)
+    # and the type's bind processor.
+    args: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]
+    types: tuple[Any, ...]
+    # Per result column, the type's result processor (None when the driver's value is already it).
+    # Some depend on the column's PostgreSQL type (NUMERIC), so they are chosen on the first run
+    # from the prepared statement's attributes, as SQLAlchemy chooses them from the cursor's.
+    results: tuple[Callable[[Any], Any] | None, ...] | None = None
+
+
+class DriverStatement:
+    """A read statement, built per dialect by `build` (for `in_values`) and compiled once each."""
+
+    def __init__(self, build: Callable[[Dialect], Select[Any]]) -> None:
+        self._build = build
+        self._statements: dict[str, Select[Any]] = {}
+        self._compiled: dict[str, _Compiled] = {}
+
+    def statement(self, dialect: Dialect) -> Select[Any]:
+        stmt = self._statements.get(dialect.name)
+        if stmt is None:
+            stmt = self._statements[dialect.name] = self._build(dialect)
+        return stmt
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        stmt = self.statement(dialect)
+        compiled = stmt.compile(dialect=dialect)
+        assert compiled.positiontup is not None, "asyncpg takes positional parameters"
+        args = []
+        for name in compiled.positiontup:
+            bind = compiled.binds[name]
+            if bind.expanding:
+                raise ValueError(f"{name}: an expanding IN is rendered per execution; use in_values()")
+            fixed = None if bind.required else bind.effective_value
+            args.append((name, fixed, bind.type._cached_bind_processor(dialect)))
+        return _Compiled(compiled.string, tuple(args), tuple(c.type for c in stmt.selected_columns))
+
+    async def rows(self, session: AsyncSession, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        dialect = session.get_bind().dialect
+        if dialect.driver != "asyncpg":
+            return (await session.execute(self.statement(dialect), params)).all()
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = self._compile(dialect)
+        args = [
+            (p(v) if p is not None else v)
+            for name, fixed, p in compiled.args
+            for v in (params[name] if fixed is None else fixed,)
+        ]
+        records = await _fetch(session, compiled, args, dialect)
+        procs = compiled.results
+        if not procs or not any(procs):
+            return records
+        return [tuple(v if p is None else p(v) for p, v in zip(procs, r, strict=True)) for r in records]
+
+
+async def _fetch(session: AsyncSession, compiled: _Compiled, args: list[Any], dialect: Dialect) -> list[Any]:
+    sql = compiled.sql
+    first = not session.info.get(STATEMENT_SENT)
+    while True:
+        conn = await session.connection()
+        pooled = await conn.get_raw_connection()
+        driver = pooled.driver_connection
+        assert driver is not None
+        sync = conn.sync_connection
+        # The engine's statement events see these too (echo, the tests' statement counts).
+        if sync is not None and (sync._has_events or sync.engine._has_events):
+            sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
+        try:
+            if compiled.results is None:
+                attributes = (await driver.prepare(sql)).get_attributes()
+                compiled.results = tuple(
+                    t._cached_result_processor(dialect, a.type.oid)
+                    for t, a in zip(compiled.types, attributes, strict=True)
+                )
+            records: list[Any] = await driver.fetch(sql, *args)
+        except _CONNECTION_LOST as exc:
+            # As SQLAlchemy does on a disconnect: every connection of the pool opened before now is
+            # stale (a restart killed them all), so none is handed out again.
+            assert sync is not None
+            sync.engine.pool._invalidate(pooled, exc)
+            if first:  # nothing of the transaction was sent: run it again on a fresh connection
+                first = False
+                await session.rollback()
+                continue
+            raise sa_exc.OperationalError(sql, args, exc, connection_invalidated=True) from exc
+        except asyncpg.PostgresError as exc:
+            raise sa_exc.DatabaseError(sql, args, exc) from exc
+        session.info[STATEMENT_SENT] = True
+        return records
+
+
+def as_loaded(session: AsyncSession, model: type[M], values: Mapping[str, Any]) -> M:
+    """An ORM instance of a row read by hand, in the session as if the ORM had loaded it: changes to
+    it flush as an UPDATE, `session.get` and `refresh` find it. `values` holds every column."""
+    mapper = sa.inspect(model)
+    if not mapper.configured:  # the ORM configures mappers on its first query; this may come first
+        sa.orm.configure_mappers()
+    key = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
+    present = session.sync_session.identity_map.get(key)
+    if present is not None:
+        loaded: M = present
+        return loaded
+    obj = mapper.class_manager.new_instance()
+    obj.__dict__.update(values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj  # type: ignore[no-any-return]
