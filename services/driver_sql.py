@@ -62,9 +62,9 @@ def in_values(column: Any, name: str, dialect: Dialect) -> ColumnElement[bool]:
 @dataclass
 class _Compiled:
     sql: str
-    # Per positional argument: its bind name, the value bound in the statement (None: the caller's)
-    # and the type's bind processor.
-    args: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]
+    # Per positional argument: its bind name, whether the caller gives it, the value bound in the
+    # statement otherwise, and the type's bind processor.
+    args: tuple[tuple[str, bool, Any, Callable[[Any], Any] | None], ...]
     types: tuple[Any, ...]
     # Per result column, the type's result processor (None when the driver's value is already it).
     # Some depend on the column's PostgreSQL type (NUMERIC), so they are chosen on the first run
@@ -96,7 +96,7 @@ class DriverStatement:
             if bind.expanding:
                 raise ValueError(f"{name}: an expanding IN is rendered per execution; use in_values()")
             fixed = None if bind.required else bind.effective_value
-            args.append((name, fixed, bind.type._cached_bind_processor(dialect)))
+            args.append((name, bind.required, fixed, bind.type._cached_bind_processor(dialect)))
         return _Compiled(compiled.string, tuple(args), tuple(c.type for c in stmt.selected_columns))
 
     async def rows(self, session: AsyncSession, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
@@ -108,12 +108,13 @@ class DriverStatement:
             compiled = self._compiled[dialect.name] = self._compile(dialect)
         args = [
             (p(v) if p is not None else v)
-            for name, fixed, p in compiled.args
-            for v in (params[name] if fixed is None else fixed,)
+            for name, given, fixed, p in compiled.args
+            for v in (params[name] if given else fixed,)
         ]
         records = await _fetch(session, compiled, args, dialect)
         procs = compiled.results
-        if not procs or not any(procs):
+        assert procs is not None  # chosen by _fetch's first run
+        if not any(procs):
             return records
         return [tuple(v if p is None else p(v) for p, v in zip(procs, r, strict=True)) for r in records]
 

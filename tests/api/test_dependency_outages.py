@@ -53,6 +53,21 @@ async def _client(
         yield client, runtime.sms
 
 
+async def _kill_other_backends(side: AsyncEngine) -> int:
+    """Terminate every client backend of the database but the caller's: the pool's idle connections."""
+    async with side.connect() as probe:
+        killed: int = (
+            await probe.execute(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend'"
+                )
+            )
+        ).scalar_one()
+    return killed
+
+
 @pytest.fixture
 async def private_redis(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
     server = PrivateRedis(tmp_path)
@@ -203,16 +218,7 @@ async def test_connections_killed_behind_the_pool_are_replaced_on_first_use(
                 *(client.post("/v1/auth/otp", json={"phone": f.phone()}) for _ in range(2))
             )
             assert [r.status_code for r in sent] == [202, 202], [r.text for r in sent]
-            async with side.connect() as probe:
-                killed = (
-                    await probe.execute(
-                        sa.text(
-                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                            "AND backend_type = 'client backend'"
-                        )
-                    )
-                ).scalar_one()
+            killed = await _kill_other_backends(side)
             assert killed >= 1  # the pool's idle connections
             for _ in range(3):
                 r = await client.post("/v1/auth/otp", json={"phone": f.phone()})
@@ -241,16 +247,7 @@ async def test_an_authenticated_read_outlives_killed_connections_and_answers_503
             headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
             warm = await asyncio.gather(*(client.get("/v1/me", headers=headers) for _ in range(2)))
             assert [r.status_code for r in warm] == [200, 200], [r.text for r in warm]
-            async with side.connect() as probe:
-                killed = (
-                    await probe.execute(
-                        sa.text(
-                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                            "AND backend_type = 'client backend'"
-                        )
-                    )
-                ).scalar_one()
+            killed = await _kill_other_backends(side)
             assert killed >= 1
             for _ in range(3):
                 r = await client.get("/v1/me", headers=headers)
