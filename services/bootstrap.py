@@ -72,7 +72,9 @@ def build_redis(url: str) -> Redis:
 
 
 def build_resources(settings: Settings, engine: AsyncEngine | None = None) -> Resources:
-    engine = engine or create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = engine or create_engine(
+        settings.database_url, pool_size=settings.db_pool_size, parallel_workers=settings.db_parallel_workers
+    )
     redis = build_redis(settings.redis_url) if settings.redis_url else None
     runtime = Runtime(settings=settings, sms=build_sms(settings), redis=redis)
     reads = None

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Connections kept open per process (PostgreSQL); size it to the concurrent requests per process.
     db_pool_size: int = 20
+    # PostgreSQL's max_parallel_workers_per_gather for this process's connections: none for request
+    # statements (services.db.create_engine); a process running only reports may allow some.
+    db_parallel_workers: int = 0
     # Run the worker loop inside the API process (the embedded default).
     embedded_worker: bool = True
 

@@ -17,13 +17,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.errors import DomainError
 
 
-def create_engine(url: str, pool_size: int = 20, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, pool_size: int = 20, parallel_workers: int = 0, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # Sized for a process's concurrent requests: overflow connections are closed on return, and a
         # new PostgreSQL connection costs a backend process and a handshake (measured in the bench).
         kwargs.setdefault("pool_size", pool_size)
         kwargs.setdefault("max_overflow", 10)
+        if parsed.get_driver_name() == "asyncpg":
+            # A request's statements are short. Starting a parallel plan's workers cost ~22 ms of a
+            # technician's 25 ms list (3.5 ms without them: docs/benchmarks.md, 2026-12-06), on a
+            # server whose cores the other requests need; JIT compiles for 10–100 ms what runs in 1.
+            settings = {"jit": "off", "max_parallel_workers_per_gather": str(parallel_workers)}
+            connect_args = kwargs.setdefault("connect_args", {})
+            connect_args["server_settings"] = {**settings, **connect_args.get("server_settings", {})}
         # No pre-ping (three round trips on every checkout: BEGIN, a ping, ROLLBACK): a pooled
         # connection that died with a server restart fails its first statement, and that statement
         # alone is run again on a fresh connection (RetryingSession below).

@@ -47,15 +47,25 @@ _CONNECTION_LOST = (
 )
 
 
-def in_values(column: Any, name: str, dialect: Dialect) -> ColumnElement[bool]:
+def in_values(
+    column: Any, name: str | None, dialect: Dialect, constants: Sequence[Any] | None = None
+) -> ColumnElement[bool]:
     """`column IN (:name...)` that compiles to one constant SQL string: `= ANY($n)` over an array on
-    PostgreSQL (an expanding IN is re-rendered per execution, with one parameter per value)."""
+    PostgreSQL (an expanding IN is re-rendered per execution, with one parameter per value). With
+    `constants` the values are the statement's own (name None: an anonymous parameter)."""
     if dialect.name == "postgresql":
-        clause: ColumnElement[bool] = column == sa.any_(
-            sa.bindparam(name, type_=postgresql.ARRAY(column.type))
+        array = postgresql.ARRAY(column.type)
+        bind = (
+            sa.bindparam(name, type_=array)
+            if constants is None
+            else sa.bindparam(name, list(constants), array)
         )
+        clause: ColumnElement[bool] = column == sa.any_(bind)
         return clause
-    clause = column.in_(sa.bindparam(name, expanding=True))
+    if constants is None:
+        clause = column.in_(sa.bindparam(name, expanding=True))
+    else:
+        clause = column.in_(sa.bindparam(name, list(constants), expanding=True))
     return clause
 
 

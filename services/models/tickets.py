@@ -63,6 +63,7 @@ class Ticket(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_ticket_community_status_id", "community_id", "status", "id"),
         sa.Index("ix_ticket_assignee_status_id", "assignee_id", "status", "id"),
+        sa.Index("ix_ticket_assignee_id_id", "assignee_id", "id"),
         sa.Index("ix_ticket_household_id_id", "household_id", "id"),
         sa.Index("ix_ticket_reporter_id_id", "reporter_id", "id"),
         sa.Index("ix_ticket_status_response_warn_at", "status", "response_warn_at"),
