@@ -25,8 +25,8 @@ def create_engine(url: str, pool_size: int = 20, parallel_workers: int = 0, **kw
         kwargs.setdefault("pool_size", pool_size)
         kwargs.setdefault("max_overflow", 10)
         if parsed.get_driver_name() == "asyncpg":
-            # A request's statements are short. Starting a parallel plan's workers cost ~22 ms of a
-            # technician's 25 ms list (3.5 ms without them: docs/benchmarks.md, 2026-12-06), on a
+            # A request's statements are short. Starting a parallel plan's workers cost ~24 ms of a
+            # technician's 32 ms list (3.5 ms without them: docs/benchmarks.md, 2026-12-06), on a
             # server whose cores the other requests need; JIT compiles for 10–100 ms what runs in 1.
             settings = {"jit": "off", "max_parallel_workers_per_gather": str(parallel_workers)}
             connect_args = kwargs.setdefault("connect_args", {})

@@ -377,12 +377,19 @@ def _counts_statement(parts: tuple[Part, ...]) -> DriverStatement:
     return DriverStatement(lambda dialect: _counts_select(parts, Binds(None, dialect)))
 
 
+def _page_request(
+    principal: Principal, filters: dict[str, Any], after: int | None, limit: int, now: datetime
+) -> tuple[tuple[Part, ...], dict[str, Any]]:
+    parts, values = _parts(principal, filters, now)
+    values.update(after=after, limit=limit)
+    return parts, values
+
+
 def list_statement(
     principal: Principal, filters: dict[str, Any], after: int | None, limit: int, now: datetime
 ) -> Any:
     """The list's statement for one request with its values inline (for EXPLAIN in bench/)."""
-    parts, values = _parts(principal, filters, now)
-    values.update(after=after, limit=limit)
+    parts, values = _page_request(principal, filters, after, limit, now)
     return _list_select(parts, after is not None, Binds(values))
 
 
@@ -391,10 +398,7 @@ async def list_tickets(ctx: Ctx, limit: int, cursor: str | None, filters: dict[s
     principal = ctx.require_principal()
     now = utcnow()
     after = id_after(cursor)
-    parts, values = _parts(principal, filters, now)
-    values["limit"] = limit
-    if after is not None:
-        values["after"] = after
+    parts, values = _page_request(principal, filters, after, limit, now)
     rows = await _list_statement(parts, after is not None).rows(ctx.session, values)
     items = []
     for row in rows:

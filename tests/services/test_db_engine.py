@@ -1,5 +1,5 @@
 """services.db.create_engine: PostgreSQL connections run request statements without parallel workers
-or JIT (a parallel plan's worker start-up cost a technician's list ~22 ms of its 25, docs/benchmarks.md),
+or JIT (a parallel plan's worker start-up cost a technician's list ~24 ms of its 32, docs/benchmarks.md),
 unless the process is configured to allow them (LINLI_DB_PARALLEL_WORKERS)."""
 
 from __future__ import annotations
