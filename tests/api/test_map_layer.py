@@ -3,8 +3,9 @@ ETag / 304 — and one community's buildings, through HTTP at the frozen instant
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -88,12 +89,13 @@ async def world(client: httpx.AsyncClient, db: AsyncSession) -> World:
                 project_id=p.id or 0, item_class=cls, name=cls, quantity="1", unit="项", budget_fen=100
             )
         )
-    # KPI roll-up of the last closed month (May 2026): one metric met, one missed.
-    may = date(2026, 5, 1)
+    # KPI roll-up of the last closed month (May 2026 at the default instant): one metric met, one missed.
+    may = layer.last_closed_month(utcnow(), ZoneInfo("Asia/Shanghai"))
+    before = layer.last_closed_month(datetime.combine(may, time(12), UTC), ZoneInfo("Asia/Shanghai"))
     db.add(KpiSnapshot(scope="community", scope_id=a, metric="owner_satisfaction", granularity="month", period_start=may, numerator=19, denominator=20, value=95.0))  # fmt: skip
     db.add(KpiSnapshot(scope="community", scope_id=a, metric="repair_timeliness", granularity="month", period_start=may, numerator=9, denominator=10, value=90.0))  # fmt: skip
     # An older month does not count.
-    db.add(KpiSnapshot(scope="community", scope_id=a, metric="rating_rate", granularity="month", period_start=date(2026, 4, 1), numerator=0, denominator=10, value=0.0))  # fmt: skip
+    db.add(KpiSnapshot(scope="community", scope_id=a, metric="rating_rate", granularity="month", period_start=before, numerator=0, denominator=10, value=0.0))  # fmt: skip
     await db.flush()
     return w
 
@@ -120,7 +122,8 @@ async def test_the_layer_carries_every_part(client: httpx.AsyncClient, db: Async
     assert props["cameras"] == {"online": 1, "total": 2}
     assert props["renovation"] == {"year": 2023, "classes": ["basic", "upgrade"], "projects": 1}
     kpi = props["kpi"]
-    assert kpi["period"] == "2026-05" and kpi["colour"] == "red"
+    assert kpi["period"] == layer.last_closed_month(utcnow(), ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    assert kpi["colour"] == "red"
     assert kpi["metrics"] == {
         "owner_satisfaction": {"value": 95.0, "target": 95.0, "status": "met"},
         "repair_timeliness": {"value": 90.0, "target": 100.0, "status": "missed"},
