@@ -1,10 +1,10 @@
-"""Hot read statements run on the driver's own connection (asyncpg on PostgreSQL), past SQLAlchemy.
+"""Hot statements run on the driver's own connection (asyncpg on PostgreSQL), past SQLAlchemy.
 
 Every authenticated request reads its principal, and the hottest GETs read one or two rows more. Through
 `AsyncSession.execute` each such statement costs ~0.45 ms of CPU here (the execution context, the result
 object, ORM entity loading, the greenlet hops); the same SQL through asyncpg's prepared-statement cache
 costs ~0.05 ms (measured 2026-12-05, bench/floor_bench.py's principal). A `DriverStatement` is a Core
-statement compiled once per dialect: on PostgreSQL it runs as that SQL on the session's own connection
+statement (a SELECT, a UNION, or an INSERT … RETURNING: a filing's writes) compiled once per dialect: on PostgreSQL it runs as that SQL on the session's own connection
 (so inside the session's transaction when one has begun, in autocommit otherwise, as the read engine
 is), with the same bind and result processors SQLAlchemy would apply; on any other engine (SQLite) it
 runs through the session as before, so both paths give the same rows (tests/services/test_driver_sql.py).
@@ -26,12 +26,14 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement, CompoundSelect, Insert, Select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.db import STATEMENT_SENT
 
 M = TypeVar("M")
+# What a DriverStatement runs: anything that returns rows (an INSERT with RETURNING).
+Statement = Select[Any] | CompoundSelect[Any] | Insert
 
 # What a backend that died (restart, pg_terminate_backend, failover) or a lost socket raises. A
 # backend's FATAL notice arriving mid-prepare can also leave the protocol stuck ("cannot switch to
@@ -83,14 +85,14 @@ class _Compiled:
 
 
 class DriverStatement:
-    """A read statement, built per dialect by `build` (for `in_values`) and compiled once each."""
+    """A statement, built per dialect by `build` (for `in_values`) and compiled once each."""
 
-    def __init__(self, build: Callable[[Dialect], Select[Any]]) -> None:
+    def __init__(self, build: Callable[[Dialect], Statement]) -> None:
         self._build = build
-        self._statements: dict[str, Select[Any]] = {}
+        self._statements: dict[str, Statement] = {}
         self._compiled: dict[str, _Compiled] = {}
 
-    def statement(self, dialect: Dialect) -> Select[Any]:
+    def statement(self, dialect: Dialect) -> Statement:
         stmt = self._statements.get(dialect.name)
         if stmt is None:
             stmt = self._statements[dialect.name] = self._build(dialect)
@@ -107,7 +109,7 @@ class DriverStatement:
                 raise ValueError(f"{name}: an expanding IN is rendered per execution; use in_values()")
             fixed = None if bind.required else bind.effective_value
             args.append((name, bind.required, fixed, bind.type._cached_bind_processor(dialect)))
-        return _Compiled(compiled.string, tuple(args), tuple(c.type for c in stmt.selected_columns))
+        return _Compiled(compiled.string, tuple(args), tuple(c.type for c in stmt.exported_columns))
 
     async def rows(self, session: AsyncSession, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         dialect = session.get_bind().dialect
@@ -142,6 +144,7 @@ async def _fetch(session: AsyncSession, compiled: _Compiled, args: list[Any], di
         if sync is not None and (sync._has_events or sync.engine._has_events):
             sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
         try:
+            await _begin_as_sqlalchemy_would(pooled.dbapi_connection, driver)
             if compiled.results is None:
                 attributes = (await driver.prepare(sql)).get_attributes()
                 compiled.results = tuple(
@@ -159,10 +162,27 @@ async def _fetch(session: AsyncSession, compiled: _Compiled, args: list[Any], di
                 await session.rollback()
                 continue
             raise sa_exc.OperationalError(sql, args, exc, connection_invalidated=True) from exc
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise sa_exc.IntegrityError(sql, args, exc) from exc  # as SQLAlchemy raises it: a unique race
         except asyncpg.PostgresError as exc:
             raise sa_exc.DatabaseError(sql, args, exc) from exc
         session.info[STATEMENT_SENT] = True
         return records
+
+
+async def _begin_as_sqlalchemy_would(adapter: Any, driver: Any) -> None:
+    """SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its own first statement of a
+    transaction (AsyncAdapt_asyncpg_cursor._prepare_and_execute). A statement sent past it must do
+    the same, or it runs in autocommit: a filing whose writes all go this way would commit them one
+    by one and keep them when the request fails (tests/api/test_idempotency_race.py caught it).
+    Raw asyncpg errors, so a dead connection is handled as on any other statement."""
+    if adapter._transaction is not None or adapter.isolation_level == "autocommit":
+        return
+    transaction = driver.transaction(
+        isolation=adapter.isolation_level, readonly=adapter.readonly, deferrable=adapter.deferrable
+    )
+    await transaction.start()
+    adapter._transaction = transaction  # committed or rolled back by the adapter, as its own
 
 
 def as_loaded(session: AsyncSession, model: type[M], values: Mapping[str, Any]) -> M:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from services.driver_sql import DriverStatement
 from services.errors import Conflict, InvalidInput
 from services.models import IdempotencyRecord, utcnow
 from services.runtime import Ctx
@@ -31,11 +32,18 @@ def check_key(key: str) -> str:
 
 
 _R = IdempotencyRecord.__table__  # type: ignore[attr-defined]
-# Built once: every creating POST with a key runs both.
-_FIND = sa.select(_R.c.status_code, _R.c.response_body, _R.c.request_hash).where(
-    _R.c.user_id == sa.bindparam("user_id"), _R.c.key == sa.bindparam("key")
+_SAVED = ("user_id", "key", "request_hash", "status_code", "response_body", "created_at")
+# Every creating POST with a key runs both: on asyncpg, past SQLAlchemy's per-execution work.
+_FIND = DriverStatement(
+    lambda _dialect: sa.select(_R.c.status_code, _R.c.response_body, _R.c.request_hash).where(
+        _R.c.user_id == sa.bindparam("user_id"), _R.c.key == sa.bindparam("key")
+    )
 )
-_SAVE = sa.insert(_R)
+_SAVE = DriverStatement(
+    lambda _dialect: (
+        sa.insert(_R).values({c: sa.bindparam(c, type_=_R.c[c].type) for c in _SAVED}).returning(_R.c.id)
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -46,12 +54,13 @@ class Stored:
 
 async def find(ctx: Ctx, key: str, fingerprint: str) -> Stored | None:
     user_id = ctx.require_principal().user_id
-    row = (await ctx.session.execute(_FIND, {"user_id": user_id, "key": key})).first()
-    if row is None:
+    rows = await _FIND.rows(ctx.session, {"user_id": user_id, "key": key})
+    if not rows:
         return None
-    if row.request_hash != fingerprint:
+    status_code, response_body, request_hash = rows[0]
+    if request_hash != fingerprint:
         raise InvalidInput("idempotency.key_reused")
-    return Stored(row.status_code, row.response_body)
+    return Stored(status_code, response_body)
 
 
 async def save(ctx: Ctx, key: str, fingerprint: str, status_code: int, body: bytes) -> None:
@@ -65,6 +74,6 @@ async def save(ctx: Ctx, key: str, fingerprint: str, status_code: int, body: byt
         "created_at": utcnow(),
     }
     try:
-        await ctx.session.execute(_SAVE, values)
+        await _SAVE.rows(ctx.session, values)
     except IntegrityError as exc:
         raise Conflict("idempotency.in_progress") from exc

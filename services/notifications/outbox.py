@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.db import defer_after_commit, insert_for
+from services.driver_sql import DriverStatement
 from services.models import (
     Channel,
     Delivery,
@@ -96,7 +97,6 @@ async def notify_recipients(
         **{k: v for k, v in data.items() if isinstance(v, str | int | float | bool)},
         "template": template,
     }
-    conn = await session.connection()
     name = audience.dialect(session)
     # Critical items ignore opt-outs and quiet hours; otherwise the few who set either get their
     # deliveries row by row below, everyone else set-based.
@@ -118,15 +118,13 @@ async def notify_recipients(
         if name == "postgresql":  # the inbox rows and their deliveries in one statement
             plain_users = [i for i in ids if i not in special_users]
             keyed = {"plain": plain_users, "key_prefix": f"{dedupe_key}:u", "at": now}
-            for kind, row_id, user_id in (
-                await conn.execute(_inbox_and_deliveries(critical), params | keyed)
-            ).all():
+            for kind, row_id, user_id in await _INBOX_AND_DELIVERIES[critical].rows(session, params | keyed):
                 if kind == "n":
                     inserted.append((int(row_id), int(user_id)))
                 else:
                     new_ids.append(int(row_id))
         else:
-            result = await conn.execute(_inbox_insert(name), params)
+            result = await (await session.connection()).execute(_inbox_insert(name), params)
             inserted += [(int(n), int(uid)) for n, uid in result.all()]
     if not inserted:
         return []
@@ -136,6 +134,7 @@ async def notify_recipients(
     special = muted | set(quiet)
     plain = [n for n, user_id in inserted if user_id not in special]
     if plain and name != "postgresql":
+        conn = await session.connection()
         keyed = {"ids": plain, "key_prefix": f"{dedupe_key}:u", "at": now}
         new_ids += [int(i) for i in (await conn.execute(_push_insert(name), keyed)).scalars()]
         if critical:  # people without the app hear of critical items by SMS
@@ -229,6 +228,13 @@ def _inbox_and_deliveries(critical: bool) -> Any:
         sa.select(sa.literal("n", sa.String()), inbox.c.id, inbox.c.user_id),
         *(sa.select(sa.literal("d", sa.String()), part.c.id, no_user) for part in parts),
     )
+
+
+# On asyncpg, past SQLAlchemy's per-execution work (services.driver_sql): every filing runs one.
+_INBOX_AND_DELIVERIES = {
+    False: DriverStatement(lambda _dialect: _inbox_and_deliveries(False)),
+    True: DriverStatement(lambda _dialect: _inbox_and_deliveries(True)),
+}
 
 
 def _push_rows(n: Any, where: Any) -> Any:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.driver_sql import DriverStatement
 from services.models import ManagementContract, Membership, MembershipStatus, Role
 from services.models.tickets import Ticket, TicketEvent
 from services.notifications import audience
@@ -50,6 +51,10 @@ def _insert_both() -> Any:
     return sa.select(event.c.ticket_id, event.c.id, *told.c).select_from(event.outerjoin(told, sa.true()))
 
 
+# On asyncpg, past SQLAlchemy's per-execution work (services.driver_sql): the filing's hottest statement.
+_BOTH = DriverStatement(lambda _dialect: _insert_both())
+
+
 @cache
 def _insert_ticket() -> Any:
     return _ticket_insert()
@@ -77,13 +82,13 @@ async def insert(
     params = {f"t_{c.name}": getattr(t, c.name) for c in _TICKET_COLUMNS}
     params |= {f"e_{c.name}": event.get(c.name) for c in _EVENT_COLUMNS}
     told = managers_params(t.community_id, exclude=event["actor_id"])
-    conn = await session.connection()
     name = audience.dialect(session)
     if name == "postgresql":
-        rows = (await conn.execute(_insert_both(), {**params, **told, "category": category})).all()
+        rows = await _BOTH.rows(session, {**params, **told, "category": category})
         ticket_id, event_id = rows[0][0], rows[0][1]
         managers = audience.rows(sorted((r[2:] for r in rows if r[2] is not None), key=lambda r: r[0]))
     else:
+        conn = await session.connection()
         ticket_id = (await conn.execute(_insert_ticket(), params)).scalar_one()
         event_id = (await conn.execute(_insert_event(), {**params, "ticket_id": ticket_id})).scalar_one()
         managers = await audience.chosen(

@@ -3,8 +3,11 @@ no household; a resident with the app, or an occupant without one (services.comm
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.driver_sql import DriverStatement, as_loaded
 from services.errors import InvalidInput, NotFound
 from services.models import Building, Household, Membership, MembershipStatus, Role
 from services.models.occupants import Occupant
@@ -42,12 +45,34 @@ async def where_for(
     household_id = body.household_id or (occupant.household_id if occupant else None)
     if household_id is None:
         raise InvalidInput("ticket.household_not_found")
-    household = await ctx.session.get(Household, household_id)
+    household = await load_household(ctx.session, household_id)
     if household is None or household.community_id != community_id:
         raise NotFound("household.not_found")
     if occupant is not None and occupant.household_id != household.id:
         raise InvalidInput("ticket.occupant_household_mismatch")
     return household, household.building_id
+
+
+_HOUSEHOLD_COLUMNS = [c.name for c in Household.__table__.columns]  # type: ignore[attr-defined]
+# Read on every filing: on asyncpg, past SQLAlchemy's per-execution work (services.driver_sql).
+_HOUSEHOLD = DriverStatement(
+    lambda _dialect: sa.select(*Household.__table__.columns).where(  # type: ignore[attr-defined]
+        Household.__table__.c.id == sa.bindparam("household_id")  # type: ignore[attr-defined]
+    )
+)
+
+
+async def load_household(session: AsyncSession, household_id: int) -> Household | None:
+    """session.get(Household, household_id): the session's own instance when it has one."""
+    key = sa.inspect(Household).identity_key_from_primary_key((household_id,))
+    present = session.sync_session.identity_map.get(key)
+    if present is not None:
+        loaded: Household = present
+        return loaded
+    rows = await _HOUSEHOLD.rows(session, {"household_id": household_id})
+    if not rows:
+        return None
+    return as_loaded(session, Household, dict(zip(_HOUSEHOLD_COLUMNS, rows[0], strict=True)))
 
 
 async def is_resident_for(ctx: Ctx, user_id: int, community_id: int, household: Household | None) -> bool:

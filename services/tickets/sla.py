@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import services.models.sla
 import services.tickets.sla_messages  # noqa: F401
+from services.driver_sql import DriverStatement
 from services.errors import InvalidInput, NotFound
 from services.models.places import Community
 from services.models.sla import CalendarException, SlaPolicy
@@ -244,28 +245,46 @@ async def load_exceptions(
 
 
 _SP = SlaPolicy.__table__.c  # type: ignore[attr-defined]
-_POLICIES = (
-    sa.select(
-        col(Community.time_zone),
-        _SP.id,
-        _SP.category,
-        _SP.calendar,
-        _SP.response_minutes,
-        _SP.resolution_minutes,
-        _SP.business_start,
-        _SP.business_end,
+
+
+class _PolicyRow(NamedTuple):
+    """The community's zone and an override (all NULL when it has none: an outer join)."""
+
+    time_zone: str
+    id: Any
+    category: Any
+    calendar: Any
+    response_minutes: Any
+    resolution_minutes: Any
+    business_start: Any
+    business_end: Any
+
+
+# Read on every filing: on asyncpg, past SQLAlchemy's per-execution work (services.driver_sql).
+_POLICIES = DriverStatement(
+    lambda _dialect: (
+        sa.select(
+            col(Community.time_zone),
+            _SP.id,
+            _SP.category,
+            _SP.calendar,
+            _SP.response_minutes,
+            _SP.resolution_minutes,
+            _SP.business_start,
+            _SP.business_end,
+        )
+        .select_from(Community)
+        .outerjoin(
+            SlaPolicy.__table__,  # type: ignore[attr-defined]
+            sa.and_(
+                _SP.community_id == Community.id,
+                _SP.kind == sa.bindparam("kind"),
+                _SP.priority == sa.bindparam("priority"),
+                _SP.category.in_([sa.bindparam("category"), ""]),
+            ),
+        )
+        .where(col(Community.id) == sa.bindparam("community_id"))
     )
-    .select_from(Community)
-    .outerjoin(
-        SlaPolicy.__table__,  # type: ignore[attr-defined]
-        sa.and_(
-            _SP.community_id == Community.id,
-            _SP.kind == sa.bindparam("kind"),
-            _SP.priority == sa.bindparam("priority"),
-            _SP.category.in_([sa.bindparam("category"), ""]),
-        ),
-    )
-    .where(col(Community.id) == sa.bindparam("community_id"))
 )
 
 
@@ -280,12 +299,8 @@ async def resolve_policy(
         raise InvalidInput("sla.unknown_priority", details={"priority": priority})
     # The community's zone and its matching overrides in one round trip (no override: one row of
     # NULLs), as plain rows from a statement built once.
-    found = (
-        await session.execute(
-            _POLICIES,
-            {"community_id": community_id, "kind": kind, "priority": priority, "category": category},
-        )
-    ).all()
+    params = {"community_id": community_id, "kind": kind, "priority": priority, "category": category}
+    found = [_PolicyRow(*r) for r in await _POLICIES.rows(session, params)]
     if not found:
         raise NotFound("community.not_found")
     zone = found[0].time_zone

@@ -7,11 +7,15 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services import idempotency
 from services.access import _USER_AND_MEMBERSHIPS, load_principal
+from services.db import session_factory, transaction
 from services.driver_sql import DriverStatement, in_values
-from services.models import Household, User
+from services.models import Household, IdempotencyRecord, User, utcnow
 from tests import factories as f
 
 _H = Household.__table__.c  # type: ignore[attr-defined]
@@ -63,3 +67,41 @@ async def test_the_principals_user_is_the_sessions_own(db: AsyncSession) -> None
     assert names == [("改名",)]
     # Loading again in the same session finds the same instance.
     assert (await load_principal(db, user.id)).user is user  # type: ignore[arg-type]
+
+
+async def test_a_write_that_opens_the_transaction_is_inside_it(engine: AsyncEngine) -> None:
+    """The first statement of a write session sent on the driver sends BEGIN first, as SQLAlchemy
+    would: rolled back, its row is gone; committed, it stays. (Sent in autocommit, the rolled-back
+    row would stay: a failed filing would keep its ticket.)"""
+    maker = session_factory(engine)
+    async with maker() as s, transaction(s):
+        u = await f.user(s, "驱动写入")
+    assert u.id is not None
+    counted = (
+        sa.select(sa.func.count())
+        .select_from(IdempotencyRecord)
+        .where(col(IdempotencyRecord.user_id) == u.id)
+    )
+    values = {
+        "user_id": u.id,
+        "request_hash": "h",
+        "status_code": 201,
+        "response_body": "{}",
+        "created_at": utcnow(),
+    }
+    try:
+        async with maker() as s:
+            assert await idempotency._SAVE.rows(
+                s, {**values, "key": "rolled-back"}
+            )  # the session's first statement
+            await s.rollback()
+        async with maker() as s:
+            assert (await s.execute(counted)).scalar_one() == 0
+        async with maker() as s, transaction(s):
+            await idempotency._SAVE.rows(s, {**values, "key": "committed"})
+        async with maker() as s:
+            assert (await s.execute(counted)).scalar_one() == 1
+    finally:
+        async with maker() as s, transaction(s):
+            await s.execute(sa.delete(IdempotencyRecord).where(col(IdempotencyRecord.user_id) == u.id))
+            await s.execute(sa.delete(User).where(col(User.id) == u.id))
