@@ -203,7 +203,7 @@ async def _ticket(
                intake_channel="phone" if by_phone else "app", assignee_id=tech, created_at=created,
                complaint_target=spec.category if spec.kind == "complaint" else None)  # fmt: skip
     policy = await policy_for(session, t)
-    for key, value in initial(t, created, policy).items():
+    for key, value in initial(created, policy).items():
         setattr(t, key, value)
     assert t.response_due_at is not None and t.resolution_due_at is not None
     accepted = created + (t.response_due_at - created) * rng.uniform(0.05, 0.6)

@@ -233,7 +233,7 @@ async def _create(
         updated_at=created,
     )
     policy = await deadlines.policy_for(session, t)
-    for key, value in deadlines.initial(t, created, policy).items():
+    for key, value in deadlines.initial(created, policy).items():
         setattr(t, key, value)
     session.add(t)
     await session.flush()

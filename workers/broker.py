@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from taskiq import AckableMessage, AsyncBroker, Context, InMemoryBroker, TaskiqDepends
+from taskiq import AckableMessage, AsyncBroker, BrokerMessage, Context, InMemoryBroker, TaskiqDepends
 from taskiq_redis import RedisStreamBroker
 
 from services.bootstrap import Resources
@@ -67,6 +67,20 @@ class StreamBroker(RedisStreamBroker):
       with PING, and logs one WARNING when Redis goes and one INFO when it is back.
     - Restart without persistence, failover, FLUSHALL: on NOGROUP it re-creates the consumer group
       instead of failing forever."""
+
+    _sender: Redis | None = None
+
+    async def kick(self, message: BrokerMessage) -> None:
+        """taskiq-redis's kick, on one client of the broker's pool: it built a Redis client per
+        message (0.21 ms of CPU per kick, 0.11 ms with one client; measured 2026-12-06, issue 17)."""
+        if self._sender is None:
+            self._sender = Redis(connection_pool=self.connection_pool)
+        await self._sender.xadd(
+            message.labels.get("queue_name") or self.queue_name,
+            {b"data": message.message},
+            maxlen=self.maxlen,
+            approximate=self.approximate,
+        )
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         outage = Outage(log, f"Redis ({self.queue_name})", cap=REDIS_BACKOFF_CAP)

@@ -27,7 +27,7 @@ async def policy_for(session: AsyncSession, t: Ticket, priority: str | None = No
     return await resolve_policy(session, t.community_id, t.kind, t.category, priority or t.priority)
 
 
-def initial(t: Ticket, created_at: datetime, policy: ResolvedPolicy) -> dict[str, object]:
+def initial(created_at: datetime, policy: ResolvedPolicy) -> dict[str, object]:
     """Targets and due times for a new ticket."""
     response, resolution = float(policy.response_minutes), float(policy.resolution_minutes)
     due = add_working_minutes(created_at, resolution, policy)

@@ -12,10 +12,9 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.driver_sql import DriverStatement
+from services.driver_sql import DriverStatement, as_loaded
 from services.models import ManagementContract, Membership, MembershipStatus, Role
 from services.models.tickets import Ticket, TicketEvent
 from services.notifications import audience
@@ -70,18 +69,34 @@ def _insert_event() -> Any:
     )
 
 
+_DEFAULTS = {
+    c.name: Ticket.model_fields[c.name].get_default(call_default_factory=False)
+    for c in _TICKET.columns
+    if Ticket.model_fields[c.name].default_factory is None
+}
+
+
+def new_row(**values: Any) -> dict[str, Any]:
+    """A new ticket's columns: `values` over every column's default (as Ticket(...) would set
+    them; a column without a default must be given)."""
+    row = _DEFAULTS | values
+    missing = [c.name for c in _TICKET_COLUMNS if c.name not in row]
+    assert not missing, missing
+    return row
+
+
 async def insert(
-    session: AsyncSession, t: Ticket, event: dict[str, Any], category: str
-) -> tuple[int, list[Recipient]]:
-    """Write `t` (all its columns as they are) and its event (`event`: TicketEvent's columns but
-    the ids), and load the community's managers but the creator (`event["actor_id"]`) as
-    recipients of `category`. `t` gets its id and joins the session as a persistent object, as a
-    flush would leave it. Returns (event id, managers)."""
+    session: AsyncSession, row: dict[str, Any], event: dict[str, Any], category: str
+) -> tuple[Ticket, int, list[Recipient]]:
+    """Write the ticket `row` (new_row) and its event (`event`: TicketEvent's columns but the ids),
+    and load the community's managers but the creator (`event["actor_id"]`) as recipients of
+    `category`. Returns the ticket, persistent in the session as a flush would leave it (later
+    changes are flushed as UPDATEs), its event id and the managers."""
     if session.new or session.dirty or session.deleted:
         await session.flush()  # what the caller left pending goes first, as with session.flush()
-    params = {f"t_{c.name}": getattr(t, c.name) for c in _TICKET_COLUMNS}
+    params = {f"t_{c.name}": row[c.name] for c in _TICKET_COLUMNS}
     params |= {f"e_{c.name}": event.get(c.name) for c in _EVENT_COLUMNS}
-    told = managers_params(t.community_id, exclude=event["actor_id"])
+    told = managers_params(row["community_id"], exclude=event["actor_id"])
     name = audience.dialect(session)
     if name == "postgresql":
         rows = await _BOTH.rows(session, {**params, **told, "category": category})
@@ -94,10 +109,8 @@ async def insert(
         managers = await audience.chosen(
             session, audience.audience(managers_of_community, name), told, category
         )
-    t.id = int(ticket_id)
-    make_transient_to_detached(t)
-    session.add(t)  # persistent, in the identity map: later changes are flushed as UPDATEs
-    return int(event_id), managers
+    t = as_loaded(session, Ticket, {**row, "id": int(ticket_id)})
+    return t, int(event_id), managers
 
 
 def managers_of_community(user_id: Any, dialect_name: str) -> Any:

@@ -23,6 +23,7 @@ from services.runtime import Ctx
 from services.tickets import calls, deadlines, filing, intake, occupant_sms, people, queries
 from services.tickets.events import template_data
 from services.tickets.schemas import DETAIL_LABELS, AttachmentRef, TicketCreate, TicketOut, TransitionIn
+from services.tickets.sla import resolve_policy
 from services.tickets.transitions import Call, Facts, actor_roles, allowed_actions, apply, check
 
 if TYPE_CHECKING:  # imported lazily below (attachments imports tickets)
@@ -167,7 +168,9 @@ async def file_ticket(
     it files as."""
     now = now or utcnow()
     creator = created_by_id
-    t = Ticket(
+    # The row as a dict, made an ORM instance once written (filing.insert): building a Ticket first
+    # cost ~0.2 ms of a 3 ms filing in instrumented attribute sets (issue 17).
+    row = filing.new_row(
         community_id=community_id,
         household_id=household.id if household else None,
         building_id=household.building_id if household else building_id,
@@ -188,9 +191,8 @@ async def file_ticket(
         created_at=now,
         updated_at=now,
     )
-    policy = await deadlines.policy_for(session, t)
-    for key, value in deadlines.initial(t, now, policy).items():
-        setattr(t, key, value)
+    policy = await resolve_policy(session, community_id, kind, category, priority)
+    row |= deadlines.initial(now, policy)
     # Cached Core statements (services.tickets.filing): the ticket, its event and the managers to
     # tell with their locales and preferences, in one round trip on PostgreSQL.
     event = {
@@ -198,7 +200,7 @@ async def file_ticket(
         "actor_id": creator,
         "action": "create",
         "from_status": None,
-        "to_status": t.status,
+        "to_status": row["status"],
         "reason": None,
         "data": {
             "intake_channel": intake_channel,
@@ -208,7 +210,7 @@ async def file_ticket(
         },
         "created_at": now,
     }
-    event_id, managers = await filing.insert(session, t, event, "ticket")
+    t, event_id, managers = await filing.insert(session, row, event, "ticket")
     dedupe = f"ticket:{t.id}:event:{event_id}"  # events.event_key
     await notify_recipients(
         session, managers, "ticket", "ticket.created", template_data(t), dedupe, community_id=community_id
