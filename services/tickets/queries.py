@@ -267,8 +267,12 @@ def _parts(principal: Principal, f: dict[str, Any], now: datetime) -> tuple[tupl
     if f.get("queue") == "grab":
         parts.append(("grab",))
     if f.get("status"):
-        parts.append(("status",))
-        values["status"] = list(f["status"])
+        # One status binds as `status = $n`: as `= ANY($n)` PostgreSQL cannot read the page in id
+        # order from ix_ticket_community_status_id and walked pk_ticket backwards past every newer
+        # ticket of another status (3.2 ms behind 29,000 new open tickets, 0.09 ms this way).
+        statuses = list(dict.fromkeys(f["status"]))
+        parts.append(("status", len(statuses) == 1))
+        values["status"] = statuses[0] if len(statuses) == 1 else statuses
     for name in EQUAL_FILTERS:
         if f.get(name) is not None:
             parts.append(("equal", name))
@@ -303,7 +307,9 @@ def _clause(part: Part, b: Binds) -> Any:
             return sa.and_(mine, b.in_(T.community_id, "reach")) if reach == "some" else sa.false()
         case ("grab",):
             return sa.and_(T.assignee_id.is_(None), b.among(T.status, QUEUE_STATUSES))
-        case ("status",):
+        case ("status", True):
+            return T.status == b.value("status", T.status.type)
+        case ("status", False):
             return b.in_(T.status, "status")
         case ("equal", name):
             column = getattr(T, name)

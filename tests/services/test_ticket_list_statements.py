@@ -7,6 +7,7 @@ asyncpg with its array parameters; on SQLite both run through SQLAlchemy."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +34,7 @@ FILTERS: list[dict[str, Any]] = [
     {"q": "漏水", "priority": "high"},
     {"created_from": NOW - timedelta(days=5), "created_to": NOW - timedelta(days=1)},
     {"category": "plumbing", "status": [TicketStatus.closed]},
+    {"status": [TicketStatus.resolved]},
 ]
 
 
@@ -118,11 +120,29 @@ async def test_a_shape_is_built_once_for_every_caller_of_it(db: AsyncSession) ->
     other = await f.ticket_world(db)
     one = await load_principal(db, w.resident.id)  # type: ignore[arg-type]
     two = await load_principal(db, other.resident.id)  # type: ignore[arg-type]
-    parts_one, values_one = queries._parts(one, {"status": ["submitted"]}, NOW)
+    parts_one, values_one = queries._parts(one, {"status": ["submitted", "accepted"]}, NOW)
     parts_two, values_two = queries._parts(two, {"status": ["accepted", "closed"]}, NOW)
     assert parts_one == parts_two and values_one != values_two
     assert queries._list_statement(parts_one, False) is queries._list_statement(parts_two, False)
     # A manager's shape (the whole community, one IN list) is another statement.
     manager = await load_principal(db, w.manager.id)  # type: ignore[arg-type]
-    parts_manager, _ = queries._parts(manager, {"status": ["submitted"]}, NOW)
+    parts_manager, _ = queries._parts(manager, {"status": ["submitted", "accepted"]}, NOW)
     assert parts_manager != parts_one
+
+
+async def test_one_status_binds_as_an_equality_the_index_orders_by_id(db: AsyncSession) -> None:
+    """`status = $n`, not `= ANY($n)`: behind many newer tickets of other statuses, `= ANY` let
+    PostgreSQL only walk pk_ticket backwards (3.2 ms behind 29,000 new open tickets in the bench
+    set), while an equality reads the page from ix_ticket_community_status_id in id order."""
+    w = await f.ticket_world(db)
+    manager = await load_principal(db, w.manager.id)  # type: ignore[arg-type]
+    dialect = db.get_bind().dialect
+    for statuses, equal in (
+        (["closed"], True),
+        (["closed", "closed"], True),
+        (["closed", "resolved"], False),
+    ):
+        parts, values = queries._parts(manager, {"community_id": w.cid, "status": statuses}, NOW)
+        sql = str(queries._list_statement(parts, False).statement(dialect).compile(dialect=dialect))
+        assert bool(re.search(r"ticket\.status = (?!ANY)", sql)) is equal, sql
+        assert values["status"] == ("closed" if equal else statuses)
