@@ -90,10 +90,9 @@ def getters(port: int, path: str, uid: int) -> MakeUsers:
     return lambda n: [Poster(port, [request], 200) for _ in range(n)]
 
 
-async def floor_sql(dsn: str, uid: int, after: int | None = None) -> str:
-    """The list statement exactly as the app builds it for this manager and these filters."""
-    from sqlalchemy.dialects import postgresql
-
+async def floor_sql(dsn: str, uid: int, after: int | None = None) -> tuple[str, list[Any]]:
+    """The list statement and its arguments exactly as the app sends them to asyncpg for this
+    manager and these filters."""
     from services.access import load_principal
     from services.db import create_engine, session_factory
     from services.tickets import queries
@@ -105,22 +104,24 @@ async def floor_sql(dsn: str, uid: int, after: int | None = None) -> str:
     finally:
         await engine.dispose()
     filters = {"community_id": 1, "status": ["closed"]}
-    stmt = queries.list_statement(principal, filters, after, LIMIT, datetime.now(UTC))
-    return str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    return queries.list_bound(principal, filters, after, LIMIT, datetime.now(UTC), engine.dialect)
 
 
-async def floor(dsn: str, sql: str, concurrency: int, seconds: float, rows: int | None = LIMIT) -> Result:
+async def floor(
+    dsn: str, bound: tuple[str, list[Any]], concurrency: int, seconds: float, rows: int | None = LIMIT
+) -> Result:
     """Closed loop of the bare statement over `concurrency` asyncpg connections."""
+    sql, args = bound
     conns = [await asyncpg.connect(dsn) for _ in range(concurrency)]
     latencies: list[float] = []
     try:
         for c in conns:
-            await c.fetch(sql)  # prepare + warm
+            await c.fetch(sql, *args)  # prepare + warm
         end = time.perf_counter() + seconds
 
         async def loop(c: Any) -> None:
             while (t0 := time.perf_counter()) < end:
-                got = await c.fetch(sql)
+                got = await c.fetch(sql, *args)
                 if rows is not None and len(got) != rows:
                     raise HttpError("floor: short page")
                 latencies.append((time.perf_counter() - t0) * 1000)
@@ -132,7 +133,7 @@ async def floor(dsn: str, sql: str, concurrency: int, seconds: float, rows: int 
     return Result("S2 floor", concurrency, len(latencies), seconds, latencies)
 
 
-_paths: dict[str, str] = {}
+_paths: dict[str, Any] = {}
 
 
 async def scopes(env: BenchEnv) -> str:

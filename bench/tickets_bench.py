@@ -265,7 +265,6 @@ async def plans(
     """EXPLAIN (ANALYZE, BUFFERS) of the list statements as services.tickets.queries builds them, and
     with `what_if` the same statements with each candidate index present: (index, case, before, after)."""
     import sqlalchemy as sa
-    from sqlalchemy.dialects import postgresql
 
     from services.access import load_principal
     from services.db import create_engine, session_factory
@@ -276,14 +275,16 @@ async def plans(
     tried: list[tuple[str, str, str, str]] = []
     try:
         async with session_factory(engine)() as session:
-            compiled: dict[str, str] = {}
+            compiled: dict[str, tuple[str, list[Any]]] = {}
+            dialect = session.get_bind().dialect
             for title, uid, filters, after in list_cases(people, cursors):
                 principal = await load_principal(session, uid)
-                stmt = queries.list_statement(principal, filters, after, LIMIT, datetime.now(UTC))
-                sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
-                compiled[title] = sql
-                await explain(session, sql)  # warm the cache: the figures compare warm runs
-                out.append((title, sql, await explain(session, sql)))
+                # As the driver sends it: the SQL with $n parameters and its arguments (a plan of
+                # the values inline can differ: `IN ('closed')` is planned as an equality).
+                sql, args = queries.list_bound(principal, filters, after, LIMIT, datetime.now(UTC), dialect)
+                compiled[title] = (sql, args)
+                await explain(session, sql, args)  # warm the cache: the figures compare warm runs
+                out.append((title, f"{sql}\n-- arguments: {args}", await explain(session, sql, args)))
             await session.rollback()
             if what_if:
                 before = {title: plan for title, _sql, plan in out}
@@ -291,8 +292,8 @@ async def plans(
                     await session.exec(sa.text(ddl))  # type: ignore[call-overload]
                     await session.exec(sa.text("ANALYZE ticket"))  # type: ignore[call-overload]
                     for title in titles:
-                        await explain(session, compiled[title])
-                        after_plan = await explain(session, compiled[title])
+                        await explain(session, *compiled[title])
+                        after_plan = await explain(session, *compiled[title])
                         tried.append((name, title, execution_ms(before[title]), execution_ms(after_plan)))
                     await session.rollback()
                 # The app now has this index (foundation migration): measure it against its absence,
@@ -317,11 +318,13 @@ async def plans(
     return out, tried
 
 
-async def explain(session: Any, sql: str) -> str:
-    import sqlalchemy as sa
-
-    rows = (await session.exec(sa.text("EXPLAIN (ANALYZE, BUFFERS) " + sql))).scalars().all()
-    return "\n".join(rows)
+async def explain(session: Any, sql: str, args: list[Any] | None = None) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) in the session's transaction, on its asyncpg connection: with
+    `args`, planned for those values as the app's prepared statement is (a custom plan)."""
+    conn = await session.connection()
+    driver = (await conn.get_raw_connection()).driver_connection
+    rows = await driver.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *(args or []))
+    return "\n".join(r[0] for r in rows)
 
 
 def execution_ms(plan: str) -> str:

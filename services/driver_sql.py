@@ -111,18 +111,31 @@ class DriverStatement:
             args.append((name, bind.required, fixed, bind.type._cached_bind_processor(dialect)))
         return _Compiled(compiled.string, tuple(args), tuple(c.type for c in stmt.exported_columns))
 
-    async def rows(self, session: AsyncSession, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
-        dialect = session.get_bind().dialect
-        if dialect.driver != "asyncpg":
-            return (await session.execute(self.statement(dialect), params)).all()
+    def bound(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and positional arguments sent to asyncpg (bench/ EXPLAINs exactly these)."""
+        compiled = self._compiled_for(dialect)
+        return compiled.sql, self._args(compiled, params)
+
+    def _compiled_for(self, dialect: Dialect) -> _Compiled:
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             compiled = self._compiled[dialect.name] = self._compile(dialect)
-        args = [
+        return compiled
+
+    @staticmethod
+    def _args(compiled: _Compiled, params: Mapping[str, Any]) -> list[Any]:
+        return [
             (p(v) if p is not None else v)
             for name, given, fixed, p in compiled.args
             for v in (params[name] if given else fixed,)
         ]
+
+    async def rows(self, session: AsyncSession, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        dialect = session.get_bind().dialect
+        if dialect.driver != "asyncpg":
+            return (await session.execute(self.statement(dialect), params)).all()
+        compiled = self._compiled_for(dialect)
+        args = self._args(compiled, params)
         records = await _fetch(session, compiled, args, dialect)
         procs = compiled.results
         assert procs is not None  # chosen by _fetch's first run

@@ -391,12 +391,19 @@ def _page_request(
     return parts, values
 
 
-def list_statement(
-    principal: Principal, filters: dict[str, Any], after: int | None, limit: int, now: datetime
-) -> Any:
-    """The list's statement for one request with its values inline (for EXPLAIN in bench/)."""
+def list_bound(
+    principal: Principal,
+    filters: dict[str, Any],
+    after: int | None,
+    limit: int,
+    now: datetime,
+    dialect: Dialect,
+) -> tuple[str, list[Any]]:
+    """The list's SQL and arguments for one request exactly as the driver sends them (for EXPLAIN in
+    bench/: with the values inline, `IN ('closed')` planned as an equality and hid that the bound
+    `= ANY($n)` walked pk_ticket)."""
     parts, values = _page_request(principal, filters, after, limit, now)
-    return _list_select(parts, after is not None, Binds(values))
+    return _list_statement(parts, after is not None).bound(dialect, values)
 
 
 async def list_tickets(ctx: Ctx, limit: int, cursor: str | None, filters: dict[str, Any]) -> dict[str, Any]:
