@@ -391,6 +391,14 @@ def _page_request(
     return parts, values
 
 
+def list_statement(
+    principal: Principal, filters: dict[str, Any], after: int | None, limit: int, now: datetime
+) -> Any:
+    """The list's statement for one request with its values inline (the tests' oracle)."""
+    parts, values = _page_request(principal, filters, after, limit, now)
+    return _list_select(parts, after is not None, Binds(values))
+
+
 def list_bound(
     principal: Principal,
     filters: dict[str, Any],
