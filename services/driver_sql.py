@@ -4,10 +4,11 @@ Every authenticated request reads its principal, and the hottest GETs read one o
 `AsyncSession.execute` each such statement costs ~0.45 ms of CPU here (the execution context, the result
 object, ORM entity loading, the greenlet hops); the same SQL through asyncpg's prepared-statement cache
 costs ~0.05 ms (measured 2026-12-05, bench/floor_bench.py's principal). A `DriverStatement` is a Core
-statement (a SELECT, a UNION, or an INSERT … RETURNING: a filing's writes) compiled once per dialect: on PostgreSQL it runs as that SQL on the session's own connection
-(so inside the session's transaction when one has begun, in autocommit otherwise, as the read engine
-is), with the same bind and result processors SQLAlchemy would apply; on any other engine (SQLite) it
-runs through the session as before, so both paths give the same rows (tests/services/test_driver_sql.py).
+statement (a SELECT, a UNION, or an INSERT … RETURNING: a filing's writes) compiled once per dialect:
+on PostgreSQL it runs as that SQL on the session's own connection (inside the session's transaction,
+begun first as SQLAlchemy would begin it; in autocommit on the read engine), with the same bind and
+result processors SQLAlchemy would apply; on any other engine (SQLite) it runs through the session as
+before, so both paths give the same rows (tests/services/test_driver_sql.py).
 
 Like services.db.RetryingSession, the transaction's first statement is run once more on a fresh
 connection when the pooled one died behind the pool; any other connection failure is raised as an
@@ -198,17 +199,23 @@ async def _begin_as_sqlalchemy_would(adapter: Any, driver: Any) -> None:
     adapter._transaction = transaction  # committed or rolled back by the adapter, as its own
 
 
+def in_session(session: AsyncSession, model: type[M], primary_key: Sequence[Any]) -> M | None:
+    """The session's own instance of that row, if it has one (what `session.get` answers without a
+    query)."""
+    key = sa.inspect(model).identity_key_from_primary_key(tuple(primary_key))
+    present: M | None = session.sync_session.identity_map.get(key)
+    return present
+
+
 def as_loaded(session: AsyncSession, model: type[M], values: Mapping[str, Any]) -> M:
     """An ORM instance of a row read by hand, in the session as if the ORM had loaded it: changes to
     it flush as an UPDATE, `session.get` and `refresh` find it. `values` holds every column."""
     mapper = sa.inspect(model)
     if not mapper.configured:  # the ORM configures mappers on its first query; this may come first
         sa.orm.configure_mappers()
-    key = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
-    present = session.sync_session.identity_map.get(key)
+    present = in_session(session, model, [values[c.key] for c in mapper.primary_key])
     if present is not None:
-        loaded: M = present
-        return loaded
+        return present
     obj = mapper.class_manager.new_instance()
     obj.__dict__.update(values)
     make_transient_to_detached(obj)

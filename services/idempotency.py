@@ -32,7 +32,7 @@ def check_key(key: str) -> str:
 
 
 _R = IdempotencyRecord.__table__  # type: ignore[attr-defined]
-_SAVED = ("user_id", "key", "request_hash", "status_code", "response_body", "created_at")
+_SAVED = [c.name for c in _R.columns if c.name != "id"]
 # Every creating POST with a key runs both: on asyncpg, past SQLAlchemy's per-execution work.
 _FIND = DriverStatement(
     lambda _dialect: sa.select(_R.c.status_code, _R.c.response_body, _R.c.request_hash).where(

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.driver_sql import DriverStatement, as_loaded
+from services.driver_sql import DriverStatement, as_loaded, in_session
 from services.errors import InvalidInput, NotFound
 from services.models import Building, Household, Membership, MembershipStatus, Role
 from services.models.occupants import Occupant
@@ -64,11 +64,9 @@ _HOUSEHOLD = DriverStatement(
 
 async def load_household(session: AsyncSession, household_id: int) -> Household | None:
     """session.get(Household, household_id): the session's own instance when it has one."""
-    key = sa.inspect(Household).identity_key_from_primary_key((household_id,))
-    present = session.sync_session.identity_map.get(key)
+    present = in_session(session, Household, (household_id,))
     if present is not None:
-        loaded: Household = present
-        return loaded
+        return present
     rows = await _HOUSEHOLD.rows(session, {"household_id": household_id})
     if not rows:
         return None
